@@ -1,0 +1,231 @@
+//! Configuring a [`PortingClient`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{Inner, PortingClient};
+use crate::error::ConfigError;
+use crate::secret::AccessToken;
+use crate::time::{Clock, SystemClock};
+use crate::transport::Transport;
+
+/// The Graph API version used unless configured otherwise.
+pub const DEFAULT_API_VERSION: &str = "v25.0";
+/// The Graph API base URL used unless configured otherwise.
+pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
+/// The default limit for a whole request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default limit for establishing a connection (default transport only).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builds a [`PortingClient`]; see [`PortingClient::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct PortingClientBuilder {
+    token: Option<AccessToken>,
+    api_version: String,
+    base_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    transport: Option<Arc<dyn Transport>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for PortingClientBuilder {
+    fn default() -> Self {
+        Self {
+            token: None,
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            transport: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl PortingClientBuilder {
+    /// The destination WABA's access token (required).
+    pub fn access_token(mut self, token: impl Into<AccessToken>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The Graph API version, like `v25.0` (default [`DEFAULT_API_VERSION`]).
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = version.into();
+        self
+    }
+
+    /// The Graph API base URL (default [`DEFAULT_BASE_URL`]). A path is kept,
+    /// so a proxy such as `https://proxy.example/graph` works.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The limit for a whole request, passed to the transport with every
+    /// request (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The limit for connecting; used by the default transport only
+    /// (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sends requests through `transport` instead of the default
+    /// [`ReqwestTransport`](crate::ReqwestTransport).
+    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Reads time from `clock` (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Validates the configuration and builds the client.
+    pub fn build(self) -> Result<PortingClient, ConfigError> {
+        let token = self
+            .token
+            .filter(|t| !t.is_empty())
+            .ok_or(ConfigError::MissingAccessToken)?;
+        if !valid_version(&self.api_version) {
+            return Err(ConfigError::InvalidApiVersion);
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(ConfigError::ZeroTimeout);
+        }
+        let api_root = api_root(&self.base_url, &self.api_version)?;
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => default_transport(self.connect_timeout)?,
+        };
+        Ok(PortingClient {
+            inner: Arc::new(Inner {
+                transport,
+                token,
+                api_root,
+                timeout: self.timeout,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "reqwest")]
+fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>, ConfigError> {
+    crate::transport::ReqwestTransport::new(Some(connect_timeout))
+        .map(|t| Arc::new(t) as Arc<dyn Transport>)
+        .map_err(ConfigError::TransportInit)
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_transport(_connect_timeout: Duration) -> Result<Arc<dyn Transport>, ConfigError> {
+    Err(ConfigError::MissingTransport)
+}
+
+/// `v` + digits + `.` + digits.
+fn valid_version(version: &str) -> bool {
+    let Some(rest) = version.strip_prefix('v') else {
+        return false;
+    };
+    let Some((major, minor)) = rest.split_once('.') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
+    digits(major) && digits(minor)
+}
+
+/// The base URL with the version appended as a path segment.
+fn api_root(base: &str, version: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason| ConfigError::InvalidBaseUrl { reason };
+    let mut url = Url::parse(base.trim()).map_err(|_| invalid("is not a valid absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("must use http or https"));
+    }
+    if url.host().is_none() {
+        return Err(invalid("has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not contain credentials"));
+    }
+    url.path_segments_mut()
+        .map_err(|()| invalid("cannot be a base"))?
+        .pop_if_empty()
+        .push(version);
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_root_appends_the_version() {
+        assert_eq!(
+            api_root("https://graph.facebook.com", "v25.0")
+                .unwrap()
+                .as_str(),
+            "https://graph.facebook.com/v25.0"
+        );
+        assert_eq!(
+            api_root("https://graph.facebook.com/", "v21.0")
+                .unwrap()
+                .as_str(),
+            "https://graph.facebook.com/v21.0"
+        );
+        assert_eq!(
+            api_root("http://127.0.0.1:9/graph/", "v25.0")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/graph/v25.0"
+        );
+    }
+
+    #[test]
+    fn bad_base_urls_are_config_errors() {
+        for bad in [
+            "",
+            "graph.facebook.com",
+            "ftp://x",
+            "mailto:a@b",
+            "https://x/?q=1",
+            "https://u:p@x/",
+            "https://x/#f",
+        ] {
+            assert!(
+                matches!(
+                    api_root(bad, "v25.0"),
+                    Err(ConfigError::InvalidBaseUrl { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn versions() {
+        for ok in ["v25.0", "v18.0", "v1.10"] {
+            assert!(valid_version(ok), "{ok}");
+        }
+        for bad in [
+            "", "25.0", "v25", "v25.", "v.0", "V25.0", "v25.0/", "v25.0.1", "vx.0",
+        ] {
+            assert!(!valid_version(bad), "{bad}");
+        }
+    }
+}

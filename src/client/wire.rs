@@ -1,0 +1,201 @@
+//! The wire format: request bodies and response decoding.
+
+use serde_json::{json, Value};
+
+use crate::error::retry_after::parse_retry_after;
+use crate::error::{ApiError, Error, GraphError, UndecodableReason, UnexpectedResponse};
+use crate::ids::PhoneNumberId;
+use crate::operation::Operation;
+use crate::params::{CodeMethod, DataLocalizationRegion, Language};
+use crate::phone::PhoneNumber;
+use crate::secret::{Pin, VerificationCode};
+use crate::transport::HttpResponse;
+
+pub(crate) fn start_body(phone: &PhoneNumber) -> Value {
+    json!({
+        "cc": phone.country_code(),
+        "phone_number": phone.national_number(),
+        "migrate_phone_number": true,
+    })
+}
+
+pub(crate) fn request_code_body(method: CodeMethod, language: &Language) -> Value {
+    json!({ "code_method": method.as_str(), "language": language.as_str() })
+}
+
+pub(crate) fn verify_code_body(code: &VerificationCode) -> Value {
+    json!({ "code": code.secret() })
+}
+
+pub(crate) fn register_body(pin: &Pin, region: Option<&DataLocalizationRegion>) -> Value {
+    let mut body = json!({ "messaging_product": "whatsapp", "pin": pin.secret() });
+    if let (Some(region), Some(map)) = (region, body.as_object_mut()) {
+        map.insert("data_localization_region".into(), region.as_str().into());
+    }
+    body
+}
+
+/// Turns a response into its JSON value, or into the error it carries.
+pub(crate) fn decode(operation: Operation, response: &HttpResponse) -> Result<Value, Error> {
+    let retry_after = response
+        .headers
+        .get("retry-after")
+        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+    let undecodable = |reason| {
+        Error::from(UnexpectedResponse::new(
+            operation,
+            response.status,
+            reason,
+            &response.body,
+            retry_after,
+        ))
+    };
+    if response.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(undecodable(UndecodableReason::EmptyBody));
+    }
+    let value: Value = serde_json::from_slice(&response.body)
+        .map_err(|_| undecodable(UndecodableReason::NotJson))?;
+    if let Some(graph) = GraphError::from_value(&value) {
+        return Err(ApiError::new(graph, operation, response.status, retry_after).into());
+    }
+    if (200..300).contains(&response.status) {
+        Ok(value)
+    } else {
+        Err(undecodable(UndecodableReason::UnexpectedShape))
+    }
+}
+
+/// `{"success": true}`.
+pub(crate) fn expect_success(operation: Operation, response: &HttpResponse) -> Result<(), Error> {
+    let value = decode(operation, response)?;
+    if value.get("success").and_then(Value::as_bool) == Some(true) {
+        Ok(())
+    } else {
+        Err(shape_error(operation, response))
+    }
+}
+
+/// `{"id": "<phone_number_id>"}` (a number is tolerated too).
+pub(crate) fn expect_id(
+    operation: Operation,
+    response: &HttpResponse,
+) -> Result<PhoneNumberId, Error> {
+    let value = decode(operation, response)?;
+    id_of(&value).ok_or_else(|| shape_error(operation, response))
+}
+
+pub(crate) fn id_of(value: &Value) -> Option<PhoneNumberId> {
+    match value.get("id")? {
+        Value::String(id) => PhoneNumberId::new(id).ok(),
+        Value::Number(id) => PhoneNumberId::new(id.to_string()).ok(),
+        _ => None,
+    }
+}
+
+pub(crate) fn shape_error(operation: Operation, response: &HttpResponse) -> Error {
+    UnexpectedResponse::new(
+        operation,
+        response.status,
+        UndecodableReason::UnexpectedShape,
+        &response.body,
+        None,
+    )
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiErrorKind;
+    use crate::transport::Headers;
+
+    fn response(status: u16, body: &str) -> HttpResponse {
+        HttpResponse::new(status, Headers::new(), body)
+    }
+
+    #[test]
+    fn bodies_match_the_reference() {
+        let phone = PhoneNumber::parse("+1 415 555 0123").unwrap();
+        assert_eq!(
+            start_body(&phone).to_string(),
+            r#"{"cc":"1","migrate_phone_number":true,"phone_number":"4155550123"}"#
+        );
+        assert_eq!(
+            request_code_body(CodeMethod::Voice, &Language::default()).to_string(),
+            r#"{"code_method":"VOICE","language":"en_US"}"#
+        );
+        assert_eq!(
+            verify_code_body(&VerificationCode::new("123-830").unwrap()).to_string(),
+            r#"{"code":"123830"}"#
+        );
+        let pin = Pin::new("123456").unwrap();
+        assert_eq!(
+            register_body(&pin, None).to_string(),
+            r#"{"messaging_product":"whatsapp","pin":"123456"}"#
+        );
+        let region = DataLocalizationRegion::new("de").unwrap();
+        assert_eq!(
+            register_body(&pin, Some(&region)).to_string(),
+            r#"{"data_localization_region":"DE","messaging_product":"whatsapp","pin":"123456"}"#
+        );
+    }
+
+    #[test]
+    fn decodes_success_shapes() {
+        let op = Operation::StartMigration;
+        assert_eq!(
+            expect_id(op, &response(200, r#"{"id":"123"}"#))
+                .unwrap()
+                .as_str(),
+            "123"
+        );
+        assert_eq!(
+            expect_id(op, &response(200, r#"{"id":123}"#))
+                .unwrap()
+                .as_str(),
+            "123"
+        );
+        assert!(matches!(
+            expect_id(op, &response(200, r#"{"id":"x1"}"#)),
+            Err(Error::UnexpectedResponse(_))
+        ));
+        assert!(expect_success(op, &response(200, r#"{"success":true}"#)).is_ok());
+        let err = expect_success(op, &response(200, r#"{"success":false}"#)).unwrap_err();
+        assert!(
+            matches!(&err, Error::UnexpectedResponse(e) if e.reason() == UndecodableReason::UnexpectedShape)
+        );
+    }
+
+    #[test]
+    fn errors_in_a_200_are_still_errors() {
+        let err = expect_success(
+            Operation::Register,
+            &response(200, r#"{"error":{"code":133016}}"#),
+        )
+        .unwrap_err();
+        assert_eq!(err.api_kind(), Some(ApiErrorKind::RegisterLimitReached));
+    }
+
+    #[test]
+    fn undecodable_bodies() {
+        let op = Operation::VerifyCode;
+        let reason = |status, body| match decode(op, &response(status, body)) {
+            Err(Error::UnexpectedResponse(e)) => e.reason(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            reason(502, "<html>Bad Gateway</html>"),
+            UndecodableReason::NotJson
+        );
+        assert_eq!(reason(500, ""), UndecodableReason::EmptyBody);
+        assert_eq!(reason(200, " \n"), UndecodableReason::EmptyBody);
+        assert_eq!(
+            reason(400, r#"{"error":{"code":1"#),
+            UndecodableReason::NotJson
+        );
+        assert_eq!(
+            reason(404, r#"{"data":[]}"#),
+            UndecodableReason::UnexpectedShape
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! An error answer from the Graph API, classified.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::classify::classify;
+use super::graph::GraphError;
+use super::kind::ApiErrorKind;
+use super::retry_after::wait_in_text;
+use crate::actor::{Actor, Recovery};
+use crate::operation::Operation;
+
+/// The Graph API answered a request with an error envelope.
+///
+/// Keeps every raw field ([`graph()`](Self::graph)), the HTTP status, the
+/// operation it answered and the classified [`kind()`](Self::kind).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    kind: ApiErrorKind,
+    operation: Operation,
+    status: u16,
+    retry_after: Option<Duration>,
+    graph: Box<GraphError>,
+}
+
+impl ApiError {
+    /// Classifies `graph`, the envelope that answered `operation` with HTTP
+    /// `status`; `header_wait` is the response's `Retry-After`, if any.
+    pub(crate) fn new(
+        graph: GraphError,
+        operation: Operation,
+        status: u16,
+        header_wait: Option<Duration>,
+    ) -> Self {
+        let kind = classify(&graph, operation);
+        let text_wait = || match kind {
+            ApiErrorKind::TooManyPinGuesses => graph.texts().find_map(wait_in_text),
+            _ => None,
+        };
+        let retry_after = header_wait
+            .or_else(text_wait)
+            .or_else(|| kind.documented_wait());
+        Self {
+            kind,
+            operation,
+            status,
+            retry_after,
+            graph: Box::new(graph),
+        }
+    }
+
+    /// The classified case.
+    pub fn kind(&self) -> ApiErrorKind {
+        self.kind
+    }
+
+    /// The operation this error answered.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The raw Graph error fields.
+    pub fn graph(&self) -> &GraphError {
+        &self.graph
+    }
+
+    /// `code`, or `error_subcode` when `code` is missing.
+    pub fn code(&self) -> Option<i64> {
+        self.graph.code.or(self.graph.error_subcode)
+    }
+
+    /// `fbtrace_id`, for support requests.
+    pub fn fbtrace_id(&self) -> Option<&str> {
+        self.graph.fbtrace_id.as_deref()
+    }
+
+    /// How long to wait before retrying: the `Retry-After` header when sent,
+    /// else a wait Meta wrote in the error, else the wait Meta documents for
+    /// the case (5 minutes for 133015, 72 hours for 133016, …).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// What a retry needs. An unknown code answered with 5xx or 429 counts
+    /// as [`Recovery::RetryLater`].
+    pub fn recovery(&self) -> Recovery {
+        if self.kind == ApiErrorKind::Unknown && (self.status >= 500 || self.status == 429) {
+            Recovery::RetryLater
+        } else {
+            self.kind.recovery()
+        }
+    }
+
+    /// Whether the same request, sent again later, can succeed without
+    /// anybody acting first.
+    pub fn is_retryable(&self) -> bool {
+        self.recovery() == Recovery::RetryLater
+    }
+
+    /// Who must act before the step can succeed.
+    pub fn who_must_act(&self) -> Actor {
+        self.kind.who_must_act()
+    }
+
+    /// What to do, in plain words.
+    pub fn remediation(&self) -> &'static str {
+        self.kind.remediation()
+    }
+}
+
+impl fmt::Display for ApiError {
+    /// One line: the case, the code (and subcode), the status, Meta's message
+    /// and the trace id.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at {} (Graph error", self.kind, self.operation)?;
+        match (self.graph.code, self.graph.error_subcode) {
+            (Some(code), Some(sub)) => write!(f, " {code}/{sub}")?,
+            (Some(code), None) | (None, Some(code)) => write!(f, " {code}")?,
+            (None, None) => write!(f, " without code")?,
+        }
+        write!(f, ", HTTP {})", self.status)?;
+        let message = self
+            .graph
+            .message
+            .as_deref()
+            .or(self.graph.error_user_msg.as_deref());
+        if let Some(message) = message {
+            f.write_str(": ")?;
+            write_one_line(f, message)?;
+        }
+        if let Some(trace) = &self.graph.fbtrace_id {
+            f.write_str(" [fbtrace_id ")?;
+            write_one_line(f, trace)?;
+            f.write_str("]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Writes `text` with every run of whitespace (newlines included) as one space.
+pub(crate) fn write_one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        f.write_str(word)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(body: &str, operation: Operation, status: u16, header: Option<u64>) -> ApiError {
+        let graph = GraphError::from_body(body.as_bytes()).unwrap();
+        ApiError::new(graph, operation, status, header.map(Duration::from_secs))
+    }
+
+    #[test]
+    fn display_is_one_line_with_code_message_and_trace() {
+        let e = api(
+            r#"{"error":{"message":"(#2388103) There was an error\nmigrating this phone number","code":100,"error_subcode":2388103,"fbtrace_id":"Az8or2"}}"#,
+            Operation::StartMigration,
+            400,
+            None,
+        );
+        assert_eq!(
+            e.to_string(),
+            "Something went wrong when trying to migrate the phone number at start_migration \
+             (Graph error 100/2388103, HTTP 400): (#2388103) There was an error migrating this \
+             phone number [fbtrace_id Az8or2]"
+        );
+    }
+
+    #[test]
+    fn retry_after_prefers_header_then_text_then_documented() {
+        let body = r#"{"error":{"code":133016}}"#;
+        assert_eq!(
+            api(body, Operation::Register, 400, Some(7)).retry_after(),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            api(body, Operation::Register, 400, None).retry_after(),
+            Some(Duration::from_secs(72 * 3600))
+        );
+        let guesses = r#"{"error":{"code":133008,"error_data":{"details":"Too many attempts. Please wait 12 minutes."}}}"#;
+        assert_eq!(
+            api(guesses, Operation::Register, 400, None).retry_after(),
+            Some(Duration::from_secs(720))
+        );
+        assert_eq!(
+            api(r#"{"error":{"code":4}}"#, Operation::Register, 400, None).retry_after(),
+            None
+        );
+    }
+
+    #[test]
+    fn unknown_code_is_retryable_only_on_server_errors() {
+        let body = r#"{"error":{"code":424242}}"#;
+        assert!(!api(body, Operation::Register, 400, None).is_retryable());
+        assert!(api(body, Operation::Register, 503, None).is_retryable());
+        assert!(api(body, Operation::Register, 429, None).is_retryable());
+    }
+}

@@ -1,0 +1,415 @@
+//! The classification table: Graph error fields → [`ApiErrorKind`].
+//!
+//! Codes first (the 2388xxx migration codes in `code` or `error_subcode`),
+//! then, for the overloaded 2388103, the texts (`message`,
+//! `error_user_title`, `error_user_msg`, `details`). Meta warns the titles may
+//! change, so an unrecognised 2388103 falls back to the generic
+//! [`ApiErrorKind::MigrationFailed`] with the raw fields kept.
+
+use super::graph::GraphError;
+use super::kind::ApiErrorKind;
+use crate::operation::Operation;
+
+const ALREADY_IN_LIST: i64 = 2388012;
+const NOT_BEING_MIGRATED: [i64; 2] = [2388091, 2388093];
+const MIGRATION: i64 = 2388103;
+
+/// Texts of 2388103, lower-cased, in the order they must be tried (the
+/// "Messaging For … must be approved" text also contains "must be approved").
+const MIGRATION_TEXTS: &[(&str, ApiErrorKind)] = &[
+    ("messaging for", ApiErrorKind::OnBehalfNotAccepted),
+    ("add this phone number", ApiErrorKind::EligibleForDirectAdd),
+    ("different business manager", ApiErrorKind::BusinessMismatch),
+    (
+        "cannot migrate phone number",
+        ApiErrorKind::DestinationWebhookMissing,
+    ),
+    ("registered name", ApiErrorKind::DisplayNameNotApproved),
+    ("not set up correctly", ApiErrorKind::SourceAccountNotReady),
+    ("payment account", ApiErrorKind::DestinationPaymentMissing),
+    (
+        "account must be approved",
+        ApiErrorKind::DestinationNotApproved,
+    ),
+    ("error migrating", ApiErrorKind::MigrationFailed),
+];
+
+/// Meta's older wording for the two-step case; its code was never published,
+/// so it is matched on text whatever the code.
+const TWO_STEP_TEXTS: &[&str] = &[
+    "two-step authentication must be disabled",
+    "two-step verification must be disabled",
+    "two-factor authentication not yet disabled",
+];
+
+pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind {
+    use ApiErrorKind::*;
+    let codes = [error.code, error.error_subcode];
+    let has = |wanted: i64| codes.contains(&Some(wanted));
+    let texts: Vec<String> = error.texts().map(normalize).collect();
+    let says = |needle: &str| texts.iter().any(|t| t.contains(needle));
+
+    if has(ALREADY_IN_LIST) {
+        return AlreadyInDestination;
+    }
+    if NOT_BEING_MIGRATED.iter().any(|c| has(*c)) {
+        return EligibleForDirectAdd;
+    }
+    if TWO_STEP_TEXTS.iter().any(|t| says(t)) {
+        return TwoStepEnabled;
+    }
+    if has(MIGRATION) {
+        return MIGRATION_TEXTS
+            .iter()
+            .find(|(needle, _)| says(needle))
+            .map_or(MigrationFailed, |(_, kind)| *kind);
+    }
+    let Some(code) = error.code.or(error.error_subcode) else {
+        return Unknown;
+    };
+    match code {
+        2494100 => MaintenanceMode,
+        // At register, "PIN incorrect" means the previous BSP's two-step PIN
+        // is still set: two-step verification was not disabled.
+        133005 if operation == Operation::Register => TwoStepEnabled,
+        133005 => PinIncorrect,
+        133006 => NumberNotVerified,
+        133008 => TooManyPinGuesses,
+        133009 => PinTooQuick,
+        133015 => RecentlyDeleted,
+        133016 => RegisterLimitReached,
+        133000 => PreviousDeregistrationFailed,
+        133010 => NumberNotRegistered,
+        33 => NumberDeleted,
+        100 | 131008 | 131009 => InvalidParameter,
+        136025 => VerificationCodeRejected,
+        190 => InvalidAccessToken,
+        0 | 3 | 10 | 200..=299 => PermissionDenied,
+        368 => AccountRestricted,
+        4 | 17 | 341 | 80007 | 130429 => RateLimited,
+        1 | 2 | 131000 | 131016 | 133004 => Temporary,
+        _ => Unknown,
+    }
+}
+
+/// Lower-case, straight quotes, single spaces: wording survives cosmetic edits.
+fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().map(|c| match c {
+            '\u{2018}' | '\u{2019}' => '\'',
+            '\u{201C}' | '\u{201D}' => '"',
+            '\u{2010}' | '\u{2011}' | '\u{2013}' => '-',
+            c => c.to_ascii_lowercase(),
+        }));
+    }
+    out
+}
+
+/// One test per row of reference §3: the wire body goes through the same
+/// envelope parser as responses, then through the table.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ApiErrorKind::*;
+
+    fn kind_at(operation: Operation, body: &str) -> ApiErrorKind {
+        let error = GraphError::from_body(body.as_bytes()).expect("test body is an envelope");
+        classify(&error, operation)
+    }
+
+    fn kind(body: &str) -> ApiErrorKind {
+        kind_at(Operation::StartMigration, body)
+    }
+
+    fn migration(title: &str) -> String {
+        format!(
+            r#"{{"error":{{"message":"(#2388103) {title}","type":"OAuthException","code":2388103,
+            "error_user_title":"{title}","fbtrace_id":"Az8or2"}}}}"#
+        )
+    }
+
+    // --- SEED troubleshooting cases ------------------------------------------
+
+    #[test]
+    fn seed_on_behalf_not_accepted_from_2388103_messaging_for() {
+        assert_eq!(
+            kind(&migration(
+                r#"Your WhatsApp account's \"Messaging For\" request must be approved"#
+            )),
+            OnBehalfNotAccepted
+        );
+        // Curly quotes and the text only in error_user_msg still match.
+        assert_eq!(
+            kind(
+                r#"{"error":{"code":100,"error_subcode":2388103,"message":"Invalid parameter",
+                "error_user_msg":"Your WhatsApp account’s “Messaging For” request must be approved."}}"#
+            ),
+            OnBehalfNotAccepted
+        );
+    }
+
+    #[test]
+    fn seed_two_step_enabled_from_meta_text() {
+        assert_eq!(
+            kind(&migration(
+                "Two-step authentication must be disabled for this phone number."
+            )),
+            TwoStepEnabled
+        );
+        assert_eq!(
+            kind(
+                r#"{"error":{"code":100,"error_data":{"details":"Two-step authentication must be disabled for this phone number."}}}"#
+            ),
+            TwoStepEnabled
+        );
+    }
+
+    #[test]
+    fn seed_two_step_enabled_from_133005_at_register() {
+        let body =
+            r#"{"error":{"message":"(#133005) Two step verification PIN Mismatch","code":133005}}"#;
+        assert_eq!(kind_at(Operation::Register, body), TwoStepEnabled);
+        assert_eq!(kind_at(Operation::VerifyCode, body), PinIncorrect);
+    }
+
+    #[test]
+    fn seed_eligible_for_direct_add_from_2388103_text() {
+        assert_eq!(
+            kind(&migration(
+                "Please add this phone number in your WhatsApp account"
+            )),
+            EligibleForDirectAdd
+        );
+    }
+
+    #[test]
+    fn seed_eligible_for_direct_add_from_2388091_and_2388093() {
+        assert_eq!(
+            kind(r#"{"error":{"code":2388091,"message":"x"}}"#),
+            EligibleForDirectAdd
+        );
+        assert_eq!(
+            kind(r#"{"error":{"code":100,"error_subcode":2388093}}"#),
+            EligibleForDirectAdd
+        );
+    }
+
+    #[test]
+    fn seed_already_in_destination_from_2388012_code_or_subcode() {
+        assert_eq!(
+            kind(
+                r#"{"error":{"code":2388012,"message":"(#2388012) This phone number already exists in your list of phone numbers"}}"#
+            ),
+            AlreadyInDestination
+        );
+        assert_eq!(
+            kind(r#"{"error":{"code":100,"error_subcode":2388012}}"#),
+            AlreadyInDestination
+        );
+    }
+
+    #[test]
+    fn seed_business_mismatch_from_2388103_text() {
+        assert_eq!(
+            kind(&migration(
+                "This phone number belongs to a different Business Manager account"
+            )),
+            BusinessMismatch
+        );
+    }
+
+    #[test]
+    fn seed_migration_failed_from_2388103_error_migrating() {
+        assert_eq!(
+            kind(&migration("There was an error migrating this phone number")),
+            MigrationFailed
+        );
+    }
+
+    #[test]
+    fn seed_migration_failed_for_unrecognised_2388103_text() {
+        assert_eq!(
+            kind(&migration("Some wording Meta introduced later")),
+            MigrationFailed
+        );
+        assert_eq!(kind(r#"{"error":{"code":2388103}}"#), MigrationFailed);
+    }
+
+    // --- Other migration rows -----------------------------------------------
+
+    #[test]
+    fn ref3_migration_no_webhook_subscription() {
+        assert_eq!(
+            kind(&migration("Cannot migrate phone number.")),
+            DestinationWebhookMissing
+        );
+    }
+
+    #[test]
+    fn ref3_migration_display_name_not_approved() {
+        assert_eq!(
+            kind(&migration(
+                "Registered name should be present and approved."
+            )),
+            DisplayNameNotApproved
+        );
+    }
+
+    #[test]
+    fn ref3_migration_source_not_set_up() {
+        assert_eq!(
+            kind(&migration("The WhatsApp account that this phone number is registered with is not set up correctly.")),
+            SourceAccountNotReady
+        );
+    }
+
+    #[test]
+    fn ref3_migration_no_payment_account() {
+        assert_eq!(
+            kind(&migration(
+                "Your WhatsApp account does not have a payment account."
+            )),
+            DestinationPaymentMissing
+        );
+    }
+
+    #[test]
+    fn ref3_migration_destination_not_approved() {
+        assert_eq!(
+            kind(&migration("Your WhatsApp account must be approved")),
+            DestinationNotApproved
+        );
+    }
+
+    #[test]
+    fn ref3_migration_maintenance_mode_2494100() {
+        assert_eq!(
+            kind(r#"{"error":{"code":2494100,"message":"Account is in maintenance mode."}}"#),
+            MaintenanceMode
+        );
+    }
+
+    // --- Registration and PIN rows ------------------------------------------
+
+    #[test]
+    fn ref3_registration_codes() {
+        let table = [
+            (133005, Operation::VerifyCode, PinIncorrect),
+            (133006, Operation::Register, NumberNotVerified),
+            (133008, Operation::Register, TooManyPinGuesses),
+            (133009, Operation::Register, PinTooQuick),
+            (133015, Operation::Register, RecentlyDeleted),
+            (133016, Operation::Register, RegisterLimitReached),
+            (133000, Operation::Register, PreviousDeregistrationFailed),
+            (133010, Operation::Register, NumberNotRegistered),
+            (133004, Operation::Register, Temporary),
+            (33, Operation::RequestCode, NumberDeleted),
+            (100, Operation::RequestCode, InvalidParameter),
+            (131008, Operation::Register, InvalidParameter),
+            (131009, Operation::VerifyCode, InvalidParameter),
+            (136025, Operation::VerifyCode, VerificationCodeRejected),
+        ];
+        for (code, operation, want) in table {
+            let body = format!(r#"{{"error":{{"code":{code},"message":"(#{code}) x"}}}}"#);
+            assert_eq!(
+                kind_at(operation, &body),
+                want,
+                "code {code} at {operation}"
+            );
+        }
+    }
+
+    // --- Auth, throttling, temporary ----------------------------------------
+
+    #[test]
+    fn ref3_auth_token_expired_190_with_subcodes() {
+        for subcode in ["null", "458", "459", "460", "463"] {
+            let body = format!(r#"{{"error":{{"code":190,"error_subcode":{subcode}}}}}"#);
+            assert_eq!(kind(&body), InvalidAccessToken, "subcode {subcode}");
+        }
+    }
+
+    #[test]
+    fn ref3_auth_permission_codes() {
+        for code in [0, 3, 10, 200, 250, 299] {
+            let body = format!(r#"{{"error":{{"code":{code}}}}}"#);
+            assert_eq!(kind(&body), PermissionDenied, "code {code}");
+        }
+        assert_eq!(kind(r#"{"error":{"code":368}}"#), AccountRestricted);
+    }
+
+    #[test]
+    fn ref3_throttling_codes() {
+        for code in [4, 17, 341, 80007, 130429] {
+            let body = format!(r#"{{"error":{{"code":{code}}}}}"#);
+            assert_eq!(kind(&body), RateLimited, "code {code}");
+        }
+    }
+
+    #[test]
+    fn ref3_temporary_codes() {
+        for code in [1, 2, 131000, 131016, 133004] {
+            let body = format!(r#"{{"error":{{"code":{code}}}}}"#);
+            assert_eq!(kind(&body), Temporary, "code {code}");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_and_codeless_envelopes() {
+        assert_eq!(
+            kind(r#"{"error":{"code":999999,"message":"new"}}"#),
+            Unknown
+        );
+        assert_eq!(kind(r#"{"error":{"message":"no code"}}"#), Unknown);
+        // A known code only in the subcode still classifies.
+        assert_eq!(kind(r#"{"error":{"error_subcode":130429}}"#), RateLimited);
+    }
+
+    #[test]
+    fn every_kind_has_a_title_and_remediation() {
+        let all = [
+            OnBehalfNotAccepted,
+            TwoStepEnabled,
+            EligibleForDirectAdd,
+            AlreadyInDestination,
+            BusinessMismatch,
+            MigrationFailed,
+            DestinationWebhookMissing,
+            DisplayNameNotApproved,
+            SourceAccountNotReady,
+            DestinationPaymentMissing,
+            DestinationNotApproved,
+            MaintenanceMode,
+            PinIncorrect,
+            NumberNotVerified,
+            TooManyPinGuesses,
+            PinTooQuick,
+            RecentlyDeleted,
+            RegisterLimitReached,
+            PreviousDeregistrationFailed,
+            NumberNotRegistered,
+            NumberDeleted,
+            InvalidParameter,
+            VerificationCodeRejected,
+            InvalidAccessToken,
+            PermissionDenied,
+            AccountRestricted,
+            RateLimited,
+            Temporary,
+            Unknown,
+        ];
+        for kind in all {
+            assert!(kind.title().len() > 10, "{kind:?}");
+            assert!(kind.remediation().len() > 30, "{kind:?}");
+            assert!(!kind.title().contains('\n') && !kind.remediation().contains('\n'));
+        }
+        assert_eq!(
+            all.iter().filter(|k| k.is_troubleshooting_case()).count(),
+            6
+        );
+    }
+}

@@ -1,0 +1,389 @@
+//! The classified Graph API error cases and what each one means for the user.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, Recovery};
+
+/// What a Graph API error means for a port, classified from its code, subcode
+/// and text (see the crate docs for the full table).
+///
+/// The first six variants are the troubleshooting cases every BSP documents
+/// for customers; the rest are the other migration, registration, auth,
+/// throttling and temporary errors Meta documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    // --- The six troubleshooting cases -------------------------------------
+    /// "Message on behalf request not yet accepted": the customer has not
+    /// approved the destination WABA's "Messaging For" request
+    /// (2388103 "…"Messaging For" request must be approved").
+    OnBehalfNotAccepted,
+    /// "Two-factor authentication not yet disabled": two-step verification is
+    /// still on with the previous BSP ("Two-step authentication must be
+    /// disabled…", or 133005 "PIN incorrect" at `register`).
+    TwoStepEnabled,
+    /// "Eligible to be added directly, and does not need to be ported"
+    /// (2388103 "Please add this phone number…", 2388091, 2388093).
+    EligibleForDirectAdd,
+    /// "Already been moved to your destination WhatsApp Account" (2388012).
+    /// The client resolves this itself at `start` by looking the number up.
+    AlreadyInDestination,
+    /// "Source and destination … need to represent the same business"
+    /// (2388103 "…belongs to a different Business Manager account").
+    BusinessMismatch,
+    /// "Something went wrong when trying to migrate your phone number"
+    /// (2388103 "There was an error migrating…", or any 2388103 text this
+    /// crate does not recognise).
+    MigrationFailed,
+
+    // --- Other migration errors --------------------------------------------
+    /// 2388103 "Cannot migrate phone number.": no app is subscribed to the
+    /// destination WABA's webhooks.
+    DestinationWebhookMissing,
+    /// 2388103 "Registered name should be present and approved.": the display
+    /// name is not approved or a name change is pending.
+    DisplayNameNotApproved,
+    /// 2388103 "…is not set up correctly.": the source WABA is not approved or
+    /// its own "message on behalf" request is not approved.
+    SourceAccountNotReady,
+    /// 2388103 "…does not have a payment account.": the destination WABA has
+    /// no payment method (credit line).
+    DestinationPaymentMissing,
+    /// 2388103 "Your WhatsApp account must be approved": the destination WABA
+    /// is not approved.
+    DestinationNotApproved,
+    /// 2494100 "Account is in maintenance mode.".
+    MaintenanceMode,
+
+    // --- Registration and PIN -----------------------------------------------
+    /// 133005 outside `register`: the two-step verification PIN is wrong.
+    PinIncorrect,
+    /// 133006: the number must be verified (code) before registering.
+    NumberNotVerified,
+    /// 133008: too many PIN guesses; wait the time Meta gives in `details`.
+    TooManyPinGuesses,
+    /// 133009: PIN entered too quickly after the previous attempt.
+    PinTooQuick,
+    /// 133015: the number was deleted recently; wait 5 minutes.
+    RecentlyDeleted,
+    /// 133016: 10 register/deregister calls in 72 hours; the number is
+    /// blocked for 72 hours.
+    RegisterLimitReached,
+    /// 133000: a previous deregistration failed.
+    PreviousDeregistrationFailed,
+    /// 133010: the number is not registered.
+    NumberNotRegistered,
+    /// 33: the phone number has been deleted.
+    NumberDeleted,
+    /// 100, 131008, 131009: a parameter is missing or invalid.
+    InvalidParameter,
+    /// 136025: the verification code was rejected (wrong or expired). This
+    /// code is used by a third-party client and not published by Meta.
+    VerificationCodeRejected,
+
+    // --- Auth, throttling, temporary ----------------------------------------
+    /// 190: the access token is invalid or expired.
+    InvalidAccessToken,
+    /// 0, 3, 10, 200–299: the token lacks a permission for this object.
+    PermissionDenied,
+    /// 368: the account is restricted for a policy violation.
+    AccountRestricted,
+    /// 4, 17, 341, 80007, 130429: a rate limit was hit.
+    RateLimited,
+    /// 1, 2, 131000, 131016, 133004: a temporary error on Meta's side.
+    Temporary,
+
+    /// A code this crate does not know. The raw fields are kept.
+    Unknown,
+}
+
+/// The facts of one case, kept together so that every method reads one row.
+struct Row {
+    title: &'static str,
+    recovery: Recovery,
+    actor: Actor,
+    wait: Option<Duration>,
+    remediation: &'static str,
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+impl ApiErrorKind {
+    fn row(self) -> Row {
+        use ApiErrorKind::*;
+        use Recovery::*;
+        let row = |title, recovery, actor, remediation| Row {
+            title,
+            recovery,
+            actor,
+            wait: None,
+            remediation,
+        };
+        match self {
+            OnBehalfNotAccepted => row(
+                "Message on behalf request not yet accepted",
+                AfterAction,
+                Actor::Customer,
+                "The customer must approve the message-on-behalf request from the destination WABA: \
+                 in Business Manager open Business Settings > Requests > Received and click Approve \
+                 (an email notification links there too). If the request is not listed, check that \
+                 the Business Manager the customer uses has the same id as the one in the session. \
+                 Then retry the step.",
+            ),
+            TwoStepEnabled => row(
+                "Two-factor authentication not yet disabled",
+                AfterAction,
+                Actor::PreviousProvider,
+                "Two-step verification is still on for this number. The BSP currently in charge of \
+                 the number (or the customer, in that BSP's dashboard) must disable it; there is no \
+                 API to disable it from the destination. Confirm it is off, then retry the step.",
+            ),
+            EligibleForDirectAdd => row(
+                "Number is eligible to be added directly and does not need to be ported",
+                NotPossible,
+                Actor::Us,
+                "Do not port this number: add it to the destination WABA as a new phone number \
+                 (the regular sign-up / add-number flow) instead.",
+            ),
+            AlreadyInDestination => row(
+                "Number has already been moved to the destination WhatsApp account",
+                Continue,
+                Actor::Us,
+                "The number is already in the destination WABA: look up its phone number id \
+                 (GET /{waba-id}/phone_numbers) and continue from there instead of starting over.",
+            ),
+            BusinessMismatch => row(
+                "Source and destination WhatsApp accounts must represent the same business",
+                WithCorrectedInput,
+                Actor::Customer,
+                "The Business Manager id given for this port is not the one that manages the \
+                 number's current WABA. Confirm the right id in Business Manager or the previous \
+                 BSP's dashboard, then start again with it.",
+            ),
+            MigrationFailed => row(
+                "Something went wrong when trying to migrate the phone number",
+                RetryLater,
+                Actor::Us,
+                "An unexpected error occurred on Meta's side. Retry after some time; if it keeps \
+                 failing, contact support with the phone number, the WABA ids and the fbtrace_id.",
+            ),
+            DestinationWebhookMissing => row(
+                "Destination WABA has no app subscribed to its webhooks",
+                AfterAction,
+                Actor::Us,
+                "Subscribe at least one app to the destination WABA's webhooks \
+                 (POST /{waba-id}/subscribed_apps), then retry.",
+            ),
+            DisplayNameNotApproved => row(
+                "Display name is not approved",
+                AfterAction,
+                Actor::Customer,
+                "The number needs an approved display name and no pending name change. Wait for \
+                 the review (or fix the name in WhatsApp Manager), then retry.",
+            ),
+            SourceAccountNotReady => row(
+                "Source WhatsApp account is not set up correctly",
+                AfterAction,
+                Actor::PreviousProvider,
+                "The WABA the number is in now must be approved and its own message-on-behalf \
+                 request accepted. The previous BSP or the customer must fix it, then retry.",
+            ),
+            DestinationPaymentMissing => row(
+                "Destination WABA has no payment method",
+                AfterAction,
+                Actor::Us,
+                "Attach a payment method (credit line) to the destination WABA, then retry.",
+            ),
+            DestinationNotApproved => row(
+                "Destination WABA is not approved",
+                AfterAction,
+                Actor::Us,
+                "The destination WABA must be approved (and its business verified) before numbers \
+                 can move into it. Finish the review, then retry.",
+            ),
+            MaintenanceMode => Row {
+                wait: Some(5 * MINUTE),
+                ..row(
+                    "Account is in maintenance mode",
+                    RetryLater,
+                    Actor::Us,
+                    "The account is in maintenance mode. Retry in a few minutes.",
+                )
+            },
+            PinIncorrect => row(
+                "Two-step verification PIN is incorrect",
+                WithCorrectedInput,
+                Actor::Us,
+                "The PIN does not match the number's two-step verification PIN. Use the right PIN, \
+                 or have two-step verification disabled and set a new one.",
+            ),
+            NumberNotVerified => row(
+                "Phone number must be verified before registering",
+                WithCorrectedInput,
+                Actor::Us,
+                "Request a verification code and verify it before calling register.",
+            ),
+            TooManyPinGuesses => row(
+                "Too many PIN attempts",
+                RetryLater,
+                Actor::Us,
+                "Too many wrong PINs. Wait the time Meta gives in the error details, then retry \
+                 with the correct PIN.",
+            ),
+            PinTooQuick => row(
+                "PIN entered too quickly",
+                RetryLater,
+                Actor::Us,
+                "Attempts came too fast. Wait a little, then retry.",
+            ),
+            RecentlyDeleted => Row {
+                wait: Some(5 * MINUTE),
+                ..row(
+                    "Phone number was deleted recently",
+                    RetryLater,
+                    Actor::Us,
+                    "The number was deleted recently. Wait 5 minutes, then retry.",
+                )
+            },
+            RegisterLimitReached => Row {
+                wait: Some(72 * 60 * MINUTE),
+                ..row(
+                    "Register/deregister limit reached",
+                    RetryLater,
+                    Actor::Us,
+                    "The number was registered or deregistered 10 times within 72 hours and is \
+                     blocked for 72 hours. Do not retry before then: each attempt may extend it.",
+                )
+            },
+            PreviousDeregistrationFailed => row(
+                "A previous deregistration failed",
+                AfterAction,
+                Actor::Us,
+                "A previous deregistration of this number failed. Deregister it again, then \
+                 register.",
+            ),
+            NumberNotRegistered => row(
+                "Phone number is not registered",
+                AfterAction,
+                Actor::Us,
+                "The number is not registered. Register it first.",
+            ),
+            NumberDeleted => row(
+                "Phone number has been deleted",
+                NotPossible,
+                Actor::Us,
+                "The phone number object was deleted. Start a new port for the number.",
+            ),
+            InvalidParameter => row(
+                "Invalid or missing parameter",
+                WithCorrectedInput,
+                Actor::Us,
+                "A request parameter is missing or invalid; the error details say which. Fix the \
+                 input and retry.",
+            ),
+            VerificationCodeRejected => row(
+                "Verification code rejected",
+                WithCorrectedInput,
+                Actor::Us,
+                "The code is wrong or expired. Check the code, or request a new one and verify \
+                 that.",
+            ),
+            InvalidAccessToken => row(
+                "Access token is invalid or expired",
+                WithCorrectedInput,
+                Actor::Us,
+                "Get a new access token for the destination WABA (a system user token with \
+                 whatsapp_business_management and whatsapp_business_messaging) and retry.",
+            ),
+            PermissionDenied => row(
+                "Permission denied",
+                WithCorrectedInput,
+                Actor::Us,
+                "The token lacks a permission on this object. Grant whatsapp_business_management \
+                 (and whatsapp_business_messaging for register) on the destination WABA, then \
+                 retry.",
+            ),
+            AccountRestricted => row(
+                "Account restricted",
+                AfterAction,
+                Actor::Support,
+                "The account is restricted for a policy violation. Resolve it in Business Support \
+                 Home before retrying.",
+            ),
+            RateLimited => row(
+                "Rate limit hit",
+                RetryLater,
+                Actor::Us,
+                "Too many requests. Wait (honour Retry-After when given), then retry with backoff.",
+            ),
+            Temporary => row(
+                "Temporary error",
+                RetryLater,
+                Actor::Us,
+                "A temporary error on Meta's side. Retry with backoff.",
+            ),
+            Unknown => row(
+                "Unrecognised Graph API error",
+                AfterAction,
+                Actor::Support,
+                "An error this crate does not classify. Read the message and details; if unclear, \
+                 contact support with the fbtrace_id.",
+            ),
+        }
+    }
+
+    /// A short, stable, human title for the case.
+    pub fn title(self) -> &'static str {
+        self.row().title
+    }
+
+    /// What a retry needs.
+    pub fn recovery(self) -> Recovery {
+        self.row().recovery
+    }
+
+    /// Whether sending the same request again later can succeed without
+    /// anybody acting first.
+    pub fn is_retryable(self) -> bool {
+        self.recovery() == Recovery::RetryLater
+    }
+
+    /// Who must act before the step can succeed.
+    pub fn who_must_act(self) -> Actor {
+        self.row().actor
+    }
+
+    /// What to do, in plain words.
+    pub fn remediation(self) -> &'static str {
+        self.row().remediation
+    }
+
+    /// The wait Meta documents for this case, if any.
+    pub fn documented_wait(self) -> Option<Duration> {
+        self.row().wait
+    }
+
+    /// Whether this is one of the six troubleshooting cases.
+    pub fn is_troubleshooting_case(self) -> bool {
+        use ApiErrorKind::*;
+        matches!(
+            self,
+            OnBehalfNotAccepted
+                | TwoStepEnabled
+                | EligibleForDirectAdd
+                | AlreadyInDestination
+                | BusinessMismatch
+                | MigrationFailed
+        )
+    }
+}
+
+impl fmt::Display for ApiErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.title())
+    }
+}

@@ -1,0 +1,153 @@
+//! An answer that could not be decoded as what the operation expects.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::api::write_one_line;
+use crate::operation::Operation;
+
+/// Most bytes of an undecodable body kept for diagnosis.
+pub(crate) const MAX_SNIPPET_BYTES: usize = 512;
+
+/// Why a response could not be decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UndecodableReason {
+    /// The body was empty.
+    EmptyBody,
+    /// The body was not JSON (an HTML page from a proxy, truncated JSON…).
+    NotJson,
+    /// JSON, but neither the expected success shape nor a Graph error.
+    UnexpectedShape,
+}
+
+impl fmt::Display for UndecodableReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::EmptyBody => "empty body",
+            Self::NotJson => "body is not JSON",
+            Self::UnexpectedShape => "unexpected JSON shape",
+        })
+    }
+}
+
+/// The server answered, but not with something this crate can read: an HTML
+/// error page from a proxy, an empty or truncated body, or JSON of another
+/// shape. Keeps the status and a bounded snippet of the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnexpectedResponse {
+    operation: Operation,
+    status: u16,
+    reason: UndecodableReason,
+    snippet: String,
+    retry_after: Option<Duration>,
+}
+
+impl UnexpectedResponse {
+    pub(crate) fn new(
+        operation: Operation,
+        status: u16,
+        reason: UndecodableReason,
+        body: &[u8],
+        retry_after: Option<Duration>,
+    ) -> Self {
+        Self {
+            operation,
+            status,
+            reason,
+            snippet: snippet(body),
+            retry_after,
+        }
+    }
+
+    /// The operation this response answered.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Why it could not be decoded.
+    pub fn reason(&self) -> UndecodableReason {
+        self.reason
+    }
+
+    /// The start of the body (at most 512 bytes, lossily decoded as UTF-8).
+    pub fn body_snippet(&self) -> &str {
+        &self.snippet
+    }
+
+    /// The `Retry-After` header, if one was sent.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// Whether retrying can help: a server error (5xx), 408 or 429.
+    pub fn is_retryable(&self) -> bool {
+        self.status >= 500 || self.status == 408 || self.status == 429
+    }
+}
+
+impl fmt::Display for UnexpectedResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "undecodable answer to {} (HTTP {}, {})",
+            self.operation, self.status, self.reason
+        )?;
+        if !self.snippet.is_empty() {
+            f.write_str(": ")?;
+            write_one_line(f, &self.snippet)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnexpectedResponse {}
+
+fn snippet(body: &[u8]) -> String {
+    let cut = body.get(..MAX_SNIPPET_BYTES).unwrap_or(body);
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if cut.len() < body.len() {
+        // A multi-byte character split at the cut shows as U+FFFD; drop it.
+        if text.ends_with('\u{FFFD}') {
+            text.pop();
+        }
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_is_bounded_and_valid_utf8() {
+        let body = "é".repeat(1000);
+        let s = snippet(body.as_bytes());
+        assert!(s.len() <= MAX_SNIPPET_BYTES + '…'.len_utf8());
+        assert!(s.ends_with('…'));
+        assert_eq!(snippet(b"short"), "short");
+        assert_eq!(snippet(&[0xff, 0xfe]), "\u{FFFD}\u{FFFD}");
+    }
+
+    #[test]
+    fn display_is_one_line() {
+        let e = UnexpectedResponse::new(
+            Operation::Register,
+            502,
+            UndecodableReason::NotJson,
+            b"<html>\n<body>Bad Gateway</body>\n</html>",
+            None,
+        );
+        assert_eq!(
+            e.to_string(),
+            "undecodable answer to register (HTTP 502, body is not JSON): <html> <body>Bad Gateway</body> </html>"
+        );
+        assert!(e.is_retryable());
+    }
+}

@@ -1,0 +1,118 @@
+//! # waba-porting
+//!
+//! Port a WhatsApp Business API phone number from one Business Solution
+//! Provider (BSP) to another, into your own WhatsApp Business Account (WABA).
+//!
+//! The port takes four Graph API calls made by the destination WABA's owner
+//! — start the migration, request a code, verify it, register — and, between
+//! them, hours or days of humans acting: the customer approves the "message
+//! on behalf" request, the previous BSP disables two-step verification, the
+//! code arrives by SMS or voice. This crate gives you:
+//!
+//! - [`PortingClient`]: a typed client, cheap to clone and `Send + Sync`, that
+//!   performs exactly one request per step through a pluggable [`Transport`]
+//!   ([`ReqwestTransport`] by default; no reqwest type in the public API).
+//! - [`PortingSession`]: the port as data — inputs, [`PortingState`], history —
+//!   with a pure state machine, serde persistence (versioned, no secrets) and
+//!   [`next_action`](PortingSession::next_action) telling who must act.
+//! - [`Error`]: one error type, ordered by how far the request got, whose API
+//!   case ([`ApiErrorKind`]) says what happened, whether retrying helps
+//!   ([`Error::is_retryable`], [`Error::retry_after`]), who must act and what
+//!   to do ([`Error::remediation`]).
+//! - Secrets ([`AccessToken`], [`Pin`], [`VerificationCode`]) whose `Debug`
+//!   prints `[redacted]` and that have no `Display` or `Serialize`.
+//!
+//! ## A port, step by step
+//!
+//! ```no_run
+//! use waba_porting::{
+//!     Actor, ApiErrorKind, BusinessId, CodeMethod, Error, Language, PhoneNumber, Pin,
+//!     PortingClient, PortingSession, VerificationCode, WabaId,
+//! };
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = PortingClient::builder()
+//!     .access_token(std::env::var("WABA_ACCESS_TOKEN")?)
+//!     .api_version("v25.0")
+//!     .build()?;
+//! let mut session = PortingSession::new(
+//!     PhoneNumber::parse("+1 (415) 555-0123")?,
+//!     WabaId::new("102290129340398")?,
+//!     BusinessId::new("106540352242922")?,
+//! );
+//!
+//! match client.start_migration(&mut session).await {
+//!     Ok(_) => {}
+//!     Err(Error::Api(e)) if e.kind() == ApiErrorKind::OnBehalfNotAccepted => {
+//!         // The session is now AwaitingOnBehalfApproval: persist it, tell the
+//!         // customer what to do, and retry start_migration once they approved.
+//!         assert_eq!(e.who_must_act(), Actor::Customer);
+//!         println!("{}", e.remediation());
+//!         return Ok(());
+//!     }
+//!     Err(e) => return Err(e.into()),
+//! }
+//! client.request_code(&mut session, CodeMethod::Sms, &Language::default()).await?;
+//! // Persist between steps; the JSON holds no secret.
+//! let saved = serde_json::to_string(&session)?;
+//! // … hours later, maybe in another process:
+//! let mut session: PortingSession = serde_json::from_str(&saved)?;
+//! client.verify_code(&mut session, &VerificationCode::new("123-830")?).await?;
+//! client.register(&mut session, &Pin::new("482913")?, None).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## The troubleshooting cases
+//!
+//! | case | [`ApiErrorKind`] | session moves to | who acts |
+//! |---|---|---|---|
+//! | Message on behalf request not yet accepted | [`OnBehalfNotAccepted`](ApiErrorKind::OnBehalfNotAccepted) | `AwaitingOnBehalfApproval` | customer |
+//! | Two-factor authentication not yet disabled | [`TwoStepEnabled`](ApiErrorKind::TwoStepEnabled) | `AwaitingTwoStepDisable` | previous BSP |
+//! | Eligible to be added directly | [`EligibleForDirectAdd`](ApiErrorKind::EligibleForDirectAdd) | `Rejected` | us: add as new number |
+//! | Already moved to the destination | [`AlreadyInDestination`](ApiErrorKind::AlreadyInDestination) | `Initiated` (looked up, not an error) | nobody |
+//! | Source and destination must be the same business | [`BusinessMismatch`](ApiErrorKind::BusinessMismatch) | `Rejected` | customer: confirm the Business Manager id |
+//! | Something went wrong | [`MigrationFailed`](ApiErrorKind::MigrationFailed) | unchanged (retryable) | us: retry later, then support |
+//!
+//! ## Features
+//!
+//! - `reqwest` (default): [`ReqwestTransport`], the default transport. Without
+//!   it, pass your own [`Transport`] to the builder.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod actor;
+mod client;
+mod error;
+mod ids;
+mod operation;
+mod params;
+mod phone;
+mod secret;
+mod session;
+mod state;
+mod time;
+pub mod transport;
+
+pub use actor::{Actor, Recovery};
+pub use client::{
+    PhoneNumberRecord, PortingClient, PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+};
+pub use error::{
+    ApiError, ApiErrorKind, ConfigError, Error, GraphError, UndecodableReason, UnexpectedResponse,
+    ValidationError,
+};
+pub use ids::{BusinessId, PhoneNumberId, WabaId};
+pub use operation::Operation;
+pub use params::{CodeMethod, DataLocalizationRegion, Language};
+pub use phone::PhoneNumber;
+pub use secret::{AccessToken, Pin, VerificationCode};
+pub use session::{NextAction, NextStep, PortingSession, Transition, SESSION_FORMAT_VERSION};
+pub use state::{IllegalTransition, PortingState, RejectionReason, StateName, StepOutcome};
+pub use time::{Clock, SystemClock, Timestamp};
+#[cfg(feature = "reqwest")]
+pub use transport::ReqwestTransport;
+pub use transport::{Transport, TransportError, TransportErrorKind};

@@ -1,0 +1,196 @@
+//! Secrets: the access token, the registration PIN and the verification code.
+//!
+//! Each is a newtype whose `Debug` prints `[redacted]`, that has no `Display`
+//! and no `Serialize`, so it cannot reach a log line, an error message or a
+//! persisted [`PortingSession`](crate::PortingSession) by accident. Reading the
+//! value takes an explicit call to `secret()`.
+
+use std::fmt;
+
+use crate::error::ValidationError;
+
+const REDACTED: &str = "[redacted]";
+
+/// A Graph API access token for the destination WABA.
+///
+/// It needs `whatsapp_business_management` (and `whatsapp_business_messaging`
+/// for `register`). The client sends it only in the `Authorization: Bearer`
+/// header, never in a URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// Wraps a token. Surrounding whitespace is trimmed; emptiness is checked
+    /// when the client is built ([`ConfigError::MissingAccessToken`](crate::ConfigError::MissingAccessToken)).
+    pub fn new(token: impl Into<String>) -> Self {
+        let token = token.into();
+        let trimmed = token.trim();
+        if trimmed.len() == token.len() {
+            Self(token)
+        } else {
+            Self(trimmed.to_owned())
+        }
+    }
+
+    /// The token itself. Handle with care: never log it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for AccessToken {
+    fn from(token: String) -> Self {
+        Self::new(token)
+    }
+}
+
+impl From<&str> for AccessToken {
+    fn from(token: &str) -> Self {
+        Self::new(token)
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AccessToken").field(&REDACTED).finish()
+    }
+}
+
+/// Six ASCII digits, the only shape Meta accepts for PINs and codes.
+fn six_digits(digits: &str) -> bool {
+    digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The 6-digit PIN given to `register`.
+///
+/// With two-step verification off, this PIN becomes the number's new
+/// two-step verification PIN.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pin(String);
+
+impl Pin {
+    /// Validates a 6-digit PIN. The error never echoes the input.
+    pub fn new(pin: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let pin = pin.as_ref().trim();
+        if six_digits(pin) {
+            Ok(Self(pin.to_owned()))
+        } else {
+            Err(ValidationError::InvalidPin)
+        }
+    }
+
+    /// The PIN itself. Handle with care: never log it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Pin").field(&REDACTED).finish()
+    }
+}
+
+/// The verification code received by SMS or voice call.
+///
+/// Accepts the form shown in the SMS (`123-830`) and the bare digits
+/// (`123830`); the hyphen and spaces are removed before sending.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerificationCode(String);
+
+impl VerificationCode {
+    /// Validates a code. The error never echoes the input.
+    pub fn new(code: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let digits: String = code
+            .as_ref()
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .collect();
+        if six_digits(&digits) {
+            Ok(Self(digits))
+        } else {
+            Err(ValidationError::InvalidVerificationCode)
+        }
+    }
+
+    /// The code as sent to Meta (6 digits, no hyphen). Never log it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for VerificationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("VerificationCode").field(&REDACTED).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_every_secret() {
+        let token = AccessToken::new("EAAG-very-secret");
+        let pin = Pin::new("654321").unwrap();
+        let code = VerificationCode::new("123-830").unwrap();
+        for shown in [
+            format!("{token:?}"),
+            format!("{pin:?}"),
+            format!("{code:?}"),
+            format!("{token:#?}{pin:#?}{code:#?}"),
+        ] {
+            assert!(shown.contains("[redacted]"), "{shown}");
+            for secret in ["EAAG", "654321", "123830", "123-830"] {
+                assert!(!shown.contains(secret), "{shown} leaks {secret}");
+            }
+        }
+    }
+
+    #[test]
+    fn verification_code_accepts_hyphenated_and_bare() {
+        assert_eq!(VerificationCode::new("123-830").unwrap().secret(), "123830");
+        assert_eq!(VerificationCode::new("123830").unwrap().secret(), "123830");
+        assert_eq!(
+            VerificationCode::new(" 123 830 ").unwrap().secret(),
+            "123830"
+        );
+    }
+
+    #[test]
+    fn verification_code_rejects_other_shapes() {
+        for bad in ["", "12345", "1234567", "12a830", "123_830", "１２３８３０"] {
+            assert_eq!(
+                VerificationCode::new(bad),
+                Err(ValidationError::InvalidVerificationCode),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn pin_is_six_digits() {
+        assert_eq!(Pin::new("000000").unwrap().secret(), "000000");
+        for bad in ["", "12345", "1234567", "12-456", "abcdef"] {
+            assert_eq!(Pin::new(bad), Err(ValidationError::InvalidPin), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn token_is_trimmed() {
+        assert_eq!(AccessToken::new("  abc \n").secret(), "abc");
+        assert!(AccessToken::new("   ").is_empty());
+    }
+
+    #[test]
+    fn validation_errors_do_not_echo_secrets() {
+        let err = Pin::new("98765x").unwrap_err();
+        assert!(!err.to_string().contains("98765"));
+        let err = VerificationCode::new("55512").unwrap_err();
+        assert!(!err.to_string().contains("55512"));
+    }
+}
