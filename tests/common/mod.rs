@@ -1,0 +1,120 @@
+//! Shared helpers for the wiremock integration tests.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use waba_porting::{
+    BusinessId, CodeMethod, Language, PhoneNumber, PortingClient, PortingSession, WabaId,
+};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+pub const TOKEN: &str = "EAAG-test-token-do-not-log";
+pub const WABA: &str = "102290129340398";
+pub const BUSINESS: &str = "106540352242922";
+pub const PHONE: &str = "+1 (415) 555-0123";
+pub const NUMBER_ID: &str = "110200345501442";
+pub const VERSION: &str = "v25.0";
+
+pub fn client(server: &MockServer) -> PortingClient {
+    client_with_timeout(server, Duration::from_secs(5))
+}
+
+pub fn client_with_timeout(server: &MockServer, timeout: Duration) -> PortingClient {
+    PortingClient::builder()
+        .access_token(TOKEN)
+        .base_url(server.uri())
+        .timeout(timeout)
+        .build()
+        .expect("valid test configuration")
+}
+
+pub fn session() -> PortingSession {
+    PortingSession::new(
+        PhoneNumber::parse(PHONE).unwrap(),
+        WabaId::new(WABA).unwrap(),
+        BusinessId::new(BUSINESS).unwrap(),
+    )
+}
+
+pub fn sms() -> (CodeMethod, Language) {
+    (CodeMethod::Sms, Language::default())
+}
+
+pub fn start_path() -> String {
+    format!("/{VERSION}/{WABA}/phone_numbers")
+}
+
+pub fn number_path(edge: &str) -> String {
+    format!("/{VERSION}/{NUMBER_ID}/{edge}")
+}
+
+/// A Graph error envelope with the reference's field set.
+pub fn graph_error(code: i64, subcode: Option<i64>, title: &str) -> Value {
+    let mut error = json!({
+        "message": format!("(#{code}) {title}"),
+        "type": "OAuthException",
+        "code": code,
+        "error_user_title": title,
+        "error_user_msg": title,
+        "error_data": {"messaging_product": "whatsapp", "details": title},
+        "fbtrace_id": "AZ8or2-trace"
+    });
+    if let (Some(sub), Some(map)) = (subcode, error.as_object_mut()) {
+        map.insert("error_subcode".into(), sub.into());
+    }
+    json!({ "error": error })
+}
+
+pub fn error_response(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+pub fn success() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"success": true}))
+}
+
+/// Mounts a mock answering `verb path` with `response`, at most `times` times
+/// (then the next mock mounted for the same route answers).
+pub async fn answer(
+    server: &MockServer,
+    verb: &str,
+    route: &str,
+    response: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(method(verb))
+        .and(path(route))
+        .respond_with(response)
+        .up_to_n_times(times)
+        .mount(server)
+        .await;
+}
+
+/// Mounts the four successful steps.
+pub async fn mount_happy_path(server: &MockServer) {
+    answer(
+        server,
+        "POST",
+        &start_path(),
+        ResponseTemplate::new(200).set_body_json(json!({"id": NUMBER_ID})),
+        1,
+    )
+    .await;
+    for edge in ["request_code", "verify_code", "register"] {
+        answer(server, "POST", &number_path(edge), success(), 1).await;
+    }
+}
+
+pub async fn requests(server: &MockServer) -> Vec<Request> {
+    server.received_requests().await.unwrap_or_default()
+}
+
+pub fn body_json(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).expect("request body is JSON")
+}
+
+pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
+    request.headers.get(name).and_then(|v| v.to_str().ok())
+}
