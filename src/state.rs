@@ -79,9 +79,8 @@ pub enum PortingState {
 pub enum RejectionReason {
     /// The number can be added directly and must not be ported.
     EligibleForDirectAdd,
-    /// The Business Manager id does not own the number's current WABA;
-    /// [`PortingSession::amend_business_id`](crate::PortingSession::amend_business_id)
-    /// restarts the port with a corrected one.
+    /// The Business Manager id does not own the number's current WABA:
+    /// open a new session with the corrected id.
     BusinessMismatch,
 }
 
