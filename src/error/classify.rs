@@ -295,32 +295,33 @@ mod tests {
 
     // --- Registration and PIN rows ------------------------------------------
 
-    #[test]
-    fn ref3_registration_codes() {
-        let table = [
-            (133005, Operation::VerifyCode, PinIncorrect),
-            (133006, Operation::Register, NumberNotVerified),
-            (133008, Operation::Register, TooManyPinGuesses),
-            (133009, Operation::Register, PinTooQuick),
-            (133015, Operation::Register, RecentlyDeleted),
-            (133016, Operation::Register, RegisterLimitReached),
-            (133000, Operation::Register, PreviousDeregistrationFailed),
-            (133010, Operation::Register, NumberNotRegistered),
-            (133004, Operation::Register, Temporary),
-            (33, Operation::RequestCode, NumberDeleted),
-            (100, Operation::RequestCode, InvalidParameter),
-            (131008, Operation::Register, InvalidParameter),
-            (131009, Operation::VerifyCode, InvalidParameter),
-            (136025, Operation::VerifyCode, VerificationCodeRejected),
-        ];
-        for (code, operation, want) in table {
-            let body = format!(r#"{{"error":{{"code":{code},"message":"(#{code}) x"}}}}"#);
-            assert_eq!(
-                kind_at(operation, &body),
-                want,
-                "code {code} at {operation}"
-            );
-        }
+    /// One test per code, named after the reference row it exercises.
+    macro_rules! code_rows {
+        ($($name:ident: $code:literal at $op:ident => $kind:ident;)*) => {$(
+            #[test]
+            fn $name() {
+                let body = format!(r#"{{"error":{{"code":{},"message":"(#{}) x"}}}}"#, $code, $code);
+                assert_eq!(kind_at(Operation::$op, &body), $kind);
+            }
+        )*};
+    }
+
+    code_rows! {
+        ref3_registration_133005_pin_incorrect: 133005 at VerifyCode => PinIncorrect;
+        ref3_registration_133006_number_not_verified: 133006 at Register => NumberNotVerified;
+        ref3_registration_133008_too_many_pin_guesses: 133008 at Register => TooManyPinGuesses;
+        ref3_registration_133009_pin_too_quick: 133009 at Register => PinTooQuick;
+        ref3_registration_133015_recently_deleted: 133015 at Register => RecentlyDeleted;
+        ref3_registration_133016_register_limit: 133016 at Register => RegisterLimitReached;
+        ref3_registration_133000_previous_deregistration_failed: 133000 at Register => PreviousDeregistrationFailed;
+        ref3_registration_133010_not_registered: 133010 at Register => NumberNotRegistered;
+        ref3_registration_133004_server_unavailable: 133004 at Register => Temporary;
+        ref3_registration_33_number_deleted: 33 at RequestCode => NumberDeleted;
+        ref3_registration_100_invalid_parameter: 100 at RequestCode => InvalidParameter;
+        ref3_registration_131008_missing_parameter: 131008 at Register => InvalidParameter;
+        ref3_registration_131009_invalid_parameter_value: 131009 at VerifyCode => InvalidParameter;
+        ref3_registration_136025_invalid_code_unconfirmed: 136025 at VerifyCode => VerificationCodeRejected;
+        ref3_auth_368_account_restricted: 368 at StartMigration => AccountRestricted;
     }
 
     // --- Auth, throttling, temporary ----------------------------------------
@@ -339,7 +340,6 @@ mod tests {
             let body = format!(r#"{{"error":{{"code":{code}}}}}"#);
             assert_eq!(kind(&body), PermissionDenied, "code {code}");
         }
-        assert_eq!(kind(r#"{"error":{"code":368}}"#), AccountRestricted);
     }
 
     #[test]
