@@ -77,6 +77,9 @@
 //!
 //! - `reqwest` (default): [`ReqwestTransport`], the default transport. Without
 //!   it, pass your own [`Transport`] to the builder.
+//! - `simulator` (default, no extra dependencies): [`simulator`], an
+//!   in-process Graph API that runs the whole flow offline, for examples and
+//!   for testing your own porting logic.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -97,6 +100,9 @@ mod params;
 mod phone;
 mod secret;
 mod session;
+#[cfg(feature = "simulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
+pub mod simulator;
 mod state;
 mod time;
 pub mod transport;

@@ -1,0 +1,280 @@
+//! An in-process Graph API that runs the whole porting flow offline.
+//!
+//! [`Simulator`] is a [`Transport`]: the same client code runs unchanged
+//! against it, an HTTP mock and the live API. It answers the endpoints of the
+//! porting flow with the status codes and error bodies Meta documents
+//! ([`reference`]), from a model of the world — the destination WABA and its
+//! set-up, the number and its two-step verification, the customer's "message
+//! on behalf" approval, verification codes delivered to an inbox, the
+//! register limit — on a clock the test controls ([`SimClock`]). Humans'
+//! actions are methods ([`Simulator::approve_on_behalf`],
+//! [`Simulator::disable_two_step`], …), and faults can be injected for the
+//! next calls ([`Fault`]).
+//!
+//! ```
+//! use waba_porting::simulator::Scenario;
+//! use waba_porting::{ApiErrorKind, CodeMethod, Language, Pin, StateName};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = Scenario::on_behalf_not_accepted().build();
+//! let client = sim.client()?;
+//! let mut session = sim.session();
+//!
+//! let err = client.start_migration(&mut session).await.unwrap_err();
+//! assert_eq!(err.api_kind(), Some(ApiErrorKind::OnBehalfNotAccepted));
+//! sim.approve_on_behalf(session.waba_id()); // the customer approves
+//! client.start_migration(&mut session).await?;
+//!
+//! client.request_code(&mut session, CodeMethod::Sms, &Language::default()).await?;
+//! let code = sim.latest_code(session.phone_number()).expect("delivered");
+//! client.verify_code(&mut session, &code).await?;
+//! client.register(&mut session, &Pin::new("482913")?, None).await?;
+//! assert_eq!(session.state().name(), StateName::Registered);
+//! # Ok(()) }
+//! ```
+
+mod clock;
+mod faults;
+pub mod reference;
+mod scenario;
+mod world;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use clock::SimClock;
+pub use faults::Fault;
+pub use scenario::{Scenario, DEFAULT_CODE_TTL, SCENARIO_NAMES, SIMULATOR_TOKEN};
+pub use world::ServedRequest;
+
+use self::faults::FaultPlan;
+use self::world::World;
+use crate::client::{PortingClient, PortingClientBuilder};
+use crate::error::ConfigError;
+use crate::ids::WabaId;
+use crate::operation::Operation;
+use crate::params::CodeMethod;
+use crate::phone::PhoneNumber;
+use crate::secret::VerificationCode;
+use crate::session::PortingSession;
+use crate::time::{Clock, Timestamp};
+use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+
+/// The simulated Graph API. Cheap to clone; clones share one world.
+#[derive(Clone, Debug)]
+pub struct Simulator {
+    world: Arc<Mutex<World>>,
+    clock: SimClock,
+    scenario: Arc<Scenario>,
+}
+
+/// A verification code delivered to a number's inbox.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DeliveredCode {
+    /// The code, ready for [`PortingClient::verify_code`].
+    pub code: VerificationCode,
+    /// SMS or voice.
+    pub method: CodeMethod,
+    /// When it was sent.
+    pub sent_at: Timestamp,
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
+}
+
+impl Simulator {
+    fn new(scenario: Scenario) -> Self {
+        let keep = scenario.clone();
+        let world = World::new(scenario);
+        Self {
+            clock: world.clock.clone(),
+            world: Arc::new(Mutex::new(world)),
+            scenario: Arc::new(keep),
+        }
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        // A panic while holding the lock cannot leave the model half-updated
+        // in a way that matters to a test double; keep serving.
+        self.world.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The scenario this world was built from.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// A client builder wired to this simulator: its transport, its clock,
+    /// the token it accepts.
+    pub fn client_builder(&self) -> PortingClientBuilder {
+        PortingClient::builder()
+            .access_token(self.scenario.access_token.clone())
+            .transport(self.clone())
+            .clock(self.clock.clone())
+    }
+
+    /// A client wired to this simulator.
+    pub fn client(&self) -> Result<PortingClient, ConfigError> {
+        self.client_builder().build()
+    }
+
+    /// A new session for the scenario's number, destination and business.
+    pub fn session(&self) -> PortingSession {
+        PortingSession::new(
+            self.scenario.phone_number.clone(),
+            self.scenario.destination_waba.clone(),
+            self.scenario.customer_business.clone(),
+        )
+    }
+
+    /// The simulated clock (share it with anything that needs the time).
+    pub fn clock(&self) -> SimClock {
+        self.clock.clone()
+    }
+
+    /// The simulated time.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Moves simulated time forward.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Every code delivered to `phone`, oldest first.
+    pub fn inbox(&self, phone: &PhoneNumber) -> Vec<DeliveredCode> {
+        self.world()
+            .inbox
+            .iter()
+            .filter(|d| &d.phone == phone)
+            .filter_map(|d| {
+                Some(DeliveredCode {
+                    code: VerificationCode::new(&d.code).ok()?,
+                    method: d.method,
+                    sent_at: d.at,
+                    expires_at: d.expires_at,
+                })
+            })
+            .collect()
+    }
+
+    /// The last code delivered to `phone`.
+    pub fn latest_code(&self, phone: &PhoneNumber) -> Option<VerificationCode> {
+        self.inbox(phone).pop().map(|d| d.code)
+    }
+
+    /// The customer approves the "message on behalf" request of `waba`.
+    /// Returns whether the WABA exists.
+    pub fn approve_on_behalf(&self, waba: &WabaId) -> bool {
+        self.with_waba(waba, |w| w.on_behalf_approved = true)
+    }
+
+    /// The previous BSP disables two-step verification on `phone`.
+    /// Returns whether the number exists.
+    pub fn disable_two_step(&self, phone: &PhoneNumber) -> bool {
+        self.with_number(phone, |n| n.two_step_pin = None)
+    }
+
+    /// Someone turns two-step verification on with `pin` (or off).
+    pub fn set_two_step_pin(&self, phone: &PhoneNumber, pin: Option<&str>) -> bool {
+        self.with_number(phone, |n| n.two_step_pin = pin.map(str::to_owned))
+    }
+
+    /// Meta approves the number's display name.
+    pub fn approve_display_name(&self, phone: &PhoneNumber) -> bool {
+        self.with_number(phone, |n| n.display_name_approved = true)
+    }
+
+    /// The previous BSP fixes the source WABA.
+    pub fn fix_source_account(&self, phone: &PhoneNumber) -> bool {
+        self.with_number(phone, |n| n.source_ready = true)
+    }
+
+    /// We subscribe an app to the destination's webhooks.
+    pub fn subscribe_webhooks(&self, waba: &WabaId) -> bool {
+        self.with_waba(waba, |w| w.webhook_subscribed = true)
+    }
+
+    /// We add a payment method to the destination.
+    pub fn add_payment_method(&self, waba: &WabaId) -> bool {
+        self.with_waba(waba, |w| w.payment_method = true)
+    }
+
+    /// Meta approves the destination WABA.
+    pub fn approve_waba(&self, waba: &WabaId) -> bool {
+        self.with_waba(waba, |w| w.approved = true)
+    }
+
+    /// The destination WABA is set up for the business that owns `phone`
+    /// (what resubmitting "with the right Business Manager id" achieves).
+    pub fn align_business(&self, waba: &WabaId, phone: &PhoneNumber) -> bool {
+        let mut world = self.world();
+        let Some(business) = world
+            .numbers
+            .iter()
+            .find(|n| &n.phone == phone)
+            .map(|n| n.business.clone())
+        else {
+            return false;
+        };
+        match world.wabas.iter_mut().find(|w| &w.id == waba) {
+            Some(w) => {
+                w.business = business;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Injects `fault` into the next `times` calls, whatever they are.
+    pub fn inject(&self, fault: Fault, times: u32) {
+        self.world().faults.push(FaultPlan {
+            fault,
+            remaining: times,
+            operation: None,
+        });
+    }
+
+    /// Injects `fault` into the next `times` calls of `operation`.
+    pub fn inject_at(&self, operation: Operation, fault: Fault, times: u32) {
+        self.world().faults.push(FaultPlan {
+            fault,
+            remaining: times,
+            operation: Some(operation),
+        });
+    }
+
+    /// Every request served so far, oldest first.
+    pub fn served(&self) -> Vec<ServedRequest> {
+        self.world().served.clone()
+    }
+
+    fn with_waba(&self, waba: &WabaId, change: impl FnOnce(&mut world::Waba)) -> bool {
+        self.world()
+            .wabas
+            .iter_mut()
+            .find(|w| &w.id == waba)
+            .map(change)
+            .is_some()
+    }
+
+    fn with_number(&self, phone: &PhoneNumber, change: impl FnOnce(&mut world::Number)) -> bool {
+        self.world()
+            .numbers
+            .iter_mut()
+            .find(|n| &n.phone == phone)
+            .map(change)
+            .is_some()
+    }
+}
+
+#[async_trait]
+impl Transport for Simulator {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.world().serve(&request)
+    }
+}

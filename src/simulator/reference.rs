@@ -1,0 +1,231 @@
+//! The Graph API's answers, as the reference documents them: one function per
+//! answer, shared by the simulator and by tests that mount the same bodies in
+//! an HTTP mock (so both see byte-identical errors).
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::transport::{Headers, HttpResponse};
+
+/// One HTTP answer: status, optional `Retry-After`, body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type` of the body.
+    pub content_type: &'static str,
+    /// The `Retry-After` header, in seconds.
+    pub retry_after: Option<u64>,
+    /// The body.
+    pub body: String,
+}
+
+impl Answer {
+    fn json(status: u16, body: &Value) -> Self {
+        Self {
+            status,
+            content_type: "application/json",
+            retry_after: None,
+            body: body.to_string(),
+        }
+    }
+
+    pub(crate) fn json_ok(body: &Value) -> Self {
+        Self::json(200, body)
+    }
+
+    /// The same answer with a `Retry-After` header.
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait.as_secs());
+        self
+    }
+
+    /// As the crate's transport response.
+    pub fn into_response(self) -> HttpResponse {
+        let mut headers = Headers::new();
+        headers.push("content-type", self.content_type);
+        if let Some(seconds) = self.retry_after {
+            headers.push("retry-after", seconds.to_string());
+        }
+        HttpResponse::new(self.status, headers, self.body.into_bytes())
+    }
+}
+
+/// `{"success": true}`.
+pub fn success() -> Answer {
+    Answer::json(200, &json!({ "success": true }))
+}
+
+/// `{"id": "<phone_number_id>"}`, the answer to a started migration.
+pub fn phone_number_created(phone_number_id: &str) -> Answer {
+    Answer::json(200, &json!({ "id": phone_number_id }))
+}
+
+/// A Graph error envelope with every field of reference §2.
+pub fn graph_error(
+    status: u16,
+    code: i64,
+    subcode: Option<i64>,
+    title: &str,
+    fbtrace_id: &str,
+) -> Answer {
+    let mut error = json!({
+        "message": format!("(#{code}) {title}"),
+        "type": "OAuthException",
+        "code": code,
+        "error_user_title": title,
+        "error_user_msg": title,
+        "error_data": { "messaging_product": "whatsapp", "details": title },
+        "fbtrace_id": fbtrace_id,
+    });
+    if let (Some(subcode), Some(map)) = (subcode, error.as_object_mut()) {
+        map.insert("error_subcode".into(), subcode.into());
+    }
+    Answer::json(status, &json!({ "error": error }))
+}
+
+/// The 2388103 migration texts of reference §3.
+pub mod texts {
+    /// Message on behalf request not yet accepted.
+    pub const ON_BEHALF_NOT_APPROVED: &str =
+        "Your WhatsApp account's \"Messaging For\" request must be approved";
+    /// Two-factor authentication not yet disabled (Meta's older text).
+    pub const TWO_STEP_ENABLED: &str =
+        "Two-step authentication must be disabled for this phone number.";
+    /// Eligible to be added directly.
+    pub const ADD_DIRECTLY: &str = "Please add this phone number in your WhatsApp account";
+    /// Already in the destination list (2388012).
+    pub const ALREADY_IN_LIST: &str =
+        "This phone number already exists in your list of phone numbers";
+    /// Business mismatch.
+    pub const DIFFERENT_BUSINESS: &str =
+        "This phone number belongs to a different Business Manager account";
+    /// Something went wrong.
+    pub const ERROR_MIGRATING: &str = "There was an error migrating this phone number";
+    /// No app subscribed to the destination's webhooks.
+    pub const CANNOT_MIGRATE: &str = "Cannot migrate phone number.";
+    /// Display name not approved.
+    pub const NAME_NOT_APPROVED: &str = "Registered name should be present and approved.";
+    /// Source WABA not set up.
+    pub const SOURCE_NOT_SET_UP: &str =
+        "The WhatsApp account that this phone number is registered with is not set up correctly.";
+    /// No payment method on the destination.
+    pub const NO_PAYMENT_ACCOUNT: &str = "Your WhatsApp account does not have a payment account.";
+    /// Destination WABA not approved.
+    pub const WABA_NOT_APPROVED: &str = "Your WhatsApp account must be approved";
+}
+
+/// A 2388103 migration error with one of [`texts`].
+pub fn migration_error(text: &str, fbtrace_id: &str) -> Answer {
+    graph_error(400, 2388103, None, text, fbtrace_id)
+}
+
+/// 2388012: the number is already in the destination's list.
+pub fn already_in_list(fbtrace_id: &str) -> Answer {
+    graph_error(400, 2388012, None, texts::ALREADY_IN_LIST, fbtrace_id)
+}
+
+/// 133005 at register: the PIN does not match the two-step PIN.
+pub fn pin_mismatch(fbtrace_id: &str) -> Answer {
+    graph_error(
+        400,
+        133005,
+        None,
+        "Two step verification PIN Mismatch",
+        fbtrace_id,
+    )
+}
+
+/// 133006: register before verifying.
+pub fn not_verified(fbtrace_id: &str) -> Answer {
+    graph_error(
+        400,
+        133006,
+        None,
+        "Phone number re-verification needed",
+        fbtrace_id,
+    )
+}
+
+/// 133016: the register/deregister limit.
+pub fn register_limit(fbtrace_id: &str) -> Answer {
+    graph_error(
+        400,
+        133016,
+        None,
+        "Account register deregister rate limit exceeded",
+        fbtrace_id,
+    )
+}
+
+/// 136025: a wrong or expired verification code (third-party code, see the
+/// crate docs).
+pub fn code_rejected(expired: bool, fbtrace_id: &str) -> Answer {
+    let title = if expired {
+        "Verification code has expired"
+    } else {
+        "Verification code is incorrect"
+    };
+    graph_error(400, 136025, None, title, fbtrace_id)
+}
+
+/// 190: the token is not accepted.
+pub fn invalid_token(fbtrace_id: &str) -> Answer {
+    graph_error(
+        401,
+        190,
+        None,
+        "Invalid OAuth access token - Cannot parse access token",
+        fbtrace_id,
+    )
+}
+
+/// 100: an invalid or missing parameter.
+pub fn invalid_parameter(detail: &str, fbtrace_id: &str) -> Answer {
+    graph_error(
+        400,
+        100,
+        None,
+        &format!("Invalid parameter: {detail}"),
+        fbtrace_id,
+    )
+}
+
+/// 100/33: the object does not exist.
+pub fn unknown_object(id: &str, fbtrace_id: &str) -> Answer {
+    graph_error(
+        400,
+        100,
+        Some(33),
+        &format!("Unsupported request. Object with ID '{id}' does not exist"),
+        fbtrace_id,
+    )
+}
+
+/// 131000: something went wrong (temporary).
+pub fn something_went_wrong(fbtrace_id: &str) -> Answer {
+    graph_error(500, 131000, None, "Something went wrong", fbtrace_id)
+}
+
+/// 2: service temporarily unavailable.
+pub fn service_unavailable(fbtrace_id: &str) -> Answer {
+    graph_error(503, 2, None, "Service temporarily unavailable", fbtrace_id)
+}
+
+/// A rate limit (4, 80007, 130429…) with HTTP 429.
+pub fn rate_limited(code: i64, fbtrace_id: &str) -> Answer {
+    graph_error(429, code, None, "Rate limit hit", fbtrace_id)
+}
+
+/// An HTML 502 page from a proxy.
+pub fn bad_gateway() -> Answer {
+    Answer {
+        status: 502,
+        content_type: "text/html",
+        retry_after: None,
+        body: "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+            .to_owned(),
+    }
+}

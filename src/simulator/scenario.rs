@@ -1,0 +1,314 @@
+//! Worlds to simulate: presets named after the troubleshooting cases, and
+//! knobs to build any other.
+
+use std::time::Duration;
+
+use super::faults::{Fault, FaultPlan};
+use super::Simulator;
+use crate::ids::{BusinessId, WabaId};
+use crate::operation::Operation;
+use crate::phone::PhoneNumber;
+use crate::time::Timestamp;
+
+/// The access token the simulator accepts unless configured otherwise.
+pub const SIMULATOR_TOKEN: &str = "simulator-access-token";
+
+/// The default life of a verification code. Meta publishes none; ten minutes
+/// is a conservative guess, so it is configurable.
+pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// A world with one number to port, one destination WABA and the customer's
+/// business, and how each of them is set up.
+///
+/// Start from a preset and change what the test needs:
+///
+/// ```
+/// use waba_porting::simulator::{Fault, Scenario};
+///
+/// let simulator = Scenario::happy_path()
+///     .display_name_approved(false)
+///     .fault(Fault::ServiceUnavailable, 2)
+///     .build();
+/// # let _ = simulator;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub(crate) name: &'static str,
+    pub(crate) phone_number: PhoneNumber,
+    pub(crate) destination_waba: WabaId,
+    pub(crate) customer_business: BusinessId,
+    pub(crate) destination_business: BusinessId,
+    pub(crate) two_step_pin: Option<String>,
+    pub(crate) on_behalf_approved: bool,
+    pub(crate) destination_approved: bool,
+    pub(crate) payment_method: bool,
+    pub(crate) webhook_subscribed: bool,
+    pub(crate) display_name_approved: bool,
+    pub(crate) source_ready: bool,
+    pub(crate) eligible_for_direct_add: bool,
+    pub(crate) already_in_destination: bool,
+    pub(crate) code_ttl: Duration,
+    pub(crate) seed: u64,
+    pub(crate) start: Timestamp,
+    pub(crate) access_token: String,
+    pub(crate) faults: Vec<FaultPlan>,
+}
+
+/// The preset names, as [`Scenario::by_name`] takes them.
+pub const SCENARIO_NAMES: &[&str] = &[
+    "happy_path",
+    "on_behalf_not_accepted",
+    "two_step_enabled",
+    "eligible_for_direct_add",
+    "already_in_destination",
+    "business_mismatch",
+    "transient_failure",
+];
+
+impl Scenario {
+    /// Everything in order: the port goes through.
+    pub fn happy_path() -> Self {
+        let business = BusinessId::trusted("106540352242922");
+        Self {
+            name: "happy_path",
+            phone_number: PhoneNumber::from_literal("1", "4155550123"),
+            destination_waba: WabaId::trusted("102290129340398"),
+            destination_business: business.clone(),
+            customer_business: business,
+            two_step_pin: None,
+            on_behalf_approved: true,
+            destination_approved: true,
+            payment_method: true,
+            webhook_subscribed: true,
+            display_name_approved: true,
+            source_ready: true,
+            eligible_for_direct_add: false,
+            already_in_destination: false,
+            code_ttl: DEFAULT_CODE_TTL,
+            seed: 0x5EED,
+            start: Timestamp::from_unix_millis(1_798_761_600_000), // 2027-01-01T00:00:00Z
+            access_token: SIMULATOR_TOKEN.to_owned(),
+            faults: Vec::new(),
+        }
+    }
+
+    /// The customer has not approved the "message on behalf" request.
+    pub fn on_behalf_not_accepted() -> Self {
+        Self {
+            name: "on_behalf_not_accepted",
+            ..Self::happy_path()
+        }
+        .on_behalf_approved(false)
+    }
+
+    /// Two-step verification is still on with the previous BSP (PIN `111111`).
+    pub fn two_step_enabled() -> Self {
+        Self {
+            name: "two_step_enabled",
+            ..Self::happy_path()
+        }
+        .two_step_pin(Some("111111"))
+    }
+
+    /// The number is not on the WhatsApp Business Platform: add it directly.
+    pub fn eligible_for_direct_add() -> Self {
+        Self {
+            name: "eligible_for_direct_add",
+            ..Self::happy_path()
+        }
+        .directly_addable(true)
+    }
+
+    /// The number is already in the destination WABA's list.
+    pub fn already_in_destination() -> Self {
+        Self {
+            name: "already_in_destination",
+            ..Self::happy_path()
+        }
+        .in_destination_list(true)
+    }
+
+    /// The destination WABA represents another business than the number's.
+    pub fn business_mismatch() -> Self {
+        let other = BusinessId::trusted("109876543210987");
+        Self {
+            name: "business_mismatch",
+            destination_business: other,
+            ..Self::happy_path()
+        }
+    }
+
+    /// The first start fails with "There was an error migrating this phone
+    /// number"; a retry goes through.
+    pub fn transient_failure() -> Self {
+        Self {
+            name: "transient_failure",
+            ..Self::happy_path()
+        }
+        .fault_at(Operation::StartMigration, Fault::MigrationError, 1)
+    }
+
+    /// A preset by name (see [`SCENARIO_NAMES`]).
+    pub fn by_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "happy_path" => Self::happy_path(),
+            "on_behalf_not_accepted" => Self::on_behalf_not_accepted(),
+            "two_step_enabled" => Self::two_step_enabled(),
+            "eligible_for_direct_add" => Self::eligible_for_direct_add(),
+            "already_in_destination" => Self::already_in_destination(),
+            "business_mismatch" => Self::business_mismatch(),
+            "transient_failure" => Self::transient_failure(),
+            _ => return None,
+        })
+    }
+
+    /// The preset's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The number to port.
+    pub fn phone_number(&self) -> &PhoneNumber {
+        &self.phone_number
+    }
+
+    /// The destination WABA.
+    pub fn waba_id(&self) -> &WabaId {
+        &self.destination_waba
+    }
+
+    /// The customer's business (which owns the number).
+    pub fn business_id(&self) -> &BusinessId {
+        &self.customer_business
+    }
+
+    /// The number to port.
+    pub fn with_phone_number(mut self, phone_number: PhoneNumber) -> Self {
+        self.phone_number = phone_number;
+        self
+    }
+
+    /// Two-step verification on with `pin`, or off (`None`).
+    pub fn two_step_pin(mut self, pin: Option<&str>) -> Self {
+        self.two_step_pin = pin.map(str::to_owned);
+        self
+    }
+
+    /// Whether the customer approved the destination's OBO request.
+    pub fn on_behalf_approved(mut self, yes: bool) -> Self {
+        self.on_behalf_approved = yes;
+        self
+    }
+
+    /// Whether the destination WABA is approved.
+    pub fn destination_approved(mut self, yes: bool) -> Self {
+        self.destination_approved = yes;
+        self
+    }
+
+    /// Whether the destination WABA has a payment method.
+    pub fn payment_method(mut self, yes: bool) -> Self {
+        self.payment_method = yes;
+        self
+    }
+
+    /// Whether an app is subscribed to the destination's webhooks.
+    pub fn webhook_subscribed(mut self, yes: bool) -> Self {
+        self.webhook_subscribed = yes;
+        self
+    }
+
+    /// Whether the number's display name is approved.
+    pub fn display_name_approved(mut self, yes: bool) -> Self {
+        self.display_name_approved = yes;
+        self
+    }
+
+    /// Whether the source WABA is set up correctly.
+    pub fn source_ready(mut self, yes: bool) -> Self {
+        self.source_ready = yes;
+        self
+    }
+
+    /// Whether the number can be added directly (not on the platform).
+    pub fn directly_addable(mut self, yes: bool) -> Self {
+        self.eligible_for_direct_add = yes;
+        self
+    }
+
+    /// Whether the number is already in the destination's list.
+    pub fn in_destination_list(mut self, yes: bool) -> Self {
+        self.already_in_destination = yes;
+        self
+    }
+
+    /// How long a verification code stays valid (default [`DEFAULT_CODE_TTL`]).
+    pub fn code_ttl(mut self, ttl: Duration) -> Self {
+        self.code_ttl = ttl;
+        self
+    }
+
+    /// The seed of the codes and ids (deterministic by default).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The simulated time at the start.
+    pub fn start_time(mut self, start: Timestamp) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// The access token the simulator accepts (default [`SIMULATOR_TOKEN`]).
+    pub fn access_token(mut self, token: impl Into<String>) -> Self {
+        self.access_token = token.into();
+        self
+    }
+
+    /// Injects `fault` into the next `times` calls, whatever they are.
+    pub fn fault(mut self, fault: Fault, times: u32) -> Self {
+        self.faults.push(FaultPlan {
+            fault,
+            remaining: times,
+            operation: None,
+        });
+        self
+    }
+
+    /// Injects `fault` into the next `times` calls of `operation`.
+    pub fn fault_at(mut self, operation: Operation, fault: Fault, times: u32) -> Self {
+        self.faults.push(FaultPlan {
+            fault,
+            remaining: times,
+            operation: Some(operation),
+        });
+        self
+    }
+
+    /// Builds the simulator.
+    pub fn build(self) -> Simulator {
+        Simulator::new(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preset_literals_are_valid_inputs() {
+        for name in SCENARIO_NAMES {
+            let scenario = Scenario::by_name(name).unwrap();
+            assert_eq!(scenario.name(), *name);
+            assert_eq!(
+                &PhoneNumber::parse(scenario.phone_number().e164()).unwrap(),
+                scenario.phone_number()
+            );
+            assert!(WabaId::new(scenario.waba_id().as_str()).is_ok());
+            assert!(BusinessId::new(scenario.business_id().as_str()).is_ok());
+            assert!(BusinessId::new(scenario.destination_business.as_str()).is_ok());
+        }
+        assert!(Scenario::by_name("nope").is_none());
+    }
+}

@@ -1,0 +1,484 @@
+//! The simulated world and how each endpoint of reference §1 answers.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::clock::{Rng, SimClock};
+use super::faults::{self, Fault, FaultPlan};
+use super::reference::{self as answers, texts, Answer};
+use super::scenario::Scenario;
+use crate::ids::{BusinessId, PhoneNumberId, WabaId};
+use crate::operation::Operation;
+use crate::params::CodeMethod;
+use crate::phone::PhoneNumber;
+use crate::time::{Clock, Timestamp};
+use crate::transport::{HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
+
+/// Meta's register/deregister limit: 10 calls per number in 72 hours.
+pub(crate) const REGISTER_LIMIT: usize = 10;
+pub(crate) const REGISTER_WINDOW: Duration = Duration::from_secs(72 * 3600);
+
+#[derive(Debug)]
+pub(crate) struct Waba {
+    pub(crate) id: WabaId,
+    pub(crate) business: BusinessId,
+    pub(crate) approved: bool,
+    pub(crate) payment_method: bool,
+    pub(crate) webhook_subscribed: bool,
+    pub(crate) on_behalf_approved: bool,
+}
+
+/// A number as it exists in the world (on its current WABA).
+#[derive(Debug)]
+pub(crate) struct Number {
+    pub(crate) phone: PhoneNumber,
+    pub(crate) business: BusinessId,
+    pub(crate) source_ready: bool,
+    pub(crate) two_step_pin: Option<String>,
+    pub(crate) display_name_approved: bool,
+    pub(crate) eligible_for_direct_add: bool,
+    pub(crate) register_calls: Vec<Timestamp>,
+    pub(crate) blocked_until: Option<Timestamp>,
+}
+
+/// A phone number object in a destination WABA.
+#[derive(Debug)]
+pub(crate) struct PhoneObject {
+    pub(crate) id: PhoneNumberId,
+    pub(crate) waba: WabaId,
+    pub(crate) phone: PhoneNumber,
+    pub(crate) code: Option<(String, Timestamp)>,
+    pub(crate) verified: bool,
+    pub(crate) registered: bool,
+}
+
+/// A code "delivered" to the number's phone.
+#[derive(Clone, Debug)]
+pub(crate) struct Delivery {
+    pub(crate) phone: PhoneNumber,
+    pub(crate) code: String,
+    pub(crate) method: CodeMethod,
+    pub(crate) at: Timestamp,
+    pub(crate) expires_at: Timestamp,
+}
+
+/// One request as the simulator saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServedRequest {
+    /// The operation, when the route is one of the flow's.
+    pub operation: Option<Operation>,
+    /// The method.
+    pub method: Method,
+    /// The path (`/v25.0/{id}/register`).
+    pub path: String,
+    /// The status answered (`None`: the caller saw a timeout).
+    pub status: Option<u16>,
+}
+
+#[derive(Debug)]
+pub(crate) struct World {
+    pub(crate) clock: SimClock,
+    rng: Rng,
+    token: String,
+    code_ttl: Duration,
+    pub(crate) wabas: Vec<Waba>,
+    pub(crate) numbers: Vec<Number>,
+    pub(crate) objects: Vec<PhoneObject>,
+    pub(crate) inbox: Vec<Delivery>,
+    pub(crate) faults: Vec<FaultPlan>,
+    pub(crate) served: Vec<ServedRequest>,
+    traces: u64,
+}
+
+impl World {
+    pub(crate) fn new(scenario: Scenario) -> Self {
+        let mut world = Self {
+            clock: SimClock::new(scenario.start),
+            rng: Rng::new(scenario.seed),
+            token: scenario.access_token,
+            code_ttl: scenario.code_ttl,
+            wabas: vec![Waba {
+                id: scenario.destination_waba.clone(),
+                business: scenario.destination_business,
+                approved: scenario.destination_approved,
+                payment_method: scenario.payment_method,
+                webhook_subscribed: scenario.webhook_subscribed,
+                on_behalf_approved: scenario.on_behalf_approved,
+            }],
+            numbers: vec![Number {
+                phone: scenario.phone_number.clone(),
+                business: scenario.customer_business,
+                source_ready: scenario.source_ready,
+                two_step_pin: scenario.two_step_pin,
+                display_name_approved: scenario.display_name_approved,
+                eligible_for_direct_add: scenario.eligible_for_direct_add,
+                register_calls: Vec::new(),
+                blocked_until: None,
+            }],
+            objects: Vec::new(),
+            inbox: Vec::new(),
+            faults: scenario.faults,
+            served: Vec::new(),
+            traces: 0,
+        };
+        if scenario.already_in_destination {
+            world.add_object(scenario.destination_waba, scenario.phone_number);
+        }
+        world
+    }
+
+    fn add_object(&mut self, waba: WabaId, phone: PhoneNumber) -> PhoneNumberId {
+        let id = PhoneNumberId::trusted(self.rng.digits(15, true));
+        self.objects.push(PhoneObject {
+            id: id.clone(),
+            waba,
+            phone,
+            code: None,
+            verified: false,
+            registered: false,
+        });
+        id
+    }
+
+    fn trace(&mut self) -> String {
+        self.traces += 1;
+        format!("SIM{:06}", self.traces)
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Serves one request.
+    pub(crate) fn serve(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let segments: Vec<String> = request
+            .url
+            .path_segments()
+            .map(|s| s.filter(|p| !p.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let operation = route(request.method, &segments);
+        let mut timed_out = false;
+        let answer = match faults::take(&mut self.faults, operation) {
+            Some(Fault::Latency(delay)) => {
+                self.clock.advance(delay);
+                timed_out = request.timeout.is_some_and(|limit| delay >= limit);
+                self.answer(request, &segments, operation)
+            }
+            Some(fault) => self.fault_answer(&fault),
+            None => self.answer(request, &segments, operation),
+        };
+        self.served.push(ServedRequest {
+            operation,
+            method: request.method,
+            path: request.url.path().to_owned(),
+            status: (!timed_out).then_some(answer.status),
+        });
+        if timed_out {
+            return Err(TransportError::from_kind(TransportErrorKind::Timeout));
+        }
+        Ok(answer.into_response())
+    }
+
+    fn fault_answer(&mut self, fault: &Fault) -> Answer {
+        let trace = self.trace();
+        match fault {
+            Fault::MigrationError => answers::migration_error(texts::ERROR_MIGRATING, &trace),
+            Fault::SomethingWentWrong => answers::something_went_wrong(&trace),
+            Fault::ServiceUnavailable => answers::service_unavailable(&trace),
+            Fault::RateLimit { code, retry_after } => {
+                let answer = answers::rate_limited(*code, &trace);
+                match retry_after {
+                    Some(wait) => answer.with_retry_after(*wait),
+                    None => answer,
+                }
+            }
+            Fault::BadGateway | Fault::Latency(_) => answers::bad_gateway(),
+        }
+    }
+
+    fn answer(
+        &mut self,
+        request: &HttpRequest,
+        segments: &[String],
+        operation: Option<Operation>,
+    ) -> Answer {
+        let trace = self.trace();
+        let authorized = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|token| token == self.token);
+        if !authorized {
+            return answers::invalid_token(&trace);
+        }
+        let Some(params) = params(request) else {
+            return answers::invalid_parameter("body is not a JSON object", &trace);
+        };
+        let target = segments.get(1).map(String::as_str).unwrap_or_default();
+        match operation {
+            Some(Operation::StartMigration) => self.start(target, &params, &trace),
+            Some(Operation::ListPhoneNumbers) => self.list(target, &params, &trace),
+            Some(Operation::RequestCode) => self.request_code(target, &params, &trace),
+            Some(Operation::VerifyCode) => self.verify_code(target, &params, &trace),
+            Some(Operation::Register) => self.register(target, &params, &trace),
+            _ => answers::invalid_parameter(
+                &format!("Unknown path components: {}", request.url.path()),
+                &trace,
+            ),
+        }
+    }
+
+    fn start(&mut self, waba_id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
+        let Some(waba) = self.wabas.iter().find(|w| w.id.as_str() == waba_id) else {
+            return answers::unknown_object(waba_id, trace);
+        };
+        if params.get("migrate_phone_number").and_then(truthy) != Some(true) {
+            return answers::invalid_parameter(
+                "this simulator only migrates (migrate_phone_number=true)",
+                trace,
+            );
+        }
+        let (Some(cc), Some(national)) = (text(params, "cc"), text(params, "phone_number")) else {
+            return answers::invalid_parameter("cc and phone_number are required", trace);
+        };
+        let Ok(phone) = PhoneNumber::parse(&format!("+{cc}{national}")) else {
+            return answers::invalid_parameter("phone_number", trace);
+        };
+        if phone.country_code() != cc {
+            return answers::invalid_parameter("cc", trace);
+        }
+        if self
+            .objects
+            .iter()
+            .any(|o| o.waba == waba.id && o.phone == phone)
+        {
+            return answers::already_in_list(trace);
+        }
+        let Some(number) = self.numbers.iter().find(|n| n.phone == phone) else {
+            return answers::migration_error(texts::ADD_DIRECTLY, trace);
+        };
+        let refusal = if number.eligible_for_direct_add {
+            Some(texts::ADD_DIRECTLY)
+        } else if number.business != waba.business {
+            Some(texts::DIFFERENT_BUSINESS)
+        } else if !waba.approved {
+            Some(texts::WABA_NOT_APPROVED)
+        } else if !waba.payment_method {
+            Some(texts::NO_PAYMENT_ACCOUNT)
+        } else if !waba.webhook_subscribed {
+            Some(texts::CANNOT_MIGRATE)
+        } else if !waba.on_behalf_approved {
+            Some(texts::ON_BEHALF_NOT_APPROVED)
+        } else if !number.source_ready {
+            Some(texts::SOURCE_NOT_SET_UP)
+        } else if !number.display_name_approved {
+            Some(texts::NAME_NOT_APPROVED)
+        } else if number.two_step_pin.is_some() {
+            Some(texts::TWO_STEP_ENABLED)
+        } else {
+            None
+        };
+        if let Some(text) = refusal {
+            return answers::migration_error(text, trace);
+        }
+        let waba_id = waba.id.clone();
+        let id = self.add_object(waba_id, phone);
+        answers::phone_number_created(id.as_str())
+    }
+
+    fn list(&mut self, waba_id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
+        if !self.wabas.iter().any(|w| w.id.as_str() == waba_id) {
+            return answers::unknown_object(waba_id, trace);
+        }
+        let limit = text(params, "limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(25)
+            .clamp(1, 100);
+        let offset = text(params, "after")
+            .and_then(|c| {
+                c.strip_prefix("cursor-")
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
+            .unwrap_or(0);
+        let mine: Vec<&PhoneObject> = self
+            .objects
+            .iter()
+            .filter(|o| o.waba.as_str() == waba_id)
+            .collect();
+        let page: Vec<Value> = mine
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|o| {
+                json!({
+                    "id": o.id.as_str(),
+                    "display_phone_number": format!("+{} {}", o.phone.country_code(), o.phone.national_number()),
+                    "verified_name": "Simulated Business",
+                    "code_verification_status": if o.verified { "VERIFIED" } else { "NOT_VERIFIED" },
+                    "status": if o.registered { "CONNECTED" } else { "PENDING" },
+                })
+            })
+            .collect();
+        let end = offset + page.len();
+        let mut paging = json!({ "cursors": { "before": format!("cursor-{offset}"), "after": format!("cursor-{end}") } });
+        if end < mine.len() {
+            if let Some(map) = paging.as_object_mut() {
+                map.insert(
+                    "next".into(),
+                    format!("https://graph.facebook.com/next?after=cursor-{end}").into(),
+                );
+            }
+        }
+        Answer::json_ok(&json!({ "data": page, "paging": paging }))
+    }
+
+    fn request_code(&mut self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
+        let method = match text(params, "code_method").as_deref() {
+            Some("SMS") => CodeMethod::Sms,
+            Some("VOICE") => CodeMethod::Voice,
+            _ => return answers::invalid_parameter("code_method must be SMS or VOICE", trace),
+        };
+        if text(params, "language").is_none() {
+            return answers::invalid_parameter("language is required", trace);
+        }
+        let code = self.rng.digits(6, false);
+        let now = self.now();
+        let expires_at = now.saturating_add(self.code_ttl);
+        let Some(object) = self.objects.iter_mut().find(|o| o.id.as_str() == id) else {
+            return answers::unknown_object(id, trace);
+        };
+        object.code = Some((code.clone(), expires_at));
+        let phone = object.phone.clone();
+        self.inbox.push(Delivery {
+            phone,
+            code,
+            method,
+            at: now,
+            expires_at,
+        });
+        answers::success()
+    }
+
+    fn verify_code(&mut self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
+        let now = self.now();
+        let Some(object) = self.objects.iter_mut().find(|o| o.id.as_str() == id) else {
+            return answers::unknown_object(id, trace);
+        };
+        let Some(sent) = text(params, "code") else {
+            return answers::invalid_parameter("code is required", trace);
+        };
+        match &object.code {
+            Some((code, expires_at)) if *code == sent => {
+                if now > *expires_at {
+                    answers::code_rejected(true, trace)
+                } else {
+                    object.verified = true;
+                    object.code = None;
+                    answers::success()
+                }
+            }
+            _ => answers::code_rejected(false, trace),
+        }
+    }
+
+    fn register(&mut self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
+        let now = self.now();
+        let Some(object) = self.objects.iter_mut().find(|o| o.id.as_str() == id) else {
+            return answers::unknown_object(id, trace);
+        };
+        if text(params, "messaging_product").as_deref() != Some("whatsapp") {
+            return answers::invalid_parameter("messaging_product must be whatsapp", trace);
+        }
+        let Some(pin) =
+            text(params, "pin").filter(|p| p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return answers::invalid_parameter("pin must be 6 digits", trace);
+        };
+        let Some(number) = self.numbers.iter_mut().find(|n| n.phone == object.phone) else {
+            return answers::unknown_object(id, trace);
+        };
+        // The limit counts every call that reaches the number.
+        if number.blocked_until.is_some_and(|until| now < until) {
+            return answers::register_limit(trace);
+        }
+        let window_start = Timestamp::from_unix_millis(
+            now.as_unix_millis()
+                .saturating_sub(u64::try_from(REGISTER_WINDOW.as_millis()).unwrap_or(u64::MAX)),
+        );
+        number.register_calls.retain(|at| *at > window_start);
+        if number.register_calls.len() >= REGISTER_LIMIT {
+            number.blocked_until = Some(now.saturating_add(REGISTER_WINDOW));
+            number.register_calls.clear();
+            return answers::register_limit(trace);
+        }
+        number.register_calls.push(now);
+        if !object.verified {
+            return answers::not_verified(trace);
+        }
+        if number.two_step_pin.as_deref().is_some_and(|old| old != pin) {
+            return answers::pin_mismatch(trace);
+        }
+        number.two_step_pin = Some(pin);
+        object.registered = true;
+        answers::success()
+    }
+}
+
+/// Which flow operation a route is.
+fn route(method: Method, segments: &[String]) -> Option<Operation> {
+    let [version, _target, edge] = segments else {
+        return None;
+    };
+    let version_ok = version
+        .strip_prefix('v')
+        .and_then(|v| v.split_once('.'))
+        .is_some_and(|(a, b)| {
+            !a.is_empty() && !b.is_empty() && (a.to_owned() + b).bytes().all(|c| c.is_ascii_digit())
+        });
+    if !version_ok {
+        return None;
+    }
+    match (method, edge.as_str()) {
+        (Method::Post, "phone_numbers") => Some(Operation::StartMigration),
+        (Method::Get, "phone_numbers") => Some(Operation::ListPhoneNumbers),
+        (Method::Post, "request_code") => Some(Operation::RequestCode),
+        (Method::Post, "verify_code") => Some(Operation::VerifyCode),
+        (Method::Post, "register") => Some(Operation::Register),
+        _ => None,
+    }
+}
+
+/// The JSON body's fields, plus the query string's (Graph takes both).
+fn params(request: &HttpRequest) -> Option<Map<String, Value>> {
+    let mut map = if request.body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match serde_json::from_slice(&request.body).ok()? {
+            Value::Object(map) => map,
+            _ => return None,
+        }
+    };
+    for (key, value) in request.url.query_pairs() {
+        map.entry(key.into_owned())
+            .or_insert(Value::String(value.into_owned()));
+    }
+    Some(map)
+}
+
+fn text(params: &Map<String, Value>, key: &str) -> Option<String> {
+    match params.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn truthy(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => Some(s == "true"),
+        _ => None,
+    }
+}
