@@ -53,6 +53,13 @@ impl Answer {
     }
 }
 
+impl From<Value> for Answer {
+    /// A 200 answer with this JSON body.
+    fn from(body: Value) -> Self {
+        Self::json(200, &body)
+    }
+}
+
 /// `{"success": true}`.
 pub fn success() -> Answer {
     Answer::json(200, &json!({ "success": true }))
