@@ -17,7 +17,7 @@ async fn happy_path_sends_exactly_the_four_reference_requests() {
     let (method, language) = sms();
 
     let state = client.start_migration(&mut session).await.unwrap();
-    assert_eq!(state.name(), StateName::Initiated);
+    assert_eq!(state, StateName::Initiated);
     client
         .request_code(&mut session, method, &language)
         .await
@@ -32,8 +32,9 @@ async fn happy_path_sends_exactly_the_four_reference_requests() {
         .register(&mut session, &Pin::new("482913").unwrap(), Some(&region))
         .await
         .unwrap();
+    assert_eq!(state, StateName::Registered);
     assert!(
-        matches!(state, PortingState::Registered { phone_number_id } if phone_number_id.as_str() == NUMBER_ID)
+        matches!(session.state(), PortingState::Registered { phone_number_id } if phone_number_id.as_str() == NUMBER_ID)
     );
     assert_eq!(session.next_action().action, NextAction::Done);
 

@@ -40,7 +40,7 @@ async fn session_serialized_mid_flow_resumes_in_a_fresh_client() {
         .register(&mut session, &Pin::new("482913").unwrap(), None)
         .await
         .unwrap();
-    assert_eq!(state.name(), StateName::Registered);
+    assert_eq!(state, StateName::Registered);
     assert_eq!(session.history().len(), 4);
     let sent = requests(&server).await;
     assert_eq!(

@@ -37,7 +37,7 @@ async fn preset_happy_path_registers() {
     client.start_migration(&mut session).await.unwrap();
     request_and_verify(&sim, &client, &mut session).await;
     let state = client.register(&mut session, &pin(), None).await.unwrap();
-    assert_eq!(state.name(), StateName::Registered);
+    assert_eq!(state, StateName::Registered);
     let ops: Vec<_> = sim
         .served()
         .iter()
@@ -126,7 +126,7 @@ async fn preset_eligible_for_direct_add_is_rejected() {
 async fn preset_already_in_destination_continues_with_the_existing_id() {
     let (sim, client, mut session) = setup(Scenario::already_in_destination());
     let state = client.start_migration(&mut session).await.unwrap();
-    assert_eq!(state.name(), StateName::Initiated);
+    assert_eq!(state, StateName::Initiated);
     let listed = client.list_phone_numbers(session.waba_id()).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(session.state().phone_number_id(), Some(&listed[0].id));

@@ -24,7 +24,7 @@ use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
 use crate::secret::{AccessToken, Pin, VerificationCode};
 use crate::session::PortingSession;
-use crate::state::{PortingState, StepOutcome};
+use crate::state::{StateName, StepOutcome};
 use crate::time::Clock;
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport};
 
@@ -33,8 +33,12 @@ use crate::transport::{HttpRequest, HttpResponse, Method, Transport};
 /// Cheap to clone (one `Arc`), `Send + Sync`, no global state: share one
 /// client across tasks. Each step method checks that the step is legal for
 /// the session (an [`Error::IllegalTransition`] sends nothing), performs the
-/// step's one request, and applies the outcome to the session, which is then
-/// ready to persist.
+/// step's one request, applies the outcome to the session (which is then
+/// ready to persist) and returns the name of the session's new state; read
+/// the rest (the phone number id…) from [`PortingSession::state`]. On an API
+/// error the session records it too: a human-blocked case moves it to a
+/// waiting state, a rejection to `Rejected`, and a wait (`Retry-After`) sets
+/// [`PortingSession::not_before`].
 ///
 /// ```no_run
 /// use waba_porting::{
@@ -102,10 +106,7 @@ impl PortingClient {
     /// When Meta answers 2388012 ("already exists in your list"), the client
     /// looks the number up in the destination WABA and continues with its id:
     /// the session moves to `Initiated` and the call succeeds.
-    pub async fn start_migration<'s>(
-        &self,
-        session: &'s mut PortingSession,
-    ) -> Result<&'s PortingState, Error> {
+    pub async fn start_migration(&self, session: &mut PortingSession) -> Result<StateName, Error> {
         let operation = Operation::StartMigration;
         session.check(operation)?;
         let body = wire::start_body(session.phone_number());
@@ -141,12 +142,12 @@ impl PortingClient {
     /// Step 2: asks Meta to send a verification code to the number
     /// (`POST /{phone-number-id}/request_code`). Legal again after a code was
     /// requested, to get a new one.
-    pub async fn request_code<'s>(
+    pub async fn request_code(
         &self,
-        session: &'s mut PortingSession,
+        session: &mut PortingSession,
         method: CodeMethod,
         language: &Language,
-    ) -> Result<&'s PortingState, Error> {
+    ) -> Result<StateName, Error> {
         let body = wire::request_code_body(method, language);
         let outcome = StepOutcome::CodeRequested {
             method,
@@ -164,11 +165,11 @@ impl PortingClient {
 
     /// Step 3: sends the code the customer received
     /// (`POST /{phone-number-id}/verify_code`).
-    pub async fn verify_code<'s>(
+    pub async fn verify_code(
         &self,
-        session: &'s mut PortingSession,
+        session: &mut PortingSession,
         code: &VerificationCode,
-    ) -> Result<&'s PortingState, Error> {
+    ) -> Result<StateName, Error> {
         let body = wire::verify_code_body(code);
         self.number_step(
             session,
@@ -184,12 +185,12 @@ impl PortingClient {
     /// (`POST /{phone-number-id}/register`), optionally with a data
     /// localization region. With two-step verification off, the PIN becomes
     /// the number's new two-step PIN.
-    pub async fn register<'s>(
+    pub async fn register(
         &self,
-        session: &'s mut PortingSession,
+        session: &mut PortingSession,
         pin: &Pin,
         data_localization_region: Option<&DataLocalizationRegion>,
-    ) -> Result<&'s PortingState, Error> {
+    ) -> Result<StateName, Error> {
         let body = wire::register_body(pin, data_localization_region);
         self.number_step(
             session,
@@ -273,14 +274,14 @@ impl PortingClient {
     }
 
     /// A step addressed to the session's phone number id.
-    async fn number_step<'s>(
+    async fn number_step(
         &self,
-        session: &'s mut PortingSession,
+        session: &mut PortingSession,
         operation: Operation,
         edge: &str,
         body: Value,
         outcome: StepOutcome,
-    ) -> Result<&'s PortingState, Error> {
+    ) -> Result<StateName, Error> {
         session.check(operation)?;
         // Every state that allows a number step knows the id; refuse otherwise.
         let id = session
@@ -298,13 +299,13 @@ impl PortingClient {
         }
     }
 
-    fn record_success<'s>(
+    fn record_success(
         &self,
-        session: &'s mut PortingSession,
+        session: &mut PortingSession,
         outcome: StepOutcome,
-    ) -> Result<&'s PortingState, Error> {
+    ) -> Result<StateName, Error> {
         let now = self.inner.clock.now();
-        Ok(session.apply(outcome, now)?)
+        Ok(session.apply(outcome, now)?.name())
     }
 
     /// Applies a failed step to the session (human-blocked and rejected
