@@ -78,13 +78,9 @@ async fn first_error(client: &PortingClient, session: &mut PortingSession) -> Op
     if let Err(err) = client.start_migration(session).await {
         return Some(err);
     }
-    if let Err(err) = client
+    // The rest of a successful port is not the point here.
+    client
         .request_code(session, CodeMethod::Sms, &Language::default())
         .await
-    {
-        return Some(err);
-    }
-    // The happy remainder is not the point here.
-    let _ = Pin::new("482913");
-    None
+        .err()
 }
