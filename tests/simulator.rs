@@ -426,3 +426,37 @@ async fn codes_are_reproducible_per_seed() {
     assert_eq!(first_code(42).await, first_code(42).await);
     assert_ne!(first_code(42).await, first_code(43).await);
 }
+
+/// The README's downstream example, run for real.
+#[tokio::test]
+async fn readme_downstream_example() -> Result<(), Box<dyn std::error::Error>> {
+    let sim = Scenario::on_behalf_not_accepted()
+        .fault(Fault::ServiceUnavailable, 1)
+        .build();
+    let client = sim.client()?;
+    let mut session = sim.session();
+
+    assert!(client
+        .start_migration(&mut session)
+        .await
+        .unwrap_err()
+        .is_retryable());
+    let err = client.start_migration(&mut session).await.unwrap_err();
+    assert_eq!(err.api_kind(), Some(ApiErrorKind::OnBehalfNotAccepted));
+
+    sim.approve_on_behalf(session.waba_id());
+    client.start_migration(&mut session).await?;
+    client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await?;
+    sim.advance(Duration::from_secs(120));
+    let code = sim
+        .latest_code(session.phone_number())
+        .expect("code delivered");
+    client.verify_code(&mut session, &code).await?;
+    assert_eq!(
+        client.register(&mut session, &pin(), None).await?,
+        StateName::Registered
+    );
+    Ok(())
+}
