@@ -86,8 +86,8 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-/// The README's code blocks are compiled as doctests.
-#[cfg(doctest)]
+/// The README's code blocks are compiled as doctests (they use the simulator).
+#[cfg(all(doctest, feature = "simulator"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
