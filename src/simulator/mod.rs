@@ -3,7 +3,7 @@
 //! [`Simulator`] is a [`Transport`]: the same client code runs unchanged
 //! against it, an HTTP mock and the live API. It answers the endpoints of the
 //! porting flow with the status codes and error bodies Meta documents
-//! ([`reference`]), from a model of the world — the destination WABA and its
+//! ([`reference`](mod@reference)), from a model of the world — the destination WABA and its
 //! set-up, the number and its two-step verification, the customer's "message
 //! on behalf" approval, verification codes delivered to an inbox, the
 //! register limit — on a clock the test controls ([`SimClock`]). Humans'
