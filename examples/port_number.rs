@@ -92,26 +92,21 @@ async fn run_simulated(scenario: Scenario) -> Result<(), String> {
     show(&session);
 
     for _ in 0..20 {
-        let operation = match session.next_action().action {
-            NextAction::StartMigration => Operation::StartMigration,
-            NextAction::RequestCode => Operation::RequestCode,
-            NextAction::VerifyCode => Operation::VerifyCode,
-            NextAction::Register => Operation::Register,
-            NextAction::ApproveOnBehalfRequest { then } => {
+        let action = session.next_action().action;
+        match action {
+            NextAction::ApproveOnBehalfRequest { .. } => {
                 human(
                     "customer",
                     "approves the message-on-behalf request in Business Manager",
                 );
                 sim.approve_on_behalf(session.waba_id());
-                then
             }
-            NextAction::DisableTwoStepVerification { then } => {
+            NextAction::DisableTwoStepVerification { .. } => {
                 human(
                     "previous BSP",
                     "disables two-step verification on the number",
                 );
                 sim.disable_two_step(session.phone_number());
-                then
             }
             NextAction::ResubmitWithCorrectBusinessId => {
                 human(
@@ -127,7 +122,10 @@ async fn run_simulated(scenario: Scenario) -> Result<(), String> {
                 println!("\nNot ported: this number must be added to the WABA as a new number, not ported.");
                 return Ok(());
             }
-            _ => break,
+            _ => {}
+        }
+        let Some(operation) = action.step() else {
+            break;
         };
         let result = step(&client, &sim, &mut session, operation).await;
         show(&session);

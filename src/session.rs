@@ -103,6 +103,24 @@ pub enum NextAction {
     Done,
 }
 
+impl NextAction {
+    /// The step to call next: the action's own step, or for a waiting action
+    /// the step to retry once the person acted. `None` when no step can help
+    /// (done, rejected).
+    pub fn step(self) -> Option<Operation> {
+        match self {
+            Self::StartMigration => Some(Operation::StartMigration),
+            Self::RequestCode => Some(Operation::RequestCode),
+            Self::VerifyCode => Some(Operation::VerifyCode),
+            Self::Register => Some(Operation::Register),
+            Self::ApproveOnBehalfRequest { then } | Self::DisableTwoStepVerification { then } => {
+                Some(then)
+            }
+            Self::ResubmitWithCorrectBusinessId | Self::AddAsNewNumber | Self::Done => None,
+        }
+    }
+}
+
 impl PortingSession {
     /// A new session in [`Draft`](PortingState::Draft).
     ///
@@ -423,6 +441,20 @@ mod tests {
                 (10, StateName::AwaitingTwoStepDisable, StateName::Registered),
             ]
         );
+    }
+
+    #[test]
+    fn next_action_names_the_step_to_call() {
+        assert_eq!(NextAction::VerifyCode.step(), Some(Operation::VerifyCode));
+        assert_eq!(
+            NextAction::DisableTwoStepVerification {
+                then: Operation::Register
+            }
+            .step(),
+            Some(Operation::Register)
+        );
+        assert_eq!(NextAction::AddAsNewNumber.step(), None);
+        assert_eq!(NextAction::Done.step(), None);
     }
 
     #[test]

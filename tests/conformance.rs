@@ -31,18 +31,17 @@ async fn drive(
     let pin = Pin::new("482913").unwrap();
     let mut seen = Vec::new();
     for _ in 0..12 {
-        let operation = match session.next_action().action {
-            NextAction::StartMigration => Operation::StartMigration,
-            NextAction::RequestCode => Operation::RequestCode,
-            NextAction::VerifyCode => Operation::VerifyCode,
-            NextAction::Register => Operation::Register,
-            NextAction::ApproveOnBehalfRequest { then }
-            | NextAction::DisableTwoStepVerification { then } => {
-                human(session);
-                then
-            }
-            _ => break,
+        let action = session.next_action().action;
+        let Some(operation) = action.step() else {
+            break;
         };
+        if matches!(
+            action,
+            NextAction::ApproveOnBehalfRequest { .. }
+                | NextAction::DisableTwoStepVerification { .. }
+        ) {
+            human(session);
+        }
         let result = match operation {
             Operation::StartMigration => client.start_migration(session).await.map(|_| ()),
             Operation::RequestCode => client

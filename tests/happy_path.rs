@@ -92,12 +92,7 @@ async fn register_without_region_omits_the_field() {
     mount_happy_path(&server).await;
     let client = client(&server);
     let mut session = session();
-    let (method, language) = sms();
-    client.start_migration(&mut session).await.unwrap();
-    client
-        .request_code(&mut session, method, &language)
-        .await
-        .unwrap();
+    to_code_requested(&client, &mut session).await;
     client
         .verify_code(&mut session, &VerificationCode::new("123830").unwrap())
         .await

@@ -273,12 +273,7 @@ async fn errors_never_show_secrets() {
     // verify_code answers with an error that is shown in full.
     let client = client(&server);
     let mut session = session();
-    let (method, language) = sms();
-    client.start_migration(&mut session).await.unwrap();
-    client
-        .request_code(&mut session, method, &language)
-        .await
-        .unwrap();
+    to_code_requested(&client, &mut session).await;
     server.reset().await;
     answer(
         &server,

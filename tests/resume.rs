@@ -14,12 +14,7 @@ async fn session_serialized_mid_flow_resumes_in_a_fresh_client() {
     let saved = {
         let client = client(&server);
         let mut session = session();
-        let (method, language) = sms();
-        client.start_migration(&mut session).await.unwrap();
-        client
-            .request_code(&mut session, method, &language)
-            .await
-            .unwrap();
+        to_code_requested(&client, &mut session).await;
         serde_json::to_string_pretty(&session).unwrap()
         // the client and the session are dropped here
     };

@@ -50,21 +50,22 @@ pub fn number_path(edge: &str) -> String {
     format!("/{VERSION}/{NUMBER_ID}/{edge}")
 }
 
-/// A Graph error envelope with the reference's field set.
+/// A Graph error envelope with the reference's field set (the simulator's
+/// own bodies, so both kinds of test see the same bytes).
 pub fn graph_error(code: i64, subcode: Option<i64>, title: &str) -> Value {
-    let mut error = json!({
-        "message": format!("(#{code}) {title}"),
-        "type": "OAuthException",
-        "code": code,
-        "error_user_title": title,
-        "error_user_msg": title,
-        "error_data": {"messaging_product": "whatsapp", "details": title},
-        "fbtrace_id": "AZ8or2-trace"
-    });
-    if let (Some(sub), Some(map)) = (subcode, error.as_object_mut()) {
-        map.insert("error_subcode".into(), sub.into());
-    }
-    json!({ "error": error })
+    let answer =
+        waba_porting::simulator::reference::graph_error(400, code, subcode, title, "AZ8or2-trace");
+    serde_json::from_str(&answer.body).expect("reference bodies are JSON")
+}
+
+/// Starts the migration and requests an SMS code.
+pub async fn to_code_requested(client: &PortingClient, session: &mut PortingSession) {
+    let (method, language) = sms();
+    client.start_migration(session).await.unwrap();
+    client
+        .request_code(session, method, &language)
+        .await
+        .unwrap();
 }
 
 pub fn error_response(status: u16, body: Value) -> ResponseTemplate {
