@@ -248,3 +248,67 @@ mod tests {
         assert!(!n.matches_display("+1 415-555-01234"));
     }
 }
+
+/// Property-style checks over generated numbers (seeded, no extra dependency).
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    #[test]
+    fn formatting_never_changes_the_split() {
+        let mut state: u64 = 42;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let separators = [" ", "-", "(", ")", ""];
+        for _ in 0..5_000 {
+            let cc = COUNTRY_CODES[(next() % COUNTRY_CODES.len() as u64) as usize];
+            let national_len = 4 + (next() % (MAX_DIGITS - cc.len() - 3) as u64) as usize;
+            let national: String = (0..national_len)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            let mut formatted = if next() % 2 == 0 {
+                "+".to_owned()
+            } else {
+                String::new()
+            };
+            for ch in cc.chars().chain(national.chars()) {
+                formatted.push(ch);
+                formatted.push_str(separators[(next() % separators.len() as u64) as usize]);
+            }
+            let parsed =
+                PhoneNumber::parse(&formatted).unwrap_or_else(|e| panic!("{formatted:?}: {e}"));
+            assert_eq!(
+                (parsed.country_code(), parsed.national_number()),
+                (cc, national.as_str()),
+                "{formatted:?}"
+            );
+            assert_eq!(PhoneNumber::parse(parsed.e164()).as_ref(), Ok(&parsed));
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics() {
+        let mut state: u64 = 7;
+        let alphabet: Vec<char> = "+0123456789 -()x.#é\u{0}\u{1F600}".chars().collect();
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 20) as usize;
+            let text: String = (0..len)
+                .map(|i| alphabet[((state >> (i % 50)) % alphabet.len() as u64) as usize])
+                .collect();
+            if let Ok(n) = PhoneNumber::parse(&text) {
+                assert!(n.e164().len() <= MAX_DIGITS + 1);
+                assert_eq!(
+                    format!("+{}{}", n.country_code(), n.national_number()),
+                    n.e164()
+                );
+            }
+        }
+    }
+}

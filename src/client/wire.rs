@@ -199,3 +199,89 @@ mod tests {
         );
     }
 }
+
+/// Property-style checks over generated inputs (a seeded generator, no extra
+/// dependency): decoding never panics and never mistakes garbage for success.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::transport::Headers;
+
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"error\"",
+        "\"code\"",
+        "\"error_subcode\"",
+        "\"message\"",
+        "\"success\"",
+        "\"id\"",
+        "true",
+        "false",
+        "null",
+        "2388103",
+        "2388012",
+        "133005",
+        "-1",
+        "1e400",
+        "\"x\"",
+        "\"\\u0000\"",
+        "<html>",
+        "é",
+        "\u{1F600}",
+        " ",
+        "\"error_data\"",
+        "\"details\"",
+    ];
+
+    #[test]
+    fn decoding_arbitrary_bodies_never_panics_or_succeeds_on_errors() {
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..20_000 {
+            let len = rng.next() % 24;
+            let body: String = (0..len).map(|_| rng.pick(PIECES)).collect();
+            let status = [200, 400, 429, 500, 502][(rng.next() % 5) as usize];
+            let response = HttpResponse::new(status, Headers::new(), body.clone());
+            let decoded = decode(Operation::Register, &response);
+            if status != 200 {
+                assert!(decoded.is_err(), "HTTP {status} decoded as success: {body}");
+            }
+            let _ = expect_success(Operation::Register, &response);
+            let _ = expect_id(Operation::StartMigration, &response);
+        }
+    }
+
+    #[test]
+    fn truncating_a_valid_error_at_any_byte_stays_typed() {
+        let body = r#"{"error":{"message":"(#2388103) There was an error migrating this phone number","type":"OAuthException","code":2388103,"fbtrace_id":"Az8or2"}}"#;
+        for cut in 0..body.len() {
+            let response = HttpResponse::new(400, Headers::new(), &body.as_bytes()[..cut]);
+            match decode(Operation::StartMigration, &response) {
+                Err(Error::UnexpectedResponse(e)) => assert!(e.body_snippet().len() <= cut + 3),
+                other => panic!("cut at {cut}: {other:?}"),
+            }
+        }
+        let whole = HttpResponse::new(400, Headers::new(), body);
+        assert!(matches!(
+            decode(Operation::StartMigration, &whole),
+            Err(Error::Api(_))
+        ));
+    }
+}
