@@ -13,12 +13,7 @@ use wiremock::{MockServer, ResponseTemplate};
 
 async fn to_code_verified(server: &MockServer, session: &mut PortingSession) {
     let client = client(server);
-    let (method, language) = sms();
-    client.start_migration(session).await.unwrap();
-    client
-        .request_code(session, method, &language)
-        .await
-        .unwrap();
+    to_code_requested(&client, session).await;
     client
         .verify_code(session, &VerificationCode::new("123-830").unwrap())
         .await

@@ -87,6 +87,13 @@ impl fmt::Debug for PortingClient {
     }
 }
 
+// The fleet driver shares one client across tasks: keep it Send + Sync.
+const _: fn() = || {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<PortingClient>();
+    shareable::<PortingSession>();
+};
+
 const USER_AGENT: &str = concat!("waba-porting/", env!("CARGO_PKG_VERSION"));
 
 impl PortingClient {

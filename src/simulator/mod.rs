@@ -71,6 +71,11 @@ pub struct Simulator {
     scenario: Arc<Scenario>,
 }
 
+const _: fn() = || {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Simulator>();
+};
+
 /// A verification code delivered to a number's inbox.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
