@@ -316,7 +316,8 @@ impl PortingClient {
     }
 
     /// Applies a failed step to the session (human-blocked and rejected
-    /// cases change the state; all record when to retry) and returns the error.
+    /// cases change the state; every failure sets or clears when to retry)
+    /// and returns the error.
     fn record_failure(
         &self,
         session: &mut PortingSession,
@@ -329,9 +330,9 @@ impl PortingClient {
                 return illegal.into();
             }
         }
-        if let Some(wait) = error.retry_after() {
-            session.set_not_before(Some(now.saturating_add(wait)));
-        }
+        // The latest answer decides: a failure without a wait clears an
+        // older one rather than leaving a stale "wait until" behind.
+        session.set_not_before(error.retry_after().map(|wait| now.saturating_add(wait)));
         error
     }
 
