@@ -194,6 +194,7 @@ impl World {
                     None => answer,
                 }
             }
+            // Latency is handled before answering; it never reaches here.
             Fault::BadGateway | Fault::Latency(_) => answers::bad_gateway(),
         }
     }
