@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::transport::Method;
+
 /// One request of the porting flow. The first four are the steps of a
 /// [`PortingSession`](crate::PortingSession); `ListPhoneNumbers` is the
 /// look-up that resolves "already in your list".
@@ -24,6 +26,28 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Every operation, in flow order.
+    #[cfg(feature = "simulator")]
+    pub(crate) const ALL: [Self; 5] = [
+        Self::StartMigration,
+        Self::RequestCode,
+        Self::VerifyCode,
+        Self::Register,
+        Self::ListPhoneNumbers,
+    ];
+
+    /// The HTTP method and the last path segment (after the object id): the
+    /// one place the client and the simulator read their routes from.
+    pub(crate) fn route(self) -> (Method, &'static str) {
+        match self {
+            Self::StartMigration => (Method::Post, "phone_numbers"),
+            Self::RequestCode => (Method::Post, "request_code"),
+            Self::VerifyCode => (Method::Post, "verify_code"),
+            Self::Register => (Method::Post, "register"),
+            Self::ListPhoneNumbers => (Method::Get, "phone_numbers"),
+        }
+    }
+
     /// The snake_case name (`start_migration`, `verify_code`, …).
     pub fn as_str(self) -> &'static str {
         match self {

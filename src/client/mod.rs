@@ -26,7 +26,7 @@ use crate::secret::{AccessToken, Pin, VerificationCode};
 use crate::session::PortingSession;
 use crate::state::{StateName, StepOutcome};
 use crate::time::Clock;
-use crate::transport::{HttpRequest, HttpResponse, Method, Transport};
+use crate::transport::{HttpRequest, HttpResponse, Transport};
 
 /// Drives porting sessions against the Graph API.
 ///
@@ -118,12 +118,7 @@ impl PortingClient {
         session.check(operation)?;
         let body = wire::start_body(session.phone_number());
         let response = self
-            .send(
-                Method::Post,
-                &[session.waba_id().as_str(), "phone_numbers"],
-                &[],
-                Some(body),
-            )
+            .send(operation, session.waba_id().as_str(), &[], Some(body))
             .await
             .and_then(|r| wire::expect_id(operation, &r));
         let outcome = match response {
@@ -160,14 +155,8 @@ impl PortingClient {
             method,
             language: language.clone(),
         };
-        self.number_step(
-            session,
-            Operation::RequestCode,
-            "request_code",
-            body,
-            outcome,
-        )
-        .await
+        self.number_step(session, Operation::RequestCode, body, outcome)
+            .await
     }
 
     /// Step 3: sends the code the customer received
@@ -181,7 +170,6 @@ impl PortingClient {
         self.number_step(
             session,
             Operation::VerifyCode,
-            "verify_code",
             body,
             StepOutcome::CodeVerified,
         )
@@ -199,14 +187,8 @@ impl PortingClient {
         data_localization_region: Option<&DataLocalizationRegion>,
     ) -> Result<StateName, Error> {
         let body = wire::register_body(pin, data_localization_region);
-        self.number_step(
-            session,
-            Operation::Register,
-            "register",
-            body,
-            StepOutcome::Registered,
-        )
-        .await
+        self.number_step(session, Operation::Register, body, StepOutcome::Registered)
+            .await
     }
 
     /// Lists the phone numbers of a WABA (all pages).
@@ -258,14 +240,7 @@ impl PortingClient {
             if let Some(cursor) = after.as_deref() {
                 query.push(("after", cursor));
             }
-            let response = self
-                .send(
-                    Method::Get,
-                    &[waba_id.as_str(), "phone_numbers"],
-                    &query,
-                    None,
-                )
-                .await?;
+            let response = self.send(operation, waba_id.as_str(), &query, None).await?;
             let value = wire::decode(operation, &response)?;
             let page = phone_numbers::parse_page(&value)
                 .ok_or_else(|| wire::shape_error(operation, &response))?;
@@ -285,7 +260,6 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         operation: Operation,
-        edge: &str,
         body: Value,
         outcome: StepOutcome,
     ) -> Result<StateName, Error> {
@@ -297,7 +271,7 @@ impl PortingClient {
             .cloned()
             .ok_or_else(|| session.state().refuse(operation))?;
         let result = self
-            .send(Method::Post, &[id.as_str(), edge], &[], Some(body))
+            .send(operation, id.as_str(), &[], Some(body))
             .await
             .and_then(|r| wire::expect_success(operation, &r));
         match result {
@@ -336,20 +310,21 @@ impl PortingClient {
         error
     }
 
-    /// Builds and sends one request; any HTTP status is `Ok`.
+    /// Sends `operation` to `/{object_id}/{edge}`; any HTTP status is `Ok`.
     async fn send(
         &self,
-        method: Method,
-        path: &[&str],
+        operation: Operation,
+        object_id: &str,
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> Result<HttpResponse, Error> {
+        let (method, edge) = operation.route();
         let mut url = self.inner.api_root.clone();
         url.path_segments_mut()
             .map_err(|()| ConfigError::InvalidBaseUrl {
                 reason: "cannot be a base",
             })?
-            .extend(path);
+            .extend([object_id, edge]);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }

@@ -441,14 +441,9 @@ fn route(method: Method, segments: &[String]) -> Option<Operation> {
     if !version_ok {
         return None;
     }
-    match (method, edge.as_str()) {
-        (Method::Post, "phone_numbers") => Some(Operation::StartMigration),
-        (Method::Get, "phone_numbers") => Some(Operation::ListPhoneNumbers),
-        (Method::Post, "request_code") => Some(Operation::RequestCode),
-        (Method::Post, "verify_code") => Some(Operation::VerifyCode),
-        (Method::Post, "register") => Some(Operation::Register),
-        _ => None,
-    }
+    Operation::ALL
+        .into_iter()
+        .find(|op| op.route() == (method, edge.as_str()))
 }
 
 /// The JSON body's fields, plus the query string's (Graph takes both).
