@@ -95,6 +95,7 @@ mod actor;
 mod client;
 mod error;
 mod ids;
+mod number;
 mod operation;
 mod params;
 mod phone;
@@ -109,7 +110,7 @@ pub mod transport;
 
 pub use actor::{Actor, Recovery};
 pub use client::{
-    PhoneNumberRecord, PortingClient, PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL,
+    PortingClient, PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{
@@ -117,6 +118,7 @@ pub use error::{
     ValidationError,
 };
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
+pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};
 pub use operation::Operation;
 pub use params::{CodeMethod, DataLocalizationRegion, Language};
 pub use phone::PhoneNumber;

@@ -8,7 +8,8 @@ use crate::transport::Method;
 
 /// One request of the porting flow. The first four are the steps of a
 /// [`PortingSession`](crate::PortingSession); `ListPhoneNumbers` is the
-/// look-up that resolves "already in your list".
+/// look-up that resolves "already in your list", and `ReadPhoneNumber` the
+/// read that reconciles a session after a step whose outcome is unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -23,21 +24,25 @@ pub enum Operation {
     Register,
     /// `GET /{waba-id}/phone_numbers`.
     ListPhoneNumbers,
+    /// `GET /{phone-number-id}` (the number's status).
+    ReadPhoneNumber,
 }
 
 impl Operation {
     /// Every operation, in flow order.
     #[cfg(feature = "simulator")]
-    pub(crate) const ALL: [Self; 5] = [
+    pub(crate) const ALL: [Self; 6] = [
         Self::StartMigration,
         Self::RequestCode,
         Self::VerifyCode,
         Self::Register,
         Self::ListPhoneNumbers,
+        Self::ReadPhoneNumber,
     ];
 
-    /// The HTTP method and the last path segment (after the object id): the
-    /// one place the client and the simulator read their routes from.
+    /// The HTTP method and the last path segment (after the object id; empty
+    /// when the object itself is addressed): the one place the client and the
+    /// simulator read their routes from.
     pub(crate) fn route(self) -> (Method, &'static str) {
         match self {
             Self::StartMigration => (Method::Post, "phone_numbers"),
@@ -45,6 +50,7 @@ impl Operation {
             Self::VerifyCode => (Method::Post, "verify_code"),
             Self::Register => (Method::Post, "register"),
             Self::ListPhoneNumbers => (Method::Get, "phone_numbers"),
+            Self::ReadPhoneNumber => (Method::Get, ""),
         }
     }
 
@@ -56,7 +62,17 @@ impl Operation {
             Self::VerifyCode => "verify_code",
             Self::Register => "register",
             Self::ListPhoneNumbers => "list_phone_numbers",
+            Self::ReadPhoneNumber => "read_phone_number",
         }
+    }
+
+    /// Whether sending this request twice can change something on Meta's
+    /// side or for the customer: `request_code` texts or calls the customer,
+    /// `verify_code` uses up the code, `register` spends one of 10 calls per
+    /// 72 hours. `start_migration` is repeatable (a repeat meets 2388012,
+    /// which the client resolves), and reads have no effect.
+    pub fn has_side_effect(self) -> bool {
+        matches!(self, Self::RequestCode | Self::VerifyCode | Self::Register)
     }
 }
 

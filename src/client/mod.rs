@@ -15,10 +15,10 @@ pub use builder::{
     PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
 };
-pub use phone_numbers::PhoneNumberRecord;
 
 use crate::error::{ApiErrorKind, ConfigError, Error};
-use crate::ids::WabaId;
+use crate::ids::{PhoneNumberId, WabaId};
+use crate::number::{self, PhoneNumberRecord};
 use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
@@ -205,6 +205,25 @@ impl PortingClient {
         Ok(all)
     }
 
+    /// Reads one number's status
+    /// (`GET /{phone-number-id}?fields=id,display_phone_number,verified_name,status,code_verification_status,name_status,platform_type`).
+    ///
+    /// This is what the client reads to reconcile a session after a step
+    /// whose outcome is unknown: `status: CONNECTED` means registered,
+    /// `code_verification_status: VERIFIED` means the code was accepted.
+    pub async fn read_phone_number(
+        &self,
+        phone_number_id: &PhoneNumberId,
+    ) -> Result<PhoneNumberRecord, Error> {
+        let operation = Operation::ReadPhoneNumber;
+        let query = [("fields", number::FIELDS)];
+        let response = self
+            .send(operation, phone_number_id.as_str(), &query, None)
+            .await?;
+        let value = wire::decode(operation, &response)?;
+        PhoneNumberRecord::from_value(&value).ok_or_else(|| wire::shape_error(operation, &response))
+    }
+
     /// Finds `phone` among the WABA's numbers, stopping at the first match.
     async fn find_phone_number(
         &self,
@@ -234,7 +253,7 @@ impl PortingClient {
         let mut after: Option<String> = None;
         for _ in 0..phone_numbers::MAX_PAGES {
             let mut query = vec![
-                ("fields", phone_numbers::FIELDS),
+                ("fields", number::FIELDS),
                 ("limit", phone_numbers::PAGE_SIZE),
             ];
             if let Some(cursor) = after.as_deref() {
@@ -324,7 +343,8 @@ impl PortingClient {
             .map_err(|()| ConfigError::InvalidBaseUrl {
                 reason: "cannot be a base",
             })?
-            .extend([object_id, edge]);
+            .push(object_id)
+            .extend((!edge.is_empty()).then_some(edge));
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }

@@ -2,32 +2,13 @@
 
 use serde_json::Value;
 
-use super::wire::id_of;
-use crate::ids::PhoneNumberId;
+use crate::number::PhoneNumberRecord;
 
-/// The fields requested from the list.
-pub(crate) const FIELDS: &str =
-    "id,display_phone_number,verified_name,code_verification_status,status";
 /// How many numbers to ask for per page.
 pub(crate) const PAGE_SIZE: &str = "100";
-/// A guard against a server that pages forever.
+/// A guard against a server that pages forever: past this many pages the
+/// look-up fails with a typed error instead of returning a partial list.
 pub(crate) const MAX_PAGES: usize = 50;
-
-/// One phone number of a WABA, as Graph lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PhoneNumberRecord {
-    /// The phone number id.
-    pub id: PhoneNumberId,
-    /// The number as Meta displays it (`+1 415-555-0123`).
-    pub display_phone_number: Option<String>,
-    /// The approved display name.
-    pub verified_name: Option<String>,
-    /// `VERIFIED`, `NOT_VERIFIED`, `EXPIRED`…
-    pub code_verification_status: Option<String>,
-    /// `CONNECTED`, `PENDING`, `MIGRATED`…
-    pub status: Option<String>,
-}
 
 /// One page: the records that could be read and the cursor to the next page.
 pub(crate) struct Page {
@@ -39,18 +20,9 @@ pub(crate) struct Page {
 /// has no `data` array.
 pub(crate) fn parse_page(value: &Value) -> Option<Page> {
     let data = value.get("data")?.as_array()?;
-    let text = |entry: &Value, key: &str| entry.get(key).and_then(Value::as_str).map(str::to_owned);
     let records = data
         .iter()
-        .filter_map(|entry| {
-            Some(PhoneNumberRecord {
-                id: id_of(entry)?,
-                display_phone_number: text(entry, "display_phone_number"),
-                verified_name: text(entry, "verified_name"),
-                code_verification_status: text(entry, "code_verification_status"),
-                status: text(entry, "status"),
-            })
-        })
+        .filter_map(PhoneNumberRecord::from_value)
         .collect();
     let paging = value.get("paging");
     // Graph sends `next` only when another page exists; the cursor alone is
@@ -83,7 +55,7 @@ mod tests {
             page.records[0].display_phone_number.as_deref(),
             Some("+1 415-555-0123")
         );
-        assert_eq!(page.records[0].status.as_deref(), Some("CONNECTED"));
+        assert!(page.records[0].is_connected());
         assert_eq!(page.after.as_deref(), Some("A"));
     }
 

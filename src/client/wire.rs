@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use crate::error::retry_after::parse_retry_after;
 use crate::error::{ApiError, Error, GraphError, UndecodableReason, UnexpectedResponse};
 use crate::ids::PhoneNumberId;
+use crate::number::id_of;
 use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
@@ -82,14 +83,6 @@ pub(crate) fn expect_id(
 ) -> Result<PhoneNumberId, Error> {
     let value = decode(operation, response)?;
     id_of(&value).ok_or_else(|| shape_error(operation, response))
-}
-
-pub(crate) fn id_of(value: &Value) -> Option<PhoneNumberId> {
-    match value.get("id")? {
-        Value::String(id) => PhoneNumberId::new(id).ok(),
-        Value::Number(id) => PhoneNumberId::new(id.to_string()).ok(),
-        _ => None,
-    }
 }
 
 pub(crate) fn shape_error(operation: Operation, response: &HttpResponse) -> Error {

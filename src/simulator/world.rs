@@ -429,8 +429,10 @@ impl World {
 
 /// Which flow operation a route is.
 fn route(method: Method, segments: &[String]) -> Option<Operation> {
-    let [version, _target, edge] = segments else {
-        return None;
+    let (version, edge) = match segments {
+        [version, _target] => (version, ""),
+        [version, _target, edge] => (version, edge.as_str()),
+        _ => return None,
     };
     let version_ok = version
         .strip_prefix('v')
@@ -443,7 +445,7 @@ fn route(method: Method, segments: &[String]) -> Option<Operation> {
     }
     Operation::ALL
         .into_iter()
-        .find(|op| op.route() == (method, edge.as_str()))
+        .find(|op| op.route() == (method, edge))
 }
 
 /// The JSON body's fields, plus the query string's (Graph takes both).
