@@ -6,7 +6,9 @@
 //! ```
 
 use waba_porting::simulator::Scenario;
-use waba_porting::{ApiErrorKind, CodeMethod, Error, Language, PortingClient, PortingSession};
+use waba_porting::{
+    ApiErrorKind, CodeMethod, Error, Language, PortingClient, PortingSession, RetryPolicy,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,12 +41,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (i, (title, scenario)) in cases.into_iter().enumerate() {
         println!("{}. {title}  (scenario `{}`)", i + 1, scenario.name());
         let sim = scenario.build();
-        let client = sim.client()?;
+        // One request per step: show each case's first answer, unretried.
+        let client = sim
+            .client_builder()
+            .retry_policy(RetryPolicy::none())
+            .build()?;
         let mut session = sim.session();
         match first_error(&client, &mut session).await {
             Some(err) => {
                 println!("   error:        {err}");
                 println!("   retryable:    {}", err.is_retryable());
+                println!("   retry advice: {:?}", err.retry_advice());
                 println!("   who must act: {:?}", err.who_must_act());
                 println!("   remediation:  {}", err.remediation());
                 println!("   session now:  {}", session.state().name());
@@ -63,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .map(|id| id.as_str())
                         .unwrap_or("?")
                 );
-                println!("   retryable:    {}", kind.is_retryable());
+                println!("   recovery:     {:?}", kind.recovery());
                 println!("   who must act: {:?}", kind.who_must_act());
                 println!("   remediation:  {}", kind.remediation());
             }

@@ -2,11 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::time::Timestamp;
-
 /// Who must act before the port can move on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "actor", content = "until", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Actor {
     /// Us: the destination BSP, i.e. the service (or operator) using this
@@ -20,8 +18,6 @@ pub enum Actor {
     PreviousProvider,
     /// Support: retrying did not help; escalate with the `fbtrace_id`.
     Support,
-    /// Nobody can make it faster: wait until this time, then retry.
-    WaitUntil(Timestamp),
     /// Nobody: the port is finished (or ended and cannot continue).
     Nobody,
 }
@@ -31,8 +27,9 @@ pub enum Actor {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Recovery {
-    /// Send the same request again later (after `retry_after()` when known,
-    /// otherwise with backoff). Only this case is `is_retryable()`.
+    /// Retry later without anybody acting first (after `retry_after()` when
+    /// known, otherwise with backoff; see `Error::retry_advice()` for whether
+    /// the request may be re-sent as is). Only this case is `is_retryable()`.
     RetryLater,
     /// A person must act first (see `who_must_act()`), then retry the step.
     AfterAction,

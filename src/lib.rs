@@ -92,13 +92,16 @@
 struct ReadmeDoctests;
 
 mod actor;
+mod checkpoint;
 mod client;
 mod error;
 mod ids;
+mod kind;
 mod number;
 mod operation;
 mod params;
 mod phone;
+mod retry_policy;
 mod secret;
 mod session;
 #[cfg(feature = "simulator")]
@@ -109,23 +112,35 @@ mod time;
 pub mod transport;
 
 pub use actor::{Actor, Recovery};
+pub use checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
 pub use client::{
     PortingClient, PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{
-    ApiError, ApiErrorKind, ConfigError, Error, GraphError, UndecodableReason, UnexpectedResponse,
-    ValidationError,
+    ApiError, ApiErrorKind, ConfigError, Error, GraphError, RetryAdvice, UndecodableReason,
+    UnexpectedResponse, ValidationError, WaitReason, WaitRequired,
 };
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
 pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};
 pub use operation::Operation;
 pub use params::{CodeMethod, DataLocalizationRegion, Language};
 pub use phone::PhoneNumber;
+pub use retry_policy::{RetryPolicy, Sleep, ThreadSleep};
 pub use secret::{AccessToken, Pin, VerificationCode};
-pub use session::{NextAction, NextStep, PortingSession, Transition, SESSION_FORMAT_VERSION};
-pub use state::{IllegalTransition, PortingState, RejectionReason, StateName, StepOutcome};
+pub use session::{
+    Counters, InFlight, NextAction, NextStep, PortingSession, Transition, HISTORY_LIMIT,
+    REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
+};
+pub use state::{
+    IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,
+    StepOutcome,
+};
 pub use time::{Clock, SystemClock, Timestamp};
 #[cfg(feature = "reqwest")]
 pub use transport::ReqwestTransport;
 pub use transport::{Transport, TransportError, TransportErrorKind};
+
+/// Re-exported so that [`Transport`], [`Checkpoint`] and [`Sleep`] can be
+/// implemented without naming the `async-trait` crate.
+pub use async_trait::async_trait;

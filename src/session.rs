@@ -2,24 +2,52 @@
 //! number's move. Plain data: persist it between steps and resume it days
 //! later in another process.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::actor::Actor;
 use crate::ids::{BusinessId, WabaId};
 use crate::operation::Operation;
+use crate::params::{CodeMethod, Language};
 use crate::phone::PhoneNumber;
-use crate::state::{IllegalTransition, PortingState, RejectionReason, StateName, StepOutcome};
+use crate::state::{
+    IllegalTransition, InvalidSession, PortingState, RejectionReason, StateName, StepOutcome,
+};
 use crate::time::Timestamp;
 
 /// The version of the serialized session format this crate writes and reads.
 pub const SESSION_FORMAT_VERSION: u32 = 1;
+
+/// How many history entries a session keeps (the newest); older ones are
+/// dropped and counted in [`Counters::history_dropped`].
+pub const HISTORY_LIMIT: usize = 32;
+
+/// Meta's window for the register/deregister limit (10 calls per number).
+pub const REGISTER_WINDOW: Duration = Duration::from_secs(72 * 3600);
+
+/// How many `register` calls a session makes within [`REGISTER_WINDOW`]: one
+/// fewer than Meta's 10, so the 11th call — which blocks the number for 72
+/// hours — cannot be reached even with one deregister (or one call made
+/// outside this session).
+pub const REGISTER_BUDGET: usize = 9;
 
 /// One number's port, from [`Draft`](PortingState::Draft) to
 /// [`Registered`](PortingState::Registered).
 ///
 /// Serializes with serde (JSON recommended) into a versioned format that
 /// holds no secret: no token, PIN or verification code. Deserializing a
-/// format version this crate does not know is an error, not a guess.
+/// format version this crate does not know is an error, not a guess, and so
+/// is a session the state machine could not have produced
+/// ([`InvalidSession`]). Fields a newer version adds are ignored, and an
+/// error case it knows and this one does not loads as
+/// [`ApiErrorKind::Unknown`](crate::ApiErrorKind::Unknown).
+///
+/// Besides the state, a session keeps what makes a days-long, crash-prone
+/// port safe: the step in flight ([`in_flight`](Self::in_flight), written
+/// before a request is sent and cleared when its outcome is known), the times
+/// of its `register` calls (the 72-hour budget), when a retry makes sense
+/// ([`not_before`](Self::not_before)), counters and the recent history.
 ///
 /// ```
 /// use waba_porting::{BusinessId, PhoneNumber, PortingSession, WabaId};
@@ -35,16 +63,124 @@ pub const SESSION_FORMAT_VERSION: u32 = 1;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawSession")]
 pub struct PortingSession {
     format_version: FormatVersion,
     phone_number: PhoneNumber,
     waba_id: WabaId,
     business_id: BusinessId,
     state: PortingState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_before: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_flight: Option<InFlight>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    register_calls: Vec<Timestamp>,
+    #[serde(skip_serializing_if = "Counters::is_zero")]
+    counters: Counters,
+    history: Vec<Transition>,
+}
+
+/// The serialized form of [`PortingSession`], checked before use.
+#[derive(Deserialize)]
+struct RawSession {
+    format_version: FormatVersion,
+    phone_number: PhoneNumber,
+    waba_id: WabaId,
+    business_id: BusinessId,
+    state: PortingState,
+    #[serde(default)]
     not_before: Option<Timestamp>,
     #[serde(default)]
+    in_flight: Option<InFlight>,
+    #[serde(default)]
+    register_calls: Vec<Timestamp>,
+    #[serde(default)]
+    counters: Counters,
+    #[serde(default)]
     history: Vec<Transition>,
+}
+
+impl TryFrom<RawSession> for PortingSession {
+    type Error = InvalidSession;
+
+    fn try_from(raw: RawSession) -> Result<Self, InvalidSession> {
+        if let Some(flight) = &raw.in_flight {
+            if !flight.operation.has_side_effect() || !raw.state.allows(flight.operation) {
+                return Err(InvalidSession::ImpossibleInFlight {
+                    step: flight.operation,
+                    state: raw.state.name(),
+                });
+            }
+        }
+        let mut session = Self {
+            format_version: raw.format_version,
+            phone_number: raw.phone_number,
+            waba_id: raw.waba_id,
+            business_id: raw.business_id,
+            state: raw.state,
+            not_before: raw.not_before,
+            in_flight: raw.in_flight,
+            register_calls: raw.register_calls,
+            counters: raw.counters,
+            history: raw.history,
+        };
+        session.trim_history();
+        Ok(session)
+    }
+}
+
+/// A step that was (or was about to be) sent and whose outcome is not known
+/// yet: the write-ahead marker.
+///
+/// The client writes it before sending `request_code`, `verify_code` or
+/// `register` (and saves the session through its
+/// [`Checkpoint`](crate::Checkpoint), when one is set), and clears it when the
+/// answer says what happened. A session that still has one — its process
+/// crashed, or the answer was lost — is reconciled by the client's next
+/// step: it reads the number and moves the session to where Meta really is
+/// before sending anything.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InFlight {
+    /// The step.
+    pub operation: Operation,
+    /// When it was started.
+    pub since: Timestamp,
+    /// For `request_code`: the method asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<CodeMethod>,
+    /// For `request_code`: the language asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+}
+
+/// Counts kept for the whole life of a session (the history keeps only the
+/// last [`HISTORY_LIMIT`] entries).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Counters {
+    /// `start_migration` requests sent.
+    pub start_requests: u32,
+    /// `request_code` requests sent (each may text or call the customer).
+    pub code_requests: u32,
+    /// `verify_code` requests sent.
+    pub verify_requests: u32,
+    /// `register` requests sent (each spends one of 10 per 72 hours).
+    pub register_requests: u32,
+    /// Reads made to reconcile an unknown outcome.
+    pub reconciles: u32,
+    /// Failed steps recorded.
+    pub failures: u32,
+    /// History entries dropped to keep the history bounded.
+    pub history_dropped: u32,
+}
+
+impl Counters {
+    fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// One entry of a session's history.
@@ -62,14 +198,19 @@ pub struct Transition {
     pub outcome: StepOutcome,
 }
 
-/// What should happen next, and who must make it happen.
+/// What should happen next, who must make it happen, and from when.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NextStep {
     /// The action.
     pub action: NextAction,
-    /// Who must act. [`Actor::WaitUntil`] when the last error asked to wait.
+    /// Who must act. A wait does not change who: a rate-limited
+    /// `verify_code` still needs the customer's code.
     pub actor: Actor,
+    /// Not before this time: the last answer asked to wait (`Retry-After`,
+    /// or a wait Meta documents). A step called earlier is refused with
+    /// [`Error::WaitRequired`](crate::Error::WaitRequired) and sends nothing.
+    pub not_before: Option<Timestamp>,
 }
 
 /// The next action of a session.
@@ -85,6 +226,14 @@ pub enum NextAction {
     VerifyCode,
     /// Call [`register`](crate::PortingClient::register).
     Register,
+    /// A step's outcome is unknown (its answer was lost, or the process
+    /// stopped): call [`reconcile`](crate::PortingClient::reconcile), or the
+    /// step again — the client reads the number first and sends nothing that
+    /// already happened.
+    Reconcile {
+        /// The step whose outcome is unknown.
+        step: Operation,
+    },
     /// The customer approves the "message on behalf" request; then retry `then`.
     ApproveOnBehalfRequest {
         /// The step to retry after approval.
@@ -113,9 +262,9 @@ impl NextAction {
             Self::RequestCode => Some(Operation::RequestCode),
             Self::VerifyCode => Some(Operation::VerifyCode),
             Self::Register => Some(Operation::Register),
-            Self::ApproveOnBehalfRequest { then } | Self::DisableTwoStepVerification { then } => {
-                Some(then)
-            }
+            Self::Reconcile { step }
+            | Self::ApproveOnBehalfRequest { then: step }
+            | Self::DisableTwoStepVerification { then: step } => Some(step),
             Self::ResubmitWithCorrectBusinessId | Self::AddAsNewNumber | Self::Done => None,
         }
     }
@@ -136,6 +285,9 @@ impl PortingSession {
             business_id,
             state: PortingState::Draft,
             not_before: None,
+            in_flight: None,
+            register_calls: Vec::new(),
+            counters: Counters::default(),
             history: Vec::new(),
         }
     }
@@ -160,15 +312,45 @@ impl PortingSession {
         &self.state
     }
 
-    /// Everything recorded so far, oldest first.
+    /// The last [`HISTORY_LIMIT`] recorded outcomes, oldest first.
     pub fn history(&self) -> &[Transition] {
         &self.history
     }
 
-    /// The earliest time a retry makes sense, when the last error said so
-    /// (`Retry-After`, or a wait Meta documents). Cleared by the next success.
+    /// Counts over the whole session.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The step whose outcome is not known yet, if any (see [`InFlight`]).
+    pub fn in_flight(&self) -> Option<&InFlight> {
+        self.in_flight.as_ref()
+    }
+
+    /// The earliest time a retry makes sense, when the last answer said so
+    /// (`Retry-After`, or a wait Meta documents). Set or cleared by every
+    /// recorded failure, cleared by every success.
     pub fn not_before(&self) -> Option<Timestamp> {
         self.not_before
+    }
+
+    /// The times of the `register` calls sent within [`REGISTER_WINDOW`]
+    /// before `now`, oldest first.
+    pub fn register_calls(&self, now: Timestamp) -> impl Iterator<Item = Timestamp> + '_ {
+        self.register_calls
+            .iter()
+            .copied()
+            .filter(move |at| now.saturating_since(*at) < REGISTER_WINDOW)
+    }
+
+    /// When a `register` call fits in the budget again, if it does not now
+    /// (see [`REGISTER_BUDGET`]).
+    pub fn register_budget_frees_at(&self, now: Timestamp) -> Option<Timestamp> {
+        let recent: Vec<Timestamp> = self.register_calls(now).collect();
+        let excess = recent.len().checked_sub(REGISTER_BUDGET)?;
+        recent
+            .get(excess)
+            .map(|oldest| oldest.saturating_add(REGISTER_WINDOW))
     }
 
     /// Whether the port is finished (registered or rejected).
@@ -176,43 +358,41 @@ impl PortingSession {
         self.state.is_terminal()
     }
 
-    /// What should happen next, and who must act.
+    /// What should happen next, who must act, and from when.
     pub fn next_action(&self) -> NextStep {
-        let resume_step = || {
-            self.state
-                .allowed_steps()
-                .last()
-                .copied()
-                .unwrap_or(Operation::StartMigration)
-        };
-        let (action, actor) = match &self.state {
-            PortingState::Draft => (NextAction::StartMigration, Actor::Us),
-            PortingState::Initiated { .. } => (NextAction::RequestCode, Actor::Us),
-            PortingState::CodeRequested { .. } => (NextAction::VerifyCode, Actor::Customer),
-            PortingState::CodeVerified { .. } => (NextAction::Register, Actor::Us),
-            PortingState::Registered { .. } => (NextAction::Done, Actor::Nobody),
-            PortingState::AwaitingOnBehalfApproval { .. } => (
-                NextAction::ApproveOnBehalfRequest {
-                    then: resume_step(),
+        let (action, actor) = match (&self.in_flight, &self.state) {
+            (Some(flight), _) => (
+                NextAction::Reconcile {
+                    step: flight.operation,
                 },
+                Actor::Us,
+            ),
+            (None, PortingState::Draft) => (NextAction::StartMigration, Actor::Us),
+            (None, PortingState::Initiated { .. }) => (NextAction::RequestCode, Actor::Us),
+            (None, PortingState::CodeRequested { .. }) => (NextAction::VerifyCode, Actor::Customer),
+            (None, PortingState::CodeVerified { .. }) => (NextAction::Register, Actor::Us),
+            (None, PortingState::Registered { .. }) => (NextAction::Done, Actor::Nobody),
+            (None, PortingState::AwaitingOnBehalfApproval { step, .. }) => (
+                NextAction::ApproveOnBehalfRequest { then: *step },
                 Actor::Customer,
             ),
-            PortingState::AwaitingTwoStepDisable { .. } => (
-                NextAction::DisableTwoStepVerification {
-                    then: resume_step(),
-                },
+            (None, PortingState::AwaitingTwoStepDisable { step, .. }) => (
+                NextAction::DisableTwoStepVerification { then: *step },
                 Actor::PreviousProvider,
             ),
-            PortingState::Rejected {
-                reason: RejectionReason::BusinessMismatch,
-            } => (NextAction::ResubmitWithCorrectBusinessId, Actor::Customer),
-            PortingState::Rejected { .. } => (NextAction::AddAsNewNumber, Actor::Us),
+            (
+                None,
+                PortingState::Rejected {
+                    reason: RejectionReason::BusinessMismatch,
+                },
+            ) => (NextAction::ResubmitWithCorrectBusinessId, Actor::Customer),
+            (None, PortingState::Rejected { .. }) => (NextAction::AddAsNewNumber, Actor::Us),
         };
-        let actor = match (actor, self.not_before) {
-            (Actor::Us, Some(until)) => Actor::WaitUntil(until),
-            (actor, _) => actor,
-        };
-        NextStep { action, actor }
+        NextStep {
+            action,
+            actor,
+            not_before: self.not_before.filter(|_| !self.state.is_terminal()),
+        }
     }
 
     /// Checks that `operation` is legal now (nothing is changed).
@@ -223,14 +403,27 @@ impl PortingSession {
     /// Applies a step's outcome (see [`PortingState::next_state`]) and records
     /// it in the history. The client calls this; call it yourself only when
     /// you drive the state machine with your own I/O.
+    ///
+    /// A success clears [`not_before`](Self::not_before) and the step in
+    /// flight; a failure leaves both to the caller
+    /// ([`set_not_before`](Self::set_not_before)).
     pub fn apply(
         &mut self,
         outcome: StepOutcome,
         at: Timestamp,
     ) -> Result<&PortingState, IllegalTransition> {
         let next = self.state.next_state(&outcome, at)?;
-        if !matches!(outcome, StepOutcome::Failed { .. }) {
-            self.not_before = None;
+        match &outcome {
+            StepOutcome::Failed { .. } => {
+                self.counters.failures = self.counters.failures.saturating_add(1);
+            }
+            StepOutcome::Reconciled { .. } => {
+                self.in_flight = None;
+            }
+            _ => {
+                self.not_before = None;
+                self.in_flight = None;
+            }
         }
         self.history.push(Transition {
             at,
@@ -238,6 +431,7 @@ impl PortingSession {
             to: next.name(),
             outcome,
         });
+        self.trim_history();
         self.state = next;
         Ok(&self.state)
     }
@@ -245,6 +439,61 @@ impl PortingSession {
     /// Records that no retry makes sense before `until`.
     pub fn set_not_before(&mut self, until: Option<Timestamp>) {
         self.not_before = until;
+    }
+
+    /// Marks `operation` as about to be sent at `at` (the write-ahead marker,
+    /// for steps with a side effect) and counts it; a `register` call also
+    /// spends budget.
+    pub(crate) fn begin(
+        &mut self,
+        operation: Operation,
+        at: Timestamp,
+        code: Option<(CodeMethod, &Language)>,
+    ) {
+        let counter = match operation {
+            Operation::StartMigration => &mut self.counters.start_requests,
+            Operation::RequestCode => &mut self.counters.code_requests,
+            Operation::VerifyCode => &mut self.counters.verify_requests,
+            Operation::Register => &mut self.counters.register_requests,
+            Operation::ReadPhoneNumber => &mut self.counters.reconciles,
+            Operation::ListPhoneNumbers => return,
+        };
+        *counter = counter.saturating_add(1);
+        if operation == Operation::Register {
+            self.register_calls
+                .retain(|t| at.saturating_since(*t) < REGISTER_WINDOW);
+            self.register_calls.push(at);
+        }
+        if operation.has_side_effect() {
+            self.in_flight = Some(InFlight {
+                operation,
+                since: at,
+                method: code.map(|(method, _)| method),
+                language: code.map(|(_, language)| language.clone()),
+            });
+        }
+    }
+
+    /// The step in flight got an answer that says what happened (or was
+    /// never sent): clear the marker. `sent: false` also gives back the
+    /// register budget it took.
+    pub(crate) fn settle(&mut self, sent: bool) {
+        if let Some(flight) = self.in_flight.take() {
+            if !sent && flight.operation == Operation::Register {
+                if let Some(pos) = self.register_calls.iter().rposition(|t| *t == flight.since) {
+                    self.register_calls.remove(pos);
+                }
+            }
+        }
+    }
+
+    fn trim_history(&mut self) {
+        let excess = self.history.len().saturating_sub(HISTORY_LIMIT);
+        if excess > 0 {
+            self.history.drain(..excess);
+            let dropped = u32::try_from(excess).unwrap_or(u32::MAX);
+            self.counters.history_dropped = self.counters.history_dropped.saturating_add(dropped);
+        }
     }
 }
 
@@ -274,8 +523,8 @@ impl<'de> Deserialize<'de> for FormatVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ApiErrorKind;
     use crate::ids::PhoneNumberId;
+    use crate::kind::ApiErrorKind;
     use crate::params::{CodeMethod, Language};
 
     fn session() -> PortingSession {
@@ -306,6 +555,7 @@ mod tests {
             StepOutcome::CodeRequested {
                 method: CodeMethod::Sms,
                 language: Language::default(),
+                unconfirmed: false,
             },
             t(2),
         )
@@ -349,14 +599,12 @@ mod tests {
             s.next_action(),
             NextStep {
                 action: NextAction::StartMigration,
-                actor: Actor::Us
+                actor: Actor::Us,
+                not_before: None,
             }
         );
         s.apply(
-            StepOutcome::Failed {
-                operation: Operation::StartMigration,
-                kind: ApiErrorKind::OnBehalfNotAccepted,
-            },
+            StepOutcome::failed(Operation::StartMigration, ApiErrorKind::OnBehalfNotAccepted),
             t(5),
         )
         .unwrap();
@@ -366,7 +614,8 @@ mod tests {
                 action: NextAction::ApproveOnBehalfRequest {
                     then: Operation::StartMigration
                 },
-                actor: Actor::Customer
+                actor: Actor::Customer,
+                not_before: None,
             }
         );
         s.apply(
@@ -377,11 +626,14 @@ mod tests {
         )
         .unwrap();
         s.set_not_before(Some(t(100)));
-        assert_eq!(s.next_action().actor, Actor::WaitUntil(t(100)));
+        let waiting = s.next_action();
+        assert_eq!(waiting.actor, Actor::Us, "a wait does not change who acts");
+        assert_eq!(waiting.not_before, Some(t(100)));
         s.apply(
             StepOutcome::CodeRequested {
                 method: CodeMethod::Voice,
                 language: Language::default(),
+                unconfirmed: false,
             },
             t(7),
         )
@@ -391,15 +643,13 @@ mod tests {
             s.next_action(),
             NextStep {
                 action: NextAction::VerifyCode,
-                actor: Actor::Customer
+                actor: Actor::Customer,
+                not_before: None,
             }
         );
         s.apply(StepOutcome::CodeVerified, t(8)).unwrap();
         s.apply(
-            StepOutcome::Failed {
-                operation: Operation::Register,
-                kind: ApiErrorKind::TwoStepEnabled,
-            },
+            StepOutcome::failed(Operation::Register, ApiErrorKind::TwoStepEnabled),
             t(9),
         )
         .unwrap();
@@ -409,7 +659,8 @@ mod tests {
                 action: NextAction::DisableTwoStepVerification {
                     then: Operation::Register
                 },
-                actor: Actor::PreviousProvider
+                actor: Actor::PreviousProvider,
+                not_before: None,
             }
         );
         s.apply(StepOutcome::Registered, t(10)).unwrap();
@@ -417,7 +668,8 @@ mod tests {
             s.next_action(),
             NextStep {
                 action: NextAction::Done,
-                actor: Actor::Nobody
+                actor: Actor::Nobody,
+                not_before: None,
             }
         );
         assert!(s.is_finished());
@@ -461,10 +713,7 @@ mod tests {
     fn rejected_sessions_say_what_to_do() {
         let mut s = session();
         s.apply(
-            StepOutcome::Failed {
-                operation: Operation::StartMigration,
-                kind: ApiErrorKind::BusinessMismatch,
-            },
+            StepOutcome::failed(Operation::StartMigration, ApiErrorKind::BusinessMismatch),
             t(1),
         )
         .unwrap();
@@ -474,10 +723,10 @@ mod tests {
         );
         let mut s = session();
         s.apply(
-            StepOutcome::Failed {
-                operation: Operation::StartMigration,
-                kind: ApiErrorKind::EligibleForDirectAdd,
-            },
+            StepOutcome::failed(
+                Operation::StartMigration,
+                ApiErrorKind::EligibleForDirectAdd,
+            ),
             t(1),
         )
         .unwrap();
@@ -485,7 +734,8 @@ mod tests {
             s.next_action(),
             NextStep {
                 action: NextAction::AddAsNewNumber,
-                actor: Actor::Us
+                actor: Actor::Us,
+                not_before: None,
             }
         );
     }

@@ -14,15 +14,20 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiErrorKind;
 use crate::ids::PhoneNumberId;
+use crate::kind::ApiErrorKind;
 use crate::operation::Operation;
 use crate::params::{CodeMethod, Language};
 use crate::time::Timestamp;
 
 /// Where a port stands.
+///
+/// Deserializing checks that the state is one the machine can reach (a
+/// waiting state resumes a step its resume state allows, and never another
+/// waiting or a final state): an impossible state is an
+/// [`InvalidSession`] error, not a session that misbehaves later.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "RawState")]
 #[non_exhaustive]
 pub enum PortingState {
     /// Nothing sent yet; next: start the migration.
@@ -54,16 +59,21 @@ pub enum PortingState {
         phone_number_id: PhoneNumberId,
     },
     /// The customer must approve the "message on behalf" request; then the
-    /// step that was refused can be retried.
+    /// step that was refused (`step`) can be retried.
     AwaitingOnBehalfApproval {
-        /// The state the port resumes from.
+        /// The state the port resumes from (never a waiting or final state).
         resume: Box<PortingState>,
+        /// The step that was refused, to retry once the customer approved.
+        step: Operation,
     },
     /// Two-step verification must be disabled by the previous BSP; then the
-    /// step that was refused can be retried.
+    /// step that was refused (`step`) can be retried.
     AwaitingTwoStepDisable {
-        /// The state the port resumes from.
+        /// The state the port resumes from (never a waiting or final state).
         resume: Box<PortingState>,
+        /// The step that was refused, to retry once two-step verification is
+        /// off.
+        step: Operation,
     },
     /// The port cannot continue as submitted.
     Rejected {
@@ -133,32 +143,98 @@ pub enum StepOutcome {
         phone_number_id: PhoneNumberId,
     },
     /// `start` said the number is already in the destination (2388012) and
-    /// the look-up found its id.
+    /// the look-up found it: the port continues from where the listed
+    /// number stands (registered, verified, or just added).
     ExistingNumberAdopted {
         /// The id found.
         phone_number_id: PhoneNumberId,
+        /// What the list said of the number.
+        #[serde(default)]
+        observed: Observed,
     },
-    /// `request_code` succeeded.
+    /// `request_code` succeeded (or, `unconfirmed`, its answer was lost and
+    /// the code may have been sent).
     CodeRequested {
         /// How the code is delivered.
         method: CodeMethod,
         /// The language of the message.
         language: Language,
+        /// The request's answer was lost: a code may or may not be on its
+        /// way. The client does not re-send by itself (that would text the
+        /// customer again); ask the customer, and request another if none
+        /// arrived.
+        #[serde(default, skip_serializing_if = "is_false")]
+        unconfirmed: bool,
     },
     /// `verify_code` succeeded.
     CodeVerified,
     /// `register` succeeded.
     Registered,
+    /// A step's outcome was unknown (timeout, lost answer, crash); reading the
+    /// number showed where the server stands.
+    Reconciled {
+        /// The step whose outcome was unknown.
+        operation: Operation,
+        /// What the read showed.
+        observed: Observed,
+    },
     /// The step failed with a classified API error.
     Failed {
         /// The step that failed.
         operation: Operation,
-        /// The case.
+        /// The case. A case this version does not know (a session saved by
+        /// a newer version) loads as [`ApiErrorKind::Unknown`]; `code` keeps
+        /// the raw Graph code.
         kind: ApiErrorKind,
+        /// The Graph `code`, to quote to support.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<i64>,
+        /// The Graph `error_subcode`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_subcode: Option<i64>,
+        /// The `fbtrace_id` support asks for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fbtrace_id: Option<String>,
     },
 }
 
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// What a read of the number showed: the two facts that tell how far a port
+/// got on Meta's side.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Observed {
+    /// `status: CONNECTED`: the number is registered.
+    pub registered: bool,
+    /// `code_verification_status: VERIFIED`: the code was accepted.
+    pub code_verified: bool,
+}
+
+impl Observed {
+    /// From the two facts.
+    pub fn new(registered: bool, code_verified: bool) -> Self {
+        Self {
+            registered,
+            code_verified,
+        }
+    }
+}
+
 impl StepOutcome {
+    /// A failure of `operation` classified as `kind`, without Graph details.
+    pub fn failed(operation: Operation, kind: ApiErrorKind) -> Self {
+        Self::Failed {
+            operation,
+            kind,
+            code: None,
+            error_subcode: None,
+            fbtrace_id: None,
+        }
+    }
+
     /// The step this outcome answers.
     pub fn operation(&self) -> Operation {
         match self {
@@ -168,7 +244,7 @@ impl StepOutcome {
             Self::CodeRequested { .. } => Operation::RequestCode,
             Self::CodeVerified => Operation::VerifyCode,
             Self::Registered => Operation::Register,
-            Self::Failed { operation, .. } => *operation,
+            Self::Reconciled { operation, .. } | Self::Failed { operation, .. } => *operation,
         }
     }
 }
@@ -255,9 +331,8 @@ impl PortingState {
             }
             | Self::CodeVerified { phone_number_id }
             | Self::Registered { phone_number_id } => Some(phone_number_id),
-            Self::AwaitingOnBehalfApproval { resume } | Self::AwaitingTwoStepDisable { resume } => {
-                resume.phone_number_id()
-            }
+            Self::AwaitingOnBehalfApproval { resume, .. }
+            | Self::AwaitingTwoStepDisable { resume, .. } => resume.phone_number_id(),
         }
     }
 
@@ -266,17 +341,39 @@ impl PortingState {
         matches!(self, Self::Registered { .. } | Self::Rejected { .. })
     }
 
+    /// Whether this state waits for a person (customer or previous BSP).
+    pub fn is_waiting(&self) -> bool {
+        matches!(
+            self,
+            Self::AwaitingOnBehalfApproval { .. } | Self::AwaitingTwoStepDisable { .. }
+        )
+    }
+
     /// The state a waiting state resumes from; itself otherwise.
     pub fn resume_point(&self) -> &PortingState {
         match self {
-            Self::AwaitingOnBehalfApproval { resume } | Self::AwaitingTwoStepDisable { resume } => {
-                resume.resume_point()
-            }
+            Self::AwaitingOnBehalfApproval { resume, .. }
+            | Self::AwaitingTwoStepDisable { resume, .. } => resume.resume_point(),
             other => other,
         }
     }
 
-    /// Whether `operation` is a legal step now.
+    /// The step a waiting state retries once the person acted; `None` for
+    /// other states.
+    pub fn refused_step(&self) -> Option<Operation> {
+        match self {
+            Self::AwaitingOnBehalfApproval { step, .. }
+            | Self::AwaitingTwoStepDisable { step, .. } => Some(*step),
+            _ => None,
+        }
+    }
+
+    /// Whether `operation` is a legal step now. A waiting state allows what
+    /// its resume state allows (the person may have acted already).
+    ///
+    /// After a code was verified, `request_code` stays legal: a register
+    /// that meets 133006 (or a verification that expired while two-step
+    /// verification was being disabled) needs a new code.
     pub fn allows(&self, operation: Operation) -> bool {
         use Operation::*;
         matches!(
@@ -284,7 +381,7 @@ impl PortingState {
             (Self::Draft, StartMigration)
                 | (Self::Initiated { .. }, RequestCode)
                 | (Self::CodeRequested { .. }, RequestCode | VerifyCode)
-                | (Self::CodeVerified { .. }, Register)
+                | (Self::CodeVerified { .. }, Register | RequestCode)
         )
     }
 
@@ -298,11 +395,7 @@ impl PortingState {
         if self.allows(operation) {
             Ok(())
         } else {
-            Err(IllegalTransition {
-                operation,
-                state: self.name(),
-                allowed: self.allowed_steps(),
-            })
+            Err(self.refuse(operation))
         }
     }
 
@@ -314,37 +407,55 @@ impl PortingState {
         outcome: &StepOutcome,
         at: Timestamp,
     ) -> Result<Self, IllegalTransition> {
-        self.check(outcome.operation())?;
+        let operation = outcome.operation();
+        self.check(operation)?;
         let base = self.resume_point();
-        let id = || base.phone_number_id().cloned();
+        let id = || {
+            base.phone_number_id()
+                .cloned()
+                .ok_or_else(|| self.refuse(operation))
+        };
         let next = match outcome {
-            StepOutcome::MigrationStarted { phone_number_id }
-            | StepOutcome::ExistingNumberAdopted { phone_number_id } => Self::Initiated {
+            StepOutcome::MigrationStarted { phone_number_id } => Self::Initiated {
                 phone_number_id: phone_number_id.clone(),
             },
-            StepOutcome::CodeRequested { method, language } => match id() {
-                Some(phone_number_id) => Self::CodeRequested {
-                    phone_number_id,
-                    method: *method,
-                    language: language.clone(),
-                    at,
-                },
-                None => return Err(self.refuse(outcome.operation())),
+            StepOutcome::ExistingNumberAdopted {
+                phone_number_id,
+                observed,
+            } => Self::Initiated {
+                phone_number_id: phone_number_id.clone(),
+            }
+            .advanced_to(*observed),
+            StepOutcome::CodeRequested {
+                method, language, ..
+            } => Self::CodeRequested {
+                phone_number_id: id()?,
+                method: *method,
+                language: language.clone(),
+                at,
             },
-            StepOutcome::CodeVerified => match id() {
-                Some(phone_number_id) => Self::CodeVerified { phone_number_id },
-                None => return Err(self.refuse(outcome.operation())),
+            StepOutcome::CodeVerified => Self::CodeVerified {
+                phone_number_id: id()?,
             },
-            StepOutcome::Registered => match id() {
-                Some(phone_number_id) => Self::Registered { phone_number_id },
-                None => return Err(self.refuse(outcome.operation())),
+            StepOutcome::Registered => Self::Registered {
+                phone_number_id: id()?,
             },
+            StepOutcome::Reconciled { observed, .. } => {
+                let moved = base.clone().advanced_to(*observed);
+                if &moved == base {
+                    self.clone()
+                } else {
+                    moved
+                }
+            }
             StepOutcome::Failed { kind, .. } => match kind {
                 ApiErrorKind::OnBehalfNotAccepted => Self::AwaitingOnBehalfApproval {
                     resume: Box::new(base.clone()),
+                    step: operation,
                 },
                 ApiErrorKind::TwoStepEnabled => Self::AwaitingTwoStepDisable {
                     resume: Box::new(base.clone()),
+                    step: operation,
                 },
                 ApiErrorKind::EligibleForDirectAdd => Self::Rejected {
                     reason: RejectionReason::EligibleForDirectAdd,
@@ -352,10 +463,34 @@ impl PortingState {
                 ApiErrorKind::BusinessMismatch => Self::Rejected {
                     reason: RejectionReason::BusinessMismatch,
                 },
+                // Meta says the number is not verified: whatever the session
+                // believed, the next step is a new code.
+                ApiErrorKind::NumberNotVerified if operation == Operation::Register => {
+                    Self::Initiated {
+                        phone_number_id: id()?,
+                    }
+                }
                 _ => self.clone(),
             },
         };
         Ok(next)
+    }
+
+    /// This (non-waiting) state moved forward to what the server showed:
+    /// registered wins, then verified; never backwards.
+    fn advanced_to(self, observed: Observed) -> Self {
+        let Some(phone_number_id) = self.phone_number_id().cloned() else {
+            return self;
+        };
+        if observed.registered {
+            return Self::Registered { phone_number_id };
+        }
+        match self {
+            Self::Initiated { .. } | Self::CodeRequested { .. } if observed.code_verified => {
+                Self::CodeVerified { phone_number_id }
+            }
+            other => other,
+        }
     }
 
     pub(crate) fn refuse(&self, operation: Operation) -> IllegalTransition {
@@ -364,6 +499,131 @@ impl PortingState {
             state: self.name(),
             allowed: self.allowed_steps(),
         }
+    }
+}
+
+/// A saved session (or state) describes something the state machine cannot
+/// reach. Returned when loading one; the message names what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidSession {
+    /// A waiting state resumes another waiting state or a final one.
+    #[error("a {state} state cannot resume a {resume} state")]
+    ImpossibleResume {
+        /// The waiting state.
+        state: StateName,
+        /// What it claims to resume.
+        resume: StateName,
+    },
+    /// A waiting state would retry a step its resume state does not allow.
+    #[error("a {state} state resuming {resume} cannot retry {step}")]
+    ImpossibleStep {
+        /// The waiting state.
+        state: StateName,
+        /// Its resume state.
+        resume: StateName,
+        /// The step it claims was refused.
+        step: Operation,
+    },
+    /// The step marked in flight is not one the state allows, or has no side
+    /// effect to reconcile.
+    #[error("step {step} cannot be in flight while the session is {state}")]
+    ImpossibleInFlight {
+        /// The step.
+        step: Operation,
+        /// The state.
+        state: StateName,
+    },
+}
+
+/// The serialized form of [`PortingState`], checked before use.
+#[derive(Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum RawState {
+    Draft,
+    Initiated {
+        phone_number_id: PhoneNumberId,
+    },
+    CodeRequested {
+        phone_number_id: PhoneNumberId,
+        method: CodeMethod,
+        language: Language,
+        at: Timestamp,
+    },
+    CodeVerified {
+        phone_number_id: PhoneNumberId,
+    },
+    Registered {
+        phone_number_id: PhoneNumberId,
+    },
+    AwaitingOnBehalfApproval {
+        resume: Box<PortingState>,
+        step: Operation,
+    },
+    AwaitingTwoStepDisable {
+        resume: Box<PortingState>,
+        step: Operation,
+    },
+    Rejected {
+        reason: RejectionReason,
+    },
+}
+
+impl TryFrom<RawState> for PortingState {
+    type Error = InvalidSession;
+
+    fn try_from(raw: RawState) -> Result<Self, InvalidSession> {
+        let state = match raw {
+            RawState::Draft => Self::Draft,
+            RawState::Initiated { phone_number_id } => Self::Initiated { phone_number_id },
+            RawState::CodeRequested {
+                phone_number_id,
+                method,
+                language,
+                at,
+            } => Self::CodeRequested {
+                phone_number_id,
+                method,
+                language,
+                at,
+            },
+            RawState::CodeVerified { phone_number_id } => Self::CodeVerified { phone_number_id },
+            RawState::Registered { phone_number_id } => Self::Registered { phone_number_id },
+            RawState::AwaitingOnBehalfApproval { resume, step } => {
+                Self::AwaitingOnBehalfApproval { resume, step }
+            }
+            RawState::AwaitingTwoStepDisable { resume, step } => {
+                Self::AwaitingTwoStepDisable { resume, step }
+            }
+            RawState::Rejected { reason } => Self::Rejected { reason },
+        };
+        state.validate()?;
+        Ok(state)
+    }
+}
+
+impl PortingState {
+    /// Checks that the state is one the machine can reach.
+    pub(crate) fn validate(&self) -> Result<(), InvalidSession> {
+        let (Self::AwaitingOnBehalfApproval { resume, step }
+        | Self::AwaitingTwoStepDisable { resume, step }) = self
+        else {
+            return Ok(());
+        };
+        if resume.is_waiting() || resume.is_terminal() {
+            return Err(InvalidSession::ImpossibleResume {
+                state: self.name(),
+                resume: resume.name(),
+            });
+        }
+        if !resume.allows(*step) {
+            return Err(InvalidSession::ImpossibleStep {
+                state: self.name(),
+                resume: resume.name(),
+                step: *step,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -401,12 +661,13 @@ mod tests {
         }
     }
     fn failed(operation: Operation, kind: ApiErrorKind) -> StepOutcome {
-        StepOutcome::Failed { operation, kind }
+        StepOutcome::failed(operation, kind)
     }
     fn sms() -> StepOutcome {
         StepOutcome::CodeRequested {
             method: CodeMethod::Sms,
             language: Language::default(),
+            unconfirmed: false,
         }
     }
 
@@ -437,6 +698,7 @@ mod tests {
             .next_state(
                 &StepOutcome::ExistingNumberAdopted {
                     phone_number_id: id(),
+                    observed: Observed::default(),
                 },
                 T,
             )
@@ -450,6 +712,7 @@ mod tests {
         let voice = StepOutcome::CodeRequested {
             method: CodeMethod::Voice,
             language: Language::new("de").unwrap(),
+            unconfirmed: false,
         };
         let s = code_requested().next_state(&voice, later).unwrap();
         assert_eq!(
@@ -472,20 +735,22 @@ mod tests {
             (PortingState::Draft, vec![StartMigration]),
             (initiated(), vec![RequestCode]),
             (code_requested(), vec![RequestCode, VerifyCode]),
-            (verified(), vec![Register]),
+            (verified(), vec![RequestCode, Register]),
             (registered(), vec![]),
             (rejected, vec![]),
             (
                 PortingState::AwaitingOnBehalfApproval {
                     resume: Box::new(PortingState::Draft),
+                    step: StartMigration,
                 },
                 vec![StartMigration],
             ),
             (
                 PortingState::AwaitingTwoStepDisable {
                     resume: Box::new(verified()),
+                    step: Register,
                 },
-                vec![Register],
+                vec![RequestCode, Register],
             ),
         ];
         for (state, allowed) in table {
@@ -618,11 +883,12 @@ mod tests {
     fn states_serialize_with_a_tag() {
         let s = PortingState::AwaitingTwoStepDisable {
             resume: Box::new(verified()),
+            step: Register,
         };
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(
             json,
-            r#"{"state":"awaiting_two_step_disable","resume":{"state":"code_verified","phone_number_id":"106540352242922"}}"#
+            r#"{"state":"awaiting_two_step_disable","resume":{"state":"code_verified","phone_number_id":"106540352242922"},"step":"register"}"#
         );
         assert_eq!(serde_json::from_str::<PortingState>(&json).unwrap(), s);
     }

@@ -7,7 +7,7 @@ use waba_porting::simulator::reference::{self, texts, Answer};
 use waba_porting::simulator::{Scenario, SCENARIO_NAMES};
 use waba_porting::{
     ApiErrorKind, CodeMethod, Error, Language, NextAction, Operation, Pin, PortingClient,
-    PortingSession, StateName, VerificationCode,
+    PortingSession, RetryPolicy, StateName, VerificationCode,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -66,7 +66,12 @@ async fn drive(
 
 async fn on_simulator(scenario: Scenario) -> (Vec<Seen>, StateName) {
     let sim = scenario.build();
-    let client = sim.client().unwrap();
+    // One request per step on both sides, so the steps line up.
+    let client = sim
+        .client_builder()
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
     let mut session = sim.session();
     let seen = drive(
         &client,
@@ -150,6 +155,7 @@ async fn on_wiremock(scenario: Scenario) -> (Vec<Seen>, StateName) {
     let client = PortingClient::builder()
         .access_token("fixture-token")
         .base_url(server.uri())
+        .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
     let mut session = PortingSession::new(

@@ -6,16 +6,23 @@ use std::time::Duration;
 use waba_porting::simulator::{Fault, Scenario, Simulator};
 use waba_porting::{
     Actor, ApiErrorKind, CodeMethod, Error, Language, NextAction, Operation, Pin, PortingClient,
-    PortingSession, PortingState, RejectionReason, StateName, TransportErrorKind, VerificationCode,
+    PortingSession, PortingState, RejectionReason, RetryPolicy, StateName, TransportErrorKind,
+    VerificationCode, WaitReason,
 };
 
 fn pin() -> Pin {
     Pin::new("482913").unwrap()
 }
 
+/// A simulator and a client that sends each step once (no retry policy):
+/// these tests look at the simulator's single answers.
 fn setup(scenario: Scenario) -> (Simulator, PortingClient, PortingSession) {
     let sim = scenario.build();
-    let client = sim.client().unwrap();
+    let client = sim
+        .client_builder()
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
     let session = sim.session();
     (sim, client, session)
 }
@@ -221,13 +228,16 @@ async fn other_migration_blockers_clear_after_the_human_fix() {
 }
 
 #[tokio::test]
-async fn register_limit_blocks_for_72_hours_on_the_simulated_clock() {
+async fn register_budget_refuses_the_10th_call_and_the_simulator_blocks_the_11th() {
     let (sim, client, mut session) = setup(Scenario::happy_path());
     client.start_migration(&mut session).await.unwrap();
     request_and_verify(&sim, &client, &mut session).await;
     sim.set_two_step_pin(session.phone_number(), Some("111111"));
+    // Another process holding the same verified session (its budget is its
+    // own): what reaches Meta's own limit.
+    let mut elsewhere = session.clone();
     let wrong = Pin::new("222222").unwrap();
-    for _ in 0..10 {
+    for _ in 0..9 {
         let err = client
             .register(&mut session, &wrong, None)
             .await
@@ -235,37 +245,58 @@ async fn register_limit_blocks_for_72_hours_on_the_simulated_clock() {
         assert_eq!(err.api_kind(), Some(ApiErrorKind::TwoStepEnabled));
         sim.advance(Duration::from_secs(60));
     }
-    // The 11th call within 72 hours: blocked.
+    // The 10th within 72 hours is refused by the session: nothing is sent.
+    let served = sim.served().len();
     let err = client
         .register(&mut session, &Pin::new("111111").unwrap(), None)
+        .await
+        .unwrap_err();
+    let Error::WaitRequired(wait) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(wait.reason(), WaitReason::RegisterBudget);
+    assert_eq!(sim.served().len(), served, "no request");
+    assert!(wait.until() > sim.now());
+
+    // Meta's own limit, reached by the other holder: its 2nd call is the
+    // 11th within 72 hours and blocks the number for 72 hours.
+    let err = client
+        .register(&mut elsewhere, &wrong, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.api_kind(), Some(ApiErrorKind::TwoStepEnabled));
+    let err = client
+        .register(&mut elsewhere, &Pin::new("111111").unwrap(), None)
         .await
         .unwrap_err();
     assert_eq!(err.api_kind(), Some(ApiErrorKind::RegisterLimitReached));
     assert_eq!(err.retry_after(), Some(Duration::from_secs(72 * 3600)));
-    let until = session.not_before().expect("the wait is on the session");
-    // The previous BSP still has to act; the wait is on the session too.
-    assert_eq!(session.next_action().actor, Actor::PreviousProvider);
+    let until = elsewhere.not_before().expect("the wait is on the session");
     assert_eq!(
         until,
         sim.now().saturating_add(Duration::from_secs(72 * 3600))
     );
-
-    // Still blocked a day later, even with the right PIN.
-    sim.advance(Duration::from_secs(24 * 3600));
+    // The wait is reported beside who must act (still the previous BSP).
+    let next = elsewhere.next_action();
+    assert_eq!(next.actor, Actor::PreviousProvider);
+    assert_eq!(next.not_before, Some(until));
+    // Called before then, nothing is sent.
+    let served = sim.served().len();
     let err = client
-        .register(&mut session, &Pin::new("111111").unwrap(), None)
+        .register(&mut elsewhere, &Pin::new("111111").unwrap(), None)
         .await
         .unwrap_err();
-    assert_eq!(err.api_kind(), Some(ApiErrorKind::RegisterLimitReached));
+    assert!(matches!(&err, Error::WaitRequired(w) if w.reason() == WaitReason::NotBefore));
+    assert_eq!(sim.served().len(), served);
 
     // After the block, with the right PIN, it registers.
     sim.advance(Duration::from_secs(72 * 3600));
     client
-        .register(&mut session, &Pin::new("111111").unwrap(), None)
+        .register(&mut elsewhere, &Pin::new("111111").unwrap(), None)
         .await
         .unwrap();
-    assert_eq!(session.state().name(), StateName::Registered);
-    assert_eq!(session.not_before(), None);
+    assert_eq!(elsewhere.state().name(), StateName::Registered);
+    assert_eq!(elsewhere.not_before(), None);
 }
 
 #[tokio::test]
@@ -331,11 +362,15 @@ async fn injected_rate_limit_carries_retry_after() {
         let err = client.start_migration(&mut session).await.unwrap_err();
         assert_eq!(err.api_kind(), Some(ApiErrorKind::RateLimited));
         assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            session.not_before(),
+            Some(sim.now().saturating_add(Duration::from_secs(30)))
+        );
+        // Before the wait is over the step is refused locally.
+        let early = client.start_migration(&mut session).await.unwrap_err();
+        assert!(matches!(early, Error::WaitRequired(_)), "{early:?}");
+        sim.advance(Duration::from_secs(30));
     }
-    assert_eq!(
-        session.not_before(),
-        Some(sim.now().saturating_add(Duration::from_secs(30)))
-    );
     client.start_migration(&mut session).await.unwrap();
 }
 
@@ -361,6 +396,7 @@ async fn latency_past_the_timeout_times_out_after_the_side_effect() {
     let client = sim
         .client_builder()
         .timeout(Duration::from_secs(5))
+        .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
     let mut session = sim.session();
@@ -436,13 +472,11 @@ async fn readme_downstream_example() -> Result<(), Box<dyn std::error::Error>> {
     let client = sim.client()?;
     let mut session = sim.session();
 
-    assert!(client
-        .start_migration(&mut session)
-        .await
-        .unwrap_err()
-        .is_retryable());
+    // The 503 is retried by the client's retry policy; the customer's
+    // missing approval is not (a person must act).
     let err = client.start_migration(&mut session).await.unwrap_err();
     assert_eq!(err.api_kind(), Some(ApiErrorKind::OnBehalfNotAccepted));
+    assert!(!err.is_retryable());
 
     sim.approve_on_behalf(session.waba_id());
     client.start_migration(&mut session).await?;

@@ -235,7 +235,8 @@ async fn seed_already_in_destination_continues_with_the_looked_up_id() {
     let query: Vec<(String, String)> = first_list.url.query_pairs().into_owned().collect();
     assert!(query.contains(&(
         "fields".into(),
-        "id,display_phone_number,verified_name,code_verification_status,status".into()
+        "id,display_phone_number,verified_name,status,code_verification_status,name_status,platform_type"
+            .into()
     )));
     assert!(!query.iter().any(|(k, _)| k == "access_token"));
 }

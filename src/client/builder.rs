@@ -6,7 +6,9 @@ use std::time::Duration;
 use url::Url;
 
 use super::{Inner, PortingClient};
+use crate::checkpoint::Checkpoint;
 use crate::error::ConfigError;
+use crate::retry_policy::{RetryPolicy, Sleep, ThreadSleep};
 use crate::secret::AccessToken;
 use crate::time::{Clock, SystemClock};
 use crate::transport::Transport;
@@ -31,6 +33,9 @@ pub struct PortingClientBuilder {
     connect_timeout: Duration,
     transport: Option<Arc<dyn Transport>>,
     clock: Arc<dyn Clock>,
+    retry_policy: RetryPolicy,
+    sleep: Arc<dyn Sleep>,
+    checkpoint: Option<Arc<dyn Checkpoint>>,
 }
 
 impl Default for PortingClientBuilder {
@@ -43,6 +48,9 @@ impl Default for PortingClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             transport: None,
             clock: Arc::new(SystemClock),
+            retry_policy: RetryPolicy::default(),
+            sleep: Arc::new(ThreadSleep),
+            checkpoint: None,
         }
     }
 }
@@ -94,6 +102,32 @@ impl PortingClientBuilder {
         self
     }
 
+    /// How steps are retried (default [`RetryPolicy::default`]: 4 attempts
+    /// within 2 minutes). Only failures the retry decision allows are
+    /// retried, and a step whose outcome is unknown is reconciled first;
+    /// [`RetryPolicy::none`] returns every failure at once.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// How the client waits between attempts (default [`ThreadSleep`], which
+    /// works under any runtime). Pass your runtime's timer, or in tests one
+    /// that records the waits.
+    pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
+        self.sleep = Arc::new(sleep);
+        self
+    }
+
+    /// Saves each session through `checkpoint` before a step with a side
+    /// effect is sent (with the in-flight marker) and after every recorded
+    /// outcome, so a crash at any point neither repeats a side effect nor
+    /// loses progress (see [`Checkpoint`]).
+    pub fn checkpoint(mut self, checkpoint: impl Checkpoint + 'static) -> Self {
+        self.checkpoint = Some(Arc::new(checkpoint));
+        self
+    }
+
     /// Validates the configuration and builds the client.
     pub fn build(self) -> Result<PortingClient, ConfigError> {
         let token = self
@@ -118,6 +152,9 @@ impl PortingClientBuilder {
                 api_root,
                 timeout: self.timeout,
                 clock: self.clock,
+                retry_policy: self.retry_policy,
+                sleep: self.sleep,
+                checkpoint: self.checkpoint,
             }),
         })
     }

@@ -4,6 +4,7 @@ mod builder;
 mod phone_numbers;
 mod wire;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,16 +17,22 @@ pub use builder::{
     DEFAULT_TIMEOUT,
 };
 
-use crate::error::{ApiErrorKind, ConfigError, Error};
+use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
+use crate::error::retry::{self, Delivery};
+use crate::error::{
+    ApiErrorKind, ConfigError, Error, UndecodableReason, UnexpectedResponse, WaitReason,
+    WaitRequired,
+};
 use crate::ids::{PhoneNumberId, WabaId};
 use crate::number::{self, PhoneNumberRecord};
 use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
+use crate::retry_policy::{RetryPolicy, Sleep};
 use crate::secret::{AccessToken, Pin, VerificationCode};
-use crate::session::PortingSession;
-use crate::state::{StateName, StepOutcome};
-use crate::time::Clock;
+use crate::session::{InFlight, PortingSession};
+use crate::state::{Observed, PortingState, StateName, StepOutcome};
+use crate::time::{Clock, Timestamp};
 use crate::transport::{HttpRequest, HttpResponse, Transport};
 
 /// Drives porting sessions against the Graph API.
@@ -73,6 +80,9 @@ struct Inner {
     api_root: Url,
     timeout: Duration,
     clock: Arc<dyn Clock>,
+    retry_policy: RetryPolicy,
+    sleep: Arc<dyn Sleep>,
+    checkpoint: Option<Arc<dyn Checkpoint>>,
 }
 
 impl fmt::Debug for PortingClient {
@@ -83,6 +93,9 @@ impl fmt::Debug for PortingClient {
             .field("timeout", &self.inner.timeout)
             .field("transport", &self.inner.transport)
             .field("clock", &self.inner.clock)
+            .field("retry_policy", &self.inner.retry_policy)
+            .field("sleep", &self.inner.sleep)
+            .field("checkpoint", &self.inner.checkpoint)
             .finish()
     }
 }
@@ -107,91 +120,113 @@ impl PortingClient {
         &self.inner.api_root
     }
 
+    /// The clock the client stamps transitions with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The retry policy of every step call.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry_policy
+    }
+
     /// Step 1: asks the destination WABA to take the number in
     /// (`POST /{waba-id}/phone_numbers`, `migrate_phone_number=true`).
     ///
     /// When Meta answers 2388012 ("already exists in your list"), the client
-    /// looks the number up in the destination WABA and continues with its id:
-    /// the session moves to `Initiated` and the call succeeds.
+    /// looks the number up in the destination WABA and continues from where
+    /// the listed number stands: `Registered` when it is connected,
+    /// `CodeVerified` when its code was verified, `Initiated` otherwise.
+    ///
+    /// # Errors
+    /// See [`Error`]; a refused step moves the session as its case says.
     pub async fn start_migration(&self, session: &mut PortingSession) -> Result<StateName, Error> {
-        let operation = Operation::StartMigration;
-        session.check(operation)?;
-        let body = wire::start_body(session.phone_number());
-        let response = self
-            .send(operation, session.waba_id().as_str(), &[], Some(body))
-            .await
-            .and_then(|r| wire::expect_id(operation, &r));
-        let outcome = match response {
-            Ok(phone_number_id) => StepOutcome::MigrationStarted { phone_number_id },
-            Err(Error::Api(e)) if e.kind() == ApiErrorKind::AlreadyInDestination => {
-                let found = self
-                    .find_phone_number(session.waba_id(), session.phone_number())
-                    .await?;
-                match found {
-                    Some(record) => StepOutcome::ExistingNumberAdopted {
-                        phone_number_id: record.id,
-                    },
-                    // Meta says it is there, the list says it is not: report
-                    // Meta's answer, the session stays where it was.
-                    None => return Err(Error::Api(e)),
-                }
-            }
-            Err(error) => return Err(self.record_failure(session, operation, error)),
-        };
-        self.record_success(session, outcome)
+        self.run(session, Step::Start).await
     }
 
     /// Step 2: asks Meta to send a verification code to the number
     /// (`POST /{phone-number-id}/request_code`). Legal again after a code was
-    /// requested, to get a new one.
+    /// requested (or verified), to get a new one.
+    ///
+    /// Never re-sent blindly: after an unknown outcome (timeout, lost answer,
+    /// 5xx) the client reads the number, and unless it shows the code
+    /// verified, records the code as possibly sent (`CodeRequested`) and
+    /// returns — ask the customer, and call this again if no code arrived.
+    ///
+    /// # Errors
+    /// See [`Error`].
     pub async fn request_code(
         &self,
         session: &mut PortingSession,
         method: CodeMethod,
         language: &Language,
     ) -> Result<StateName, Error> {
-        let body = wire::request_code_body(method, language);
-        let outcome = StepOutcome::CodeRequested {
-            method,
-            language: language.clone(),
-        };
-        self.number_step(session, Operation::RequestCode, body, outcome)
+        self.run(session, Step::RequestCode { method, language })
             .await
     }
 
     /// Step 3: sends the code the customer received
-    /// (`POST /{phone-number-id}/verify_code`).
+    /// (`POST /{phone-number-id}/verify_code`). After an unknown outcome the
+    /// client reads the number first and sends the code again only if it is
+    /// not verified.
+    ///
+    /// # Errors
+    /// See [`Error`].
     pub async fn verify_code(
         &self,
         session: &mut PortingSession,
         code: &VerificationCode,
     ) -> Result<StateName, Error> {
-        let body = wire::verify_code_body(code);
-        self.number_step(
-            session,
-            Operation::VerifyCode,
-            body,
-            StepOutcome::CodeVerified,
-        )
-        .await
+        self.run(session, Step::VerifyCode { code }).await
     }
 
     /// Step 4: registers the number with a new 6-digit PIN
     /// (`POST /{phone-number-id}/register`), optionally with a data
     /// localization region. With two-step verification off, the PIN becomes
     /// the number's new two-step PIN.
+    ///
+    /// Each call spends one of Meta's 10 register calls per 72 hours: the
+    /// session refuses one past [`REGISTER_BUDGET`](crate::REGISTER_BUDGET)
+    /// ([`Error::WaitRequired`], nothing sent). After an unknown outcome the
+    /// client reads the number first (`CONNECTED` means done) and re-sends
+    /// only if it is not connected. Always pass the same PIN for a session:
+    /// a register that went through set it.
+    ///
+    /// # Errors
+    /// See [`Error`].
     pub async fn register(
         &self,
         session: &mut PortingSession,
         pin: &Pin,
         data_localization_region: Option<&DataLocalizationRegion>,
     ) -> Result<StateName, Error> {
-        let body = wire::register_body(pin, data_localization_region);
-        self.number_step(session, Operation::Register, body, StepOutcome::Registered)
-            .await
+        let step = Step::Register {
+            pin,
+            region: data_localization_region,
+        };
+        self.run(session, step).await
+    }
+
+    /// Settles a step whose outcome is unknown ([`PortingSession::in_flight`]):
+    /// reads the number and moves the session to where Meta is. Does nothing
+    /// (and sends nothing) when no step is in flight. Every step method does
+    /// this by itself first; call it to know where a reloaded session stands
+    /// before asking anybody to act.
+    ///
+    /// # Errors
+    /// The read's errors; the marker stays set, so a later call tries again.
+    pub async fn reconcile(&self, session: &mut PortingSession) -> Result<StateName, Error> {
+        if let Some(flight) = session.in_flight().cloned() {
+            self.reconcile_flight(session, &flight).await?;
+        }
+        Ok(session.state().name())
     }
 
     /// Lists the phone numbers of a WABA (all pages).
+    ///
+    /// # Errors
+    /// See [`Error`]; a list that repeats a cursor or goes on past the page
+    /// limit is an [`Error::UnexpectedResponse`].
     pub async fn list_phone_numbers(
         &self,
         waba_id: &WabaId,
@@ -211,6 +246,9 @@ impl PortingClient {
     /// This is what the client reads to reconcile a session after a step
     /// whose outcome is unknown: `status: CONNECTED` means registered,
     /// `code_verification_status: VERIFIED` means the code was accepted.
+    ///
+    /// # Errors
+    /// See [`Error`].
     pub async fn read_phone_number(
         &self,
         phone_number_id: &PhoneNumberId,
@@ -220,7 +258,7 @@ impl PortingClient {
         let response = self
             .send(operation, phone_number_id.as_str(), &query, None)
             .await?;
-        let value = wire::decode(operation, &response)?;
+        let value = wire::decode(operation, &response, self.now())?;
         PhoneNumberRecord::from_value(&value).ok_or_else(|| wire::shape_error(operation, &response))
     }
 
@@ -243,7 +281,9 @@ impl PortingClient {
         Ok(found)
     }
 
-    /// Walks the pages until `visit` returns true or the pages end.
+    /// Walks the pages until `visit` returns true or the pages end. A cursor
+    /// seen before, or more than the page limit, is a typed error: a server
+    /// that pages forever must not pass for a complete list.
     async fn scan_phone_numbers(
         &self,
         waba_id: &WabaId,
@@ -251,6 +291,8 @@ impl PortingClient {
     ) -> Result<(), Error> {
         let operation = Operation::ListPhoneNumbers;
         let mut after: Option<String> = None;
+        let mut seen = HashSet::new();
+        let mut last = None;
         for _ in 0..phone_numbers::MAX_PAGES {
             let mut query = vec![
                 ("fields", number::FIELDS),
@@ -260,73 +302,307 @@ impl PortingClient {
                 query.push(("after", cursor));
             }
             let response = self.send(operation, waba_id.as_str(), &query, None).await?;
-            let value = wire::decode(operation, &response)?;
+            let value = wire::decode(operation, &response, self.now())?;
             let page = phone_numbers::parse_page(&value)
                 .ok_or_else(|| wire::shape_error(operation, &response))?;
             if visit(page.records) {
                 return Ok(());
             }
             match page.after {
+                Some(next) if !seen.insert(next.clone()) => {
+                    return Err(paging_error(
+                        operation,
+                        &response,
+                        UndecodableReason::RepeatedCursor,
+                    ));
+                }
                 Some(next) => after = Some(next),
                 None => return Ok(()),
             }
+            last = Some(response);
         }
-        Ok(())
+        let response = last.unwrap_or_else(|| HttpResponse::new(200, Default::default(), ""));
+        Err(paging_error(
+            operation,
+            &response,
+            UndecodableReason::TooManyPages,
+        ))
     }
 
-    /// A step addressed to the session's phone number id.
-    async fn number_step(
+    fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// Runs a step under the retry policy: attempts until success, a failure
+    /// the retry decision says not to retry, the attempt limit or the
+    /// deadline. Waits honour the session's `not_before` (the answer's
+    /// `Retry-After` or documented wait), else back off with full jitter.
+    async fn run(&self, session: &mut PortingSession, step: Step<'_>) -> Result<StateName, Error> {
+        let policy = &self.inner.retry_policy;
+        let started = self.now();
+        let mut waited = Duration::ZERO;
+        let mut attempt = 1;
+        loop {
+            let error = match self.attempt(session, &step).await {
+                Ok(state) => return Ok(state),
+                Err(error) => error,
+            };
+            if attempt >= policy.max_attempts() || !error.is_retryable() {
+                return Err(error);
+            }
+            let now = self.now();
+            let wait = match &error {
+                Error::WaitRequired(w) => w.until().saturating_since(now),
+                _ => match session.not_before() {
+                    Some(until) => until.saturating_since(now),
+                    None => policy.backoff(attempt),
+                },
+            };
+            let spent = now.saturating_since(started).max(waited);
+            if spent.saturating_add(wait) > policy.deadline() {
+                return Err(error);
+            }
+            self.inner.sleep.sleep(wait).await;
+            waited = waited.saturating_add(wait);
+            attempt += 1;
+        }
+    }
+
+    /// One attempt: reconcile a step in flight, check, mark, save, send once,
+    /// record.
+    async fn attempt(
+        &self,
+        session: &mut PortingSession,
+        step: &Step<'_>,
+    ) -> Result<StateName, Error> {
+        let operation = step.operation();
+        // Too early: nothing is sent, not even the reconciling read.
+        let now = self.now();
+        if let Some(until) = session.not_before().filter(|until| *until > now) {
+            return Err(WaitRequired {
+                operation,
+                until,
+                reason: WaitReason::NotBefore,
+            }
+            .into());
+        }
+        let earlier_register_unknown = session
+            .in_flight()
+            .is_some_and(|f| f.operation == Operation::Register);
+        if let Some(flight) = session.in_flight().cloned() {
+            self.reconcile_flight(session, &flight).await?;
+            if flight.operation == operation && step.done_in(session.state()) {
+                return Ok(session.state().name());
+            }
+        }
+        session.check(operation)?;
+        let now = self.now();
+        if operation == Operation::Register {
+            if let Some(until) = session.register_budget_frees_at(now) {
+                return Err(WaitRequired {
+                    operation,
+                    until,
+                    reason: WaitReason::RegisterBudget,
+                }
+                .into());
+            }
+        }
+        let target = match step {
+            Step::Start => session.waba_id().as_str().to_owned(),
+            _ => session
+                .state()
+                .phone_number_id()
+                .map(|id| id.as_str().to_owned())
+                .ok_or_else(|| session.state().refuse(operation))?,
+        };
+        let body = step.body(session.phone_number());
+        let snapshot = self.inner.checkpoint.as_ref().map(|_| session.clone());
+        session.begin(operation, now, step.code_params());
+        if operation.has_side_effect() {
+            if let Err(error) = self
+                .save(session, operation, CheckpointStage::BeforeSend)
+                .await
+            {
+                if let Some(snapshot) = snapshot {
+                    *session = snapshot;
+                }
+                return Err(error.into());
+            }
+        }
+        let response = self.send(operation, &target, &[], Some(body)).await;
+        let result = match step {
+            Step::Start => {
+                return self.finish_start(session, response).await;
+            }
+            _ => response.and_then(|r| wire::expect_success(operation, &r, self.now())),
+        };
+        match result {
+            Ok(()) => {
+                self.record_success(session, operation, step.success())
+                    .await
+            }
+            Err(Error::Api(e))
+                if operation == Operation::Register
+                    && earlier_register_unknown
+                    && e.code() == Some(PIN_MISMATCH) =>
+            {
+                let error = Error::Api(e.reclassified(ApiErrorKind::PinIncorrect));
+                Err(self.record_failure(session, operation, error, true).await)
+            }
+            Err(error) => Err(self.record_failure(session, operation, error, true).await),
+        }
+    }
+
+    /// The answer to `start`: the new id, or on 2388012 the listed number.
+    async fn finish_start(
+        &self,
+        session: &mut PortingSession,
+        response: Result<HttpResponse, Error>,
+    ) -> Result<StateName, Error> {
+        let operation = Operation::StartMigration;
+        let answer = response.and_then(|r| wire::expect_id(operation, &r, self.now()));
+        let outcome = match answer {
+            Ok(phone_number_id) => StepOutcome::MigrationStarted { phone_number_id },
+            Err(Error::Api(e)) if e.kind() == ApiErrorKind::AlreadyInDestination => {
+                let found = self
+                    .find_phone_number(session.waba_id(), session.phone_number())
+                    .await;
+                match found {
+                    Ok(Some(record)) => StepOutcome::ExistingNumberAdopted {
+                        observed: observed(&record),
+                        phone_number_id: record.id,
+                    },
+                    // Meta says it is there, the list says it is not: report
+                    // Meta's answer; the session stays where it was.
+                    Ok(None) => {
+                        return Err(self
+                            .record_failure(session, operation, e.into(), true)
+                            .await)
+                    }
+                    Err(error) => {
+                        return Err(self.record_failure(session, operation, error, true).await)
+                    }
+                }
+            }
+            Err(error) => return Err(self.record_failure(session, operation, error, true).await),
+        };
+        self.record_success(session, operation, outcome).await
+    }
+
+    /// Reads the number and moves the session to where Meta is; clears the
+    /// marker. On a failed read the marker stays (the outcome is still
+    /// unknown) and the failure is recorded like any other.
+    async fn reconcile_flight(
+        &self,
+        session: &mut PortingSession,
+        flight: &InFlight,
+    ) -> Result<(), Error> {
+        let Some(id) = session.state().phone_number_id().cloned() else {
+            return Ok(());
+        };
+        session.begin(Operation::ReadPhoneNumber, self.now(), None);
+        let record = match self.read_phone_number(&id).await {
+            Ok(record) => record,
+            Err(error) => {
+                return Err(self
+                    .record_failure(session, flight.operation, error, false)
+                    .await)
+            }
+        };
+        let observed = observed(&record);
+        let outcome = match (&flight.method, &flight.language) {
+            (Some(method), Some(language))
+                if flight.operation == Operation::RequestCode
+                    && !observed.registered
+                    && !observed.code_verified =>
+            {
+                StepOutcome::CodeRequested {
+                    method: *method,
+                    language: language.clone(),
+                    unconfirmed: true,
+                }
+            }
+            _ => StepOutcome::Reconciled {
+                operation: flight.operation,
+                observed,
+            },
+        };
+        self.record_success(session, flight.operation, outcome)
+            .await
+            .map(|_| ())
+    }
+
+    async fn record_success(
         &self,
         session: &mut PortingSession,
         operation: Operation,
-        body: Value,
         outcome: StepOutcome,
     ) -> Result<StateName, Error> {
-        session.check(operation)?;
-        // Every state that allows a number step knows the id; refuse otherwise.
-        let id = session
-            .state()
-            .phone_number_id()
-            .cloned()
-            .ok_or_else(|| session.state().refuse(operation))?;
-        let result = self
-            .send(operation, id.as_str(), &[], Some(body))
-            .await
-            .and_then(|r| wire::expect_success(operation, &r));
-        match result {
-            Ok(()) => self.record_success(session, outcome),
-            Err(error) => Err(self.record_failure(session, operation, error)),
-        }
+        let now = self.now();
+        let name = session.apply(outcome, now)?.name();
+        self.save(session, operation, CheckpointStage::AfterOutcome)
+            .await?;
+        Ok(name)
     }
 
-    fn record_success(
-        &self,
-        session: &mut PortingSession,
-        outcome: StepOutcome,
-    ) -> Result<StateName, Error> {
-        let now = self.inner.clock.now();
-        Ok(session.apply(outcome, now)?.name())
-    }
-
-    /// Applies a failed step to the session (human-blocked and rejected
-    /// cases change the state; every failure sets or clears when to retry)
-    /// and returns the error.
-    fn record_failure(
+    /// The one recording path of every failure: applies a classified API
+    /// error to the session (human-blocked and rejected cases change the
+    /// state), sets or clears when to retry, settles the step in flight when
+    /// the answer says what happened (`settle`: false for a reconciling
+    /// read, whose failure says nothing of the step), saves, and returns the
+    /// error.
+    async fn record_failure(
         &self,
         session: &mut PortingSession,
         operation: Operation,
         error: Error,
+        settle: bool,
     ) -> Error {
-        let now = self.inner.clock.now();
-        if let Some(kind) = error.api_kind() {
-            if let Err(illegal) = session.apply(StepOutcome::Failed { operation, kind }, now) {
+        let now = self.now();
+        if let Some(api) = error.api() {
+            let outcome = StepOutcome::Failed {
+                operation,
+                kind: api.kind(),
+                code: api.graph().code,
+                error_subcode: api.graph().error_subcode,
+                fbtrace_id: api.fbtrace_id().map(str::to_owned),
+            };
+            if let Err(illegal) = session.apply(outcome, now) {
                 return illegal.into();
             }
         }
         // The latest answer decides: a failure without a wait clears an
         // older one rather than leaving a stale "wait until" behind.
         session.set_not_before(error.retry_after().map(|wait| now.saturating_add(wait)));
-        error
+        if settle {
+            match retry::delivery(&error) {
+                Delivery::Unknown => {}
+                Delivery::Refused => session.settle(true),
+                Delivery::NotSent => session.settle(false),
+            }
+        }
+        match self
+            .save(session, operation, CheckpointStage::AfterOutcome)
+            .await
+        {
+            Ok(()) => error,
+            Err(saving) => saving.with_step_error(error).into(),
+        }
+    }
+
+    async fn save(
+        &self,
+        session: &PortingSession,
+        operation: Operation,
+        stage: CheckpointStage,
+    ) -> Result<(), CheckpointError> {
+        match &self.inner.checkpoint {
+            Some(checkpoint) => checkpoint
+                .save(session)
+                .await
+                .map_err(|source| CheckpointError::new(operation, stage, source)),
+            None => Ok(()),
+        }
     }
 
     /// Sends `operation` to `/{object_id}/{edge}`; any HTTP status is `Ok`.
@@ -360,7 +636,93 @@ impl PortingClient {
             request.headers.push("Content-Type", "application/json");
             request.body = body.to_string().into_bytes();
         }
-        Ok(self.inner.transport.send(request).await?)
+        self.inner
+            .transport
+            .send(request)
+            .await
+            .map_err(|e| e.for_operation(operation).into())
+    }
+}
+
+/// 133005 "PIN incorrect".
+const PIN_MISMATCH: i64 = 133005;
+
+fn observed(record: &PhoneNumberRecord) -> Observed {
+    Observed::new(record.is_connected(), record.is_code_verified())
+}
+
+fn paging_error(operation: Operation, response: &HttpResponse, reason: UndecodableReason) -> Error {
+    UnexpectedResponse::new(operation, response.status, reason, &response.body, None).into()
+}
+
+/// One of the four steps, with its inputs.
+enum Step<'a> {
+    Start,
+    RequestCode {
+        method: CodeMethod,
+        language: &'a Language,
+    },
+    VerifyCode {
+        code: &'a VerificationCode,
+    },
+    Register {
+        pin: &'a Pin,
+        region: Option<&'a DataLocalizationRegion>,
+    },
+}
+
+impl Step<'_> {
+    fn operation(&self) -> Operation {
+        match self {
+            Self::Start => Operation::StartMigration,
+            Self::RequestCode { .. } => Operation::RequestCode,
+            Self::VerifyCode { .. } => Operation::VerifyCode,
+            Self::Register { .. } => Operation::Register,
+        }
+    }
+
+    fn body(&self, phone: &PhoneNumber) -> Value {
+        match self {
+            Self::Start => wire::start_body(phone),
+            Self::RequestCode { method, language } => wire::request_code_body(*method, language),
+            Self::VerifyCode { code } => wire::verify_code_body(code),
+            Self::Register { pin, region } => wire::register_body(pin, *region),
+        }
+    }
+
+    fn code_params(&self) -> Option<(CodeMethod, &Language)> {
+        match self {
+            Self::RequestCode { method, language } => Some((*method, language)),
+            _ => None,
+        }
+    }
+
+    /// The outcome of a success (not used for `Start`, whose answer is read).
+    fn success(&self) -> StepOutcome {
+        match self {
+            Self::RequestCode { method, language } => StepOutcome::CodeRequested {
+                method: *method,
+                language: (*language).clone(),
+                unconfirmed: false,
+            },
+            Self::VerifyCode { .. } => StepOutcome::CodeVerified,
+            Self::Start | Self::Register { .. } => StepOutcome::Registered,
+        }
+    }
+
+    /// Whether a reconciled session shows this step done, so that it must
+    /// not be sent again: a code request whose answer was lost counts as
+    /// done (it is never re-sent blindly).
+    fn done_in(&self, state: &PortingState) -> bool {
+        let reached = state.resume_point().name();
+        match self {
+            Self::Start => reached != StateName::Draft,
+            Self::RequestCode { .. } => reached != StateName::Initiated,
+            Self::VerifyCode { .. } => {
+                matches!(reached, StateName::CodeVerified | StateName::Registered)
+            }
+            Self::Register { .. } => reached == StateName::Registered,
+        }
     }
 }
 

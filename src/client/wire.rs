@@ -1,5 +1,7 @@
 //! The wire format: request bodies and response decoding.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::error::retry_after::parse_retry_after;
@@ -10,6 +12,7 @@ use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
 use crate::secret::{Pin, VerificationCode};
+use crate::time::Timestamp;
 use crate::transport::HttpResponse;
 
 pub(crate) fn start_body(phone: &PhoneNumber) -> Value {
@@ -36,12 +39,23 @@ pub(crate) fn register_body(pin: &Pin, region: Option<&DataLocalizationRegion>) 
     body
 }
 
+/// The longest wait a `Retry-After` header can impose: the longest wait Meta
+/// documents (72 hours after 133016). A hostile or broken server cannot park
+/// a session for years.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(72 * 3600);
+
 /// Turns a response into its JSON value, or into the error it carries.
-pub(crate) fn decode(operation: Operation, response: &HttpResponse) -> Result<Value, Error> {
+/// `now` (the client's clock) resolves an HTTP-date `Retry-After`.
+pub(crate) fn decode(
+    operation: Operation,
+    response: &HttpResponse,
+    now: Timestamp,
+) -> Result<Value, Error> {
     let retry_after = response
         .headers
         .get("retry-after")
-        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        .and_then(|v| parse_retry_after(v, now.into()))
+        .map(|wait| wait.min(MAX_RETRY_AFTER));
     let undecodable = |reason| {
         Error::from(UnexpectedResponse::new(
             operation,
@@ -67,8 +81,12 @@ pub(crate) fn decode(operation: Operation, response: &HttpResponse) -> Result<Va
 }
 
 /// `{"success": true}`.
-pub(crate) fn expect_success(operation: Operation, response: &HttpResponse) -> Result<(), Error> {
-    let value = decode(operation, response)?;
+pub(crate) fn expect_success(
+    operation: Operation,
+    response: &HttpResponse,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let value = decode(operation, response, now)?;
     if value.get("success").and_then(Value::as_bool) == Some(true) {
         Ok(())
     } else {
@@ -80,8 +98,9 @@ pub(crate) fn expect_success(operation: Operation, response: &HttpResponse) -> R
 pub(crate) fn expect_id(
     operation: Operation,
     response: &HttpResponse,
+    now: Timestamp,
 ) -> Result<PhoneNumberId, Error> {
-    let value = decode(operation, response)?;
+    let value = decode(operation, response, now)?;
     id_of(&value).ok_or_else(|| shape_error(operation, response))
 }
 
@@ -101,6 +120,8 @@ mod tests {
     use super::*;
     use crate::error::ApiErrorKind;
     use crate::transport::Headers;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
 
     fn response(status: u16, body: &str) -> HttpResponse {
         HttpResponse::new(status, Headers::new(), body)
@@ -137,23 +158,23 @@ mod tests {
     fn decodes_success_shapes() {
         let op = Operation::StartMigration;
         assert_eq!(
-            expect_id(op, &response(200, r#"{"id":"123"}"#))
+            expect_id(op, &response(200, r#"{"id":"123"}"#), T0)
                 .unwrap()
                 .as_str(),
             "123"
         );
         assert_eq!(
-            expect_id(op, &response(200, r#"{"id":123}"#))
+            expect_id(op, &response(200, r#"{"id":123}"#), T0)
                 .unwrap()
                 .as_str(),
             "123"
         );
         assert!(matches!(
-            expect_id(op, &response(200, r#"{"id":"x1"}"#)),
+            expect_id(op, &response(200, r#"{"id":"x1"}"#), T0),
             Err(Error::UnexpectedResponse(_))
         ));
-        assert!(expect_success(op, &response(200, r#"{"success":true}"#)).is_ok());
-        let err = expect_success(op, &response(200, r#"{"success":false}"#)).unwrap_err();
+        assert!(expect_success(op, &response(200, r#"{"success":true}"#), T0).is_ok());
+        let err = expect_success(op, &response(200, r#"{"success":false}"#), T0).unwrap_err();
         assert!(
             matches!(&err, Error::UnexpectedResponse(e) if e.reason() == UndecodableReason::UnexpectedShape)
         );
@@ -164,6 +185,7 @@ mod tests {
         let err = expect_success(
             Operation::Register,
             &response(200, r#"{"error":{"code":133016}}"#),
+            T0,
         )
         .unwrap_err();
         assert_eq!(err.api_kind(), Some(ApiErrorKind::RegisterLimitReached));
@@ -172,7 +194,7 @@ mod tests {
     #[test]
     fn undecodable_bodies() {
         let op = Operation::VerifyCode;
-        let reason = |status, body| match decode(op, &response(status, body)) {
+        let reason = |status, body| match decode(op, &response(status, body), T0) {
             Err(Error::UnexpectedResponse(e)) => e.reason(),
             other => panic!("{other:?}"),
         };
@@ -199,6 +221,8 @@ mod tests {
 mod properties {
     use super::*;
     use crate::transport::Headers;
+
+    const T0: Timestamp = Timestamp::from_unix_millis(1_700_000_000_000);
 
     struct XorShift(u64);
     impl XorShift {
@@ -252,12 +276,12 @@ mod properties {
             let body: String = (0..len).map(|_| rng.pick(PIECES)).collect();
             let status = [200, 400, 429, 500, 502][(rng.next() % 5) as usize];
             let response = HttpResponse::new(status, Headers::new(), body.clone());
-            let decoded = decode(Operation::Register, &response);
+            let decoded = decode(Operation::Register, &response, T0);
             if status != 200 {
                 assert!(decoded.is_err(), "HTTP {status} decoded as success: {body}");
             }
-            let _ = expect_success(Operation::Register, &response);
-            let _ = expect_id(Operation::StartMigration, &response);
+            let _ = expect_success(Operation::Register, &response, T0);
+            let _ = expect_id(Operation::StartMigration, &response, T0);
         }
     }
 
@@ -266,14 +290,14 @@ mod properties {
         let body = r#"{"error":{"message":"(#2388103) There was an error migrating this phone number","type":"OAuthException","code":2388103,"fbtrace_id":"Az8or2"}}"#;
         for cut in 0..body.len() {
             let response = HttpResponse::new(400, Headers::new(), &body.as_bytes()[..cut]);
-            match decode(Operation::StartMigration, &response) {
+            match decode(Operation::StartMigration, &response, T0) {
                 Err(Error::UnexpectedResponse(e)) => assert!(e.body_snippet().len() <= cut + 3),
                 other => panic!("cut at {cut}: {other:?}"),
             }
         }
         let whole = HttpResponse::new(400, Headers::new(), body);
         assert!(matches!(
-            decode(Operation::StartMigration, &whole),
+            decode(Operation::StartMigration, &whole, T0),
             Err(Error::Api(_))
         ));
     }

@@ -7,7 +7,7 @@
 //! [`ApiErrorKind::MigrationFailed`] with the raw fields kept.
 
 use super::graph::GraphError;
-use super::kind::ApiErrorKind;
+use crate::kind::ApiErrorKind;
 use crate::operation::Operation;
 
 const ALREADY_IN_LIST: i64 = 2388012;

@@ -32,6 +32,8 @@ pub struct GraphError {
     pub details: Option<String>,
     /// `fbtrace_id`: quote it to Meta support.
     pub fbtrace_id: Option<String>,
+    /// `is_transient`: Meta's own hint that retrying may work.
+    pub is_transient: Option<bool>,
 }
 
 impl GraphError {
@@ -65,6 +67,7 @@ impl GraphError {
             error_user_msg: text(error, "error_user_msg"),
             details,
             fbtrace_id: text(error, "fbtrace_id"),
+            is_transient: error.get("is_transient").and_then(Value::as_bool),
         })
     }
 

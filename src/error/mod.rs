@@ -1,27 +1,36 @@
 //! The crate's error type and its classification.
 //!
 //! [`Error`] is ordered by how far the request got: invalid input or
-//! configuration (nothing sent) → transport (no answer) → API error (Meta
-//! answered with a classified error) → undecodable answer → illegal
-//! transition of the session (nothing sent).
+//! configuration, an illegal or too-early step, a failed checkpoint
+//! (nothing sent) → transport (no answer) → API error (Meta answered with a
+//! classified error) → undecodable answer.
+//!
+//! Whether and how to retry is decided in one place ([`retry`]), from the
+//! error and the operation it answered.
 
 mod api;
 mod classify;
 mod graph;
-mod kind;
 mod response;
+pub(crate) mod retry;
 pub(crate) mod retry_after;
+mod wait;
 
 use std::time::Duration;
 
 pub use api::ApiError;
 pub use graph::GraphError;
-pub use kind::ApiErrorKind;
 pub use response::{UndecodableReason, UnexpectedResponse};
+pub use retry::RetryAdvice;
+pub use wait::{WaitReason, WaitRequired};
+
+pub use crate::kind::ApiErrorKind;
 
 use crate::actor::{Actor, Recovery};
+use crate::checkpoint::CheckpointError;
+use crate::operation::Operation;
 use crate::state::IllegalTransition;
-use crate::transport::{TransportError, TransportErrorKind};
+use crate::transport::TransportError;
 
 /// Everything that can go wrong with a porting call.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +42,16 @@ pub enum Error {
     /// The client configuration is invalid; nothing was sent.
     #[error("invalid client configuration: {0}")]
     Config(#[from] ConfigError),
+    /// The step is not legal in the session's current state; nothing was sent.
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    /// The step is legal but too early (a wait the last answer asked for, or
+    /// the register budget); nothing was sent.
+    #[error(transparent)]
+    WaitRequired(#[from] WaitRequired),
+    /// The [`Checkpoint`](crate::Checkpoint) could not save the session.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
     /// The request did not get an answer (timeout, connection, I/O).
     #[error("transport error: {0}")]
     Transport(#[from] TransportError),
@@ -42,9 +61,6 @@ pub enum Error {
     /// Meta (or a proxy) answered with something undecodable.
     #[error(transparent)]
     UnexpectedResponse(#[from] UnexpectedResponse),
-    /// The step is not legal in the session's current state; nothing was sent.
-    #[error(transparent)]
-    IllegalTransition(#[from] IllegalTransition),
 }
 
 impl Error {
@@ -61,27 +77,55 @@ impl Error {
         self.api().map(ApiError::kind)
     }
 
+    /// The operation the error is about, when it concerns one.
+    pub fn operation(&self) -> Option<Operation> {
+        match self {
+            Self::Validation(_) | Self::Config(_) => None,
+            Self::IllegalTransition(e) => Some(e.operation()),
+            Self::WaitRequired(e) => Some(e.operation()),
+            Self::Checkpoint(e) => Some(e.operation()),
+            Self::Transport(e) => e.operation(),
+            Self::Api(e) => Some(e.operation()),
+            Self::UnexpectedResponse(e) => Some(e.operation()),
+        }
+    }
+
+    /// What retrying needs, for this error and the operation it answered:
+    /// re-send as is, reconcile first (a step with a side effect whose
+    /// outcome is unknown), or not without somebody acting. This is the one
+    /// retry decision of the crate; [`is_retryable`](Self::is_retryable),
+    /// [`recovery`](Self::recovery), [`remediation`](Self::remediation) and
+    /// the client's [`RetryPolicy`](crate::RetryPolicy) all follow it.
+    ///
+    /// | after an unknown outcome (timeout, lost answer, 5xx) of | advice |
+    /// |---|---|
+    /// | `start_migration`, reads | [`Repeat`](RetryAdvice::Repeat) (a repeat meets 2388012, resolved by look-up) |
+    /// | `request_code`, `verify_code`, `register` | [`ReconcileFirst`](RetryAdvice::ReconcileFirst) |
+    pub fn retry_advice(&self) -> RetryAdvice {
+        retry::advise(self)
+    }
+
     /// What a retry needs.
     pub fn recovery(&self) -> Recovery {
+        if self.retry_advice() != RetryAdvice::DoNotRetry {
+            return Recovery::RetryLater;
+        }
         match self {
             Self::Validation(_) | Self::Config(_) | Self::IllegalTransition(_) => {
                 Recovery::WithCorrectedInput
             }
-            Self::Transport(e) => match e.kind() {
-                TransportErrorKind::Timeout | TransportErrorKind::Connect => Recovery::RetryLater,
-                _ => Recovery::AfterAction,
-            },
-            Self::Api(e) => e.recovery(),
-            Self::UnexpectedResponse(e) if e.is_retryable() => Recovery::RetryLater,
-            Self::UnexpectedResponse(_) => Recovery::AfterAction,
+            Self::Api(e) => e.kind().recovery(),
+            _ => Recovery::AfterAction,
         }
     }
 
-    /// Whether the same call, made again later, can succeed without anybody
-    /// acting first (timeouts, connection failures, rate limits, temporary
-    /// and 5xx errors, the generic "something went wrong").
+    /// Whether calling the same step again later, through the client, can
+    /// succeed without anybody acting first (rate limits, temporary and 5xx
+    /// errors, timeouts, a wait). For a step whose outcome is unknown this
+    /// does not mean "safe to re-send the request": see
+    /// [`retry_advice`](Self::retry_advice).
     pub fn is_retryable(&self) -> bool {
-        self.recovery() == Recovery::RetryLater
+        self.retry_advice() != RetryAdvice::DoNotRetry
     }
 
     /// How long to wait before retrying, when known: the `Retry-After`
@@ -104,26 +148,32 @@ impl Error {
 
     /// What to do, in plain words.
     pub fn remediation(&self) -> &'static str {
+        if self.retry_advice() == RetryAdvice::ReconcileFirst {
+            return retry::reconcile_remediation(self.operation());
+        }
         match self {
             Self::Validation(_) => "Correct the input named in the error and call again.",
             Self::Config(_) => "Correct the client configuration named in the error.",
+            Self::IllegalTransition(e) => e.remediation(),
+            Self::WaitRequired(_) => {
+                "Too early: nothing was sent. Call the step again at the time the error gives."
+            }
+            Self::Checkpoint(_) => {
+                "The session could not be saved. Fix the storage; the error says whether the                  request was sent (then save the session yourself) or not."
+            }
             Self::Transport(_) if self.is_retryable() => {
-                "The request got no answer. Retry with backoff; the step is safe to repeat."
+                "The request got no answer. Retry with backoff; repeating this call costs nothing."
             }
             Self::Transport(_) => {
-                "The request could not be sent or its answer not read. Check the network and \
-                 the transport configuration, then retry."
+                "The request could not be sent or its answer not read. Check the network and                  the transport configuration, then retry."
             }
             Self::Api(e) => e.remediation(),
             Self::UnexpectedResponse(_) if self.is_retryable() => {
-                "A server or proxy failed. Retry with backoff; if it persists, check Meta's \
-                 platform status."
+                "A server or proxy failed. Retry with backoff; if it persists, check Meta's                  platform status."
             }
             Self::UnexpectedResponse(_) => {
-                "The answer could not be read. Check the base URL and API version, and report \
-                 the body snippet if they are right."
+                "The answer could not be read. Check the base URL and API version, and report                  the body snippet if they are right."
             }
-            Self::IllegalTransition(e) => e.remediation(),
         }
     }
 }

@@ -19,6 +19,10 @@ pub enum UndecodableReason {
     NotJson,
     /// JSON, but neither the expected success shape nor a Graph error.
     UnexpectedShape,
+    /// A paged list sent a cursor it had sent before: it would never end.
+    RepeatedCursor,
+    /// A paged list went on past the client's page limit.
+    TooManyPages,
 }
 
 impl fmt::Display for UndecodableReason {
@@ -27,6 +31,8 @@ impl fmt::Display for UndecodableReason {
             Self::EmptyBody => "empty body",
             Self::NotJson => "body is not JSON",
             Self::UnexpectedShape => "unexpected JSON shape",
+            Self::RepeatedCursor => "the list repeated a page cursor",
+            Self::TooManyPages => "the list went on past the page limit",
         })
     }
 }
@@ -83,11 +89,6 @@ impl UnexpectedResponse {
     /// The `Retry-After` header, if one was sent.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
-    }
-
-    /// Whether retrying can help: a server error (5xx), 408 or 429.
-    pub fn is_retryable(&self) -> bool {
-        self.status >= 500 || self.status == 408 || self.status == 429
     }
 }
 
@@ -148,6 +149,5 @@ mod tests {
             e.to_string(),
             "undecodable answer to register (HTTP 502, body is not JSON): <html> <body>Bad Gateway</body> </html>"
         );
-        assert!(e.is_retryable());
     }
 }

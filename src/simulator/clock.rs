@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::retry_policy::Sleep;
 use crate::time::{Clock, Timestamp};
 
 /// A shared, manually advanced clock. Clones see the same time: hand one to
@@ -38,6 +39,15 @@ impl SimClock {
 impl Clock for SimClock {
     fn now(&self) -> Timestamp {
         Timestamp::from_unix_millis(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// Sleeping on simulated time advances it at once: a client retrying against
+/// the simulator waits its backoff in no real time.
+#[async_trait::async_trait]
+impl Sleep for SimClock {
+    async fn sleep(&self, duration: Duration) {
+        self.advance(duration);
     }
 }
 

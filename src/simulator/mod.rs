@@ -112,13 +112,15 @@ impl Simulator {
         &self.scenario
     }
 
-    /// A client builder wired to this simulator: its transport, its clock,
-    /// the token it accepts.
+    /// A client builder wired to this simulator: its transport, its clock
+    /// (which the retry policy also sleeps on: waits advance simulated time
+    /// at once), the token it accepts.
     pub fn client_builder(&self) -> PortingClientBuilder {
         PortingClient::builder()
             .access_token(self.scenario.access_token.clone())
             .transport(self.clone())
             .clock(self.clock.clone())
+            .sleep(self.clock.clone())
     }
 
     /// A client wired to this simulator.

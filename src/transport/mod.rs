@@ -16,6 +16,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use url::Url;
 
+use crate::operation::Operation;
+
 #[cfg(feature = "reqwest")]
 pub use self::reqwest::ReqwestTransport;
 
@@ -212,7 +214,8 @@ impl HttpResponse {
 pub enum TransportErrorKind {
     /// The request or the response took longer than the timeout.
     Timeout,
-    /// No connection could be made (DNS, TCP, TLS).
+    /// No connection could be made (DNS, TCP, TLS): the request was not
+    /// sent.
     Connect,
     /// Anything else (the body could not be read, a protocol error…).
     Other,
@@ -234,6 +237,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug)]
 pub struct TransportError {
     kind: TransportErrorKind,
+    operation: Option<Operation>,
     source: Option<BoxError>,
 }
 
@@ -242,24 +246,51 @@ impl TransportError {
     pub fn new(kind: TransportErrorKind, source: impl Into<BoxError>) -> Self {
         Self {
             kind,
+            operation: None,
             source: Some(source.into()),
         }
     }
 
     /// A failure of `kind` with no underlying error.
     pub fn from_kind(kind: TransportErrorKind) -> Self {
-        Self { kind, source: None }
+        Self {
+            kind,
+            operation: None,
+            source: None,
+        }
     }
 
     /// What kind of failure.
     pub fn kind(&self) -> TransportErrorKind {
         self.kind
     }
+
+    /// The operation whose request failed, once the client has seen the
+    /// error (transports do not know it).
+    pub fn operation(&self) -> Option<Operation> {
+        self.operation
+    }
+
+    /// Whether the request may have reached the server: everything but a
+    /// failure to connect. A timeout or a reset after sending leaves the
+    /// outcome unknown.
+    pub fn may_have_been_sent(&self) -> bool {
+        self.kind != TransportErrorKind::Connect
+    }
+
+    pub(crate) fn for_operation(mut self, operation: Operation) -> Self {
+        self.operation = Some(operation);
+        self
+    }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.kind, f)
+        fmt::Display::fmt(&self.kind, f)?;
+        if let Some(operation) = self.operation {
+            write!(f, " ({operation})")?;
+        }
+        Ok(())
     }
 }
 

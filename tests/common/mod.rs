@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use waba_porting::{
-    BusinessId, CodeMethod, Language, PhoneNumber, PortingClient, PortingSession, WabaId,
+    BusinessId, CodeMethod, Language, PhoneNumber, PortingClient, PortingSession, RetryPolicy,
+    WabaId,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -21,11 +22,14 @@ pub fn client(server: &MockServer) -> PortingClient {
     client_with_timeout(server, Duration::from_secs(5))
 }
 
+/// A client that sends each step once (no retry policy): these tests look at
+/// single answers; the policy has its own tests.
 pub fn client_with_timeout(server: &MockServer, timeout: Duration) -> PortingClient {
     PortingClient::builder()
         .access_token(TOKEN)
         .base_url(server.uri())
         .timeout(timeout)
+        .retry_policy(RetryPolicy::none())
         .build()
         .expect("valid test configuration")
 }

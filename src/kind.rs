@@ -346,12 +346,6 @@ impl ApiErrorKind {
         self.row().recovery
     }
 
-    /// Whether sending the same request again later can succeed without
-    /// anybody acting first.
-    pub fn is_retryable(self) -> bool {
-        self.recovery() == Recovery::RetryLater
-    }
-
     /// Who must act before the step can succeed.
     pub fn who_must_act(self) -> Actor {
         self.row().actor

@@ -1,0 +1,278 @@
+//! How the client retries a step: which failures, how often, how long it
+//! waits, and how it sleeps.
+//!
+//! The policy only decides *when*; *whether* comes from the one retry
+//! decision ([`Error::retry_advice`](crate::Error::retry_advice)): a failure
+//! that needs somebody to act is never retried, and a step whose outcome is
+//! unknown is reconciled (the number is read) before anything is re-sent.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// How many times, and how patiently, the client retries a step.
+///
+/// Backoff is exponential with full jitter: before retry `n` the client
+/// waits a random time in `[0, min(max_backoff, initial_backoff × 2ⁿ⁻¹)]`,
+/// unless the answer said how long to wait (`Retry-After`, a wait Meta
+/// documents, the session's `not_before`), which is then honoured exactly.
+/// No wait may end past the overall deadline: when it would, the client
+/// returns the error instead (the session keeps `not_before`).
+///
+/// ```
+/// use std::time::Duration;
+/// use waba_porting::RetryPolicy;
+///
+/// let patient = RetryPolicy::default()
+///     .with_max_attempts(6)
+///     .with_backoff(Duration::from_secs(1), Duration::from_secs(60))
+///     .with_deadline(Duration::from_secs(10 * 60));
+/// assert_eq!(patient.max_attempts(), 6);
+/// assert_eq!(RetryPolicy::none().max_attempts(), 1);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    deadline: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 4 attempts, backoff from 500 ms capped at 30 s, 2 minutes overall.
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retry: every failure is returned at once.
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// At most `attempts` requests per step call (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The first backoff bound and the cap of every backoff.
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+
+    /// The longest a step call may spend waiting between attempts, in all.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// At most this many requests per step call.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The first backoff bound.
+    pub fn initial_backoff(&self) -> Duration {
+        self.initial_backoff
+    }
+
+    /// The cap of every backoff.
+    pub fn max_backoff(&self) -> Duration {
+        self.max_backoff
+    }
+
+    /// The overall deadline of one step call.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The upper bound of the backoff before retry `retry` (1-based).
+    pub fn backoff_bound(&self, retry: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial_backoff
+            .checked_mul(factor)
+            .unwrap_or(Duration::MAX)
+            .min(self.max_backoff)
+    }
+
+    /// The backoff before retry `retry`: full jitter over its bound.
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
+        let bound = self.backoff_bound(retry);
+        let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+        match nanos.checked_add(1) {
+            Some(span) => Duration::from_nanos(random_u64() % span),
+            None => Duration::from_nanos(random_u64()),
+        }
+    }
+}
+
+/// A random number for jitter, without a dependency: the standard library's
+/// randomly keyed hasher over a counter.
+fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.finish()
+}
+
+/// How the client waits between attempts. Inject your runtime's timer (or,
+/// in tests, one that records the waits and returns at once).
+///
+/// ```
+/// use std::time::Duration;
+/// use waba_porting::Sleep;
+///
+/// #[derive(Debug)]
+/// struct TokioSleep;
+///
+/// #[waba_porting::async_trait]
+/// impl Sleep for TokioSleep {
+///     async fn sleep(&self, duration: Duration) {
+///         tokio::time::sleep(duration).await
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Sleep: Send + Sync + fmt::Debug {
+    /// Returns after `duration`.
+    async fn sleep(&self, duration: Duration);
+}
+
+#[async_trait]
+impl<T: Sleep + ?Sized> Sleep for Arc<T> {
+    async fn sleep(&self, duration: Duration) {
+        (**self).sleep(duration).await
+    }
+}
+
+/// The default [`Sleep`]: works under any async runtime by parking a helper
+/// thread for the wait (waits are rare: only between retries). Prefer your
+/// runtime's timer when you have one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadSleep;
+
+#[async_trait]
+impl Sleep for ThreadSleep {
+    async fn sleep(&self, duration: Duration) {
+        if !duration.is_zero() {
+            ThreadTimer::new(duration).await;
+        }
+    }
+}
+
+#[derive(Default)]
+struct TimerState {
+    done: bool,
+    waker: Option<Waker>,
+}
+
+struct ThreadTimer {
+    duration: Duration,
+    state: Option<Arc<Mutex<TimerState>>>,
+}
+
+impl ThreadTimer {
+    fn new(duration: Duration) -> Self {
+        Self {
+            duration,
+            state: None,
+        }
+    }
+}
+
+impl Future for ThreadTimer {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let duration = self.duration;
+        let state = match &self.state {
+            Some(state) => Arc::clone(state),
+            None => {
+                let state = Arc::new(Mutex::new(TimerState::default()));
+                let shared = Arc::clone(&state);
+                let spawned = std::thread::Builder::new()
+                    .name("waba-porting-sleep".into())
+                    .spawn(move || {
+                        std::thread::sleep(duration);
+                        let mut s = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                        s.done = true;
+                        if let Some(waker) = s.waker.take() {
+                            waker.wake();
+                        }
+                    });
+                if spawned.is_err() {
+                    // No thread to wait with: do not hang, retry at once.
+                    return Poll::Ready(());
+                }
+                self.state = Some(Arc::clone(&state));
+                state
+            }
+        };
+        let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
+        if s.done {
+            Poll::Ready(())
+        } else {
+            s.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_exponential_capped_and_jittered_within_bounds() {
+        let policy =
+            RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_secs(1));
+        assert_eq!(policy.backoff_bound(1), Duration::from_millis(100));
+        assert_eq!(policy.backoff_bound(2), Duration::from_millis(200));
+        assert_eq!(policy.backoff_bound(4), Duration::from_millis(800));
+        assert_eq!(policy.backoff_bound(5), Duration::from_secs(1));
+        assert_eq!(policy.backoff_bound(500), Duration::from_secs(1));
+        let waits: Vec<Duration> = (0..200).map(|_| policy.backoff(3)).collect();
+        assert!(waits.iter().all(|w| *w <= Duration::from_millis(400)));
+        let distinct: std::collections::HashSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 100, "full jitter spreads the waits");
+    }
+
+    #[test]
+    fn none_means_one_attempt() {
+        assert_eq!(RetryPolicy::none().max_attempts(), 1);
+        assert_eq!(
+            RetryPolicy::default().with_max_attempts(0).max_attempts(),
+            1
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn thread_sleep_waits_under_any_runtime() {
+        let start = std::time::Instant::now();
+        ThreadSleep.sleep(Duration::from_millis(20)).await;
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        ThreadSleep.sleep(Duration::ZERO).await;
+    }
+}
