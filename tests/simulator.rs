@@ -3,11 +3,15 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+use waba_porting::simulator::reference::PHONE_NUMBER_FIELDS;
 use waba_porting::simulator::{Fault, Scenario, Simulator};
+use waba_porting::transport::{HttpRequest, Method};
 use waba_porting::{
-    Actor, ApiErrorKind, CodeMethod, Error, Language, NextAction, Operation, Pin, PortingClient,
-    PortingSession, PortingState, RejectionReason, RetryPolicy, StateName, TransportErrorKind,
-    VerificationCode, WaitReason,
+    Actor, ApiErrorKind, CodeMethod, CodeVerificationStatus, Error, Language, NameStatus,
+    NextAction, NumberStatus, Operation, PhoneNumberId, PhoneNumberRecord, Pin, PortingClient,
+    PortingSession, PortingState, RejectionReason, RetryPolicy, StateName, Transport,
+    TransportErrorKind, VerificationCode, WaitReason,
 };
 
 fn pin() -> Pin {
@@ -493,4 +497,391 @@ async fn readme_downstream_example() -> Result<(), Box<dyn std::error::Error>> {
         StateName::Registered
     );
     Ok(())
+}
+
+// ---- The number read (GET /{phone-number-id}) ----------------------------
+
+/// Starts the migration and returns the phone number id Meta gave.
+async fn started(client: &PortingClient, session: &mut PortingSession) -> PhoneNumberId {
+    client.start_migration(session).await.unwrap();
+    session.state().phone_number_id().unwrap().clone()
+}
+
+/// The three statuses a reconciliation looks at.
+fn statuses(
+    record: &PhoneNumberRecord,
+) -> (
+    Option<NumberStatus>,
+    Option<CodeVerificationStatus>,
+    Option<&str>,
+) {
+    (
+        record.status.clone(),
+        record.code_verification_status.clone(),
+        record.platform_type.as_deref(),
+    )
+}
+
+/// A raw `GET` on the simulator, to see exactly which fields it answers.
+async fn raw_get(sim: &Simulator, client: &PortingClient, path_and_query: &str) -> (u16, Value) {
+    let url = format!("{}/{path_and_query}", client.api_root())
+        .parse()
+        .unwrap();
+    let mut request = HttpRequest::new(Method::Get, url);
+    request.headers.push(
+        "Authorization",
+        format!("Bearer {}", waba_porting::simulator::SIMULATOR_TOKEN),
+    );
+    let response = sim.send(request).await.unwrap();
+    (
+        response.status,
+        serde_json::from_slice(&response.body).unwrap(),
+    )
+}
+
+fn sorted_keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn read_reflects_each_step_of_a_port() {
+    let (sim, client, mut session) = setup(Scenario::happy_path());
+    let id = started(&client, &mut session).await;
+
+    let record = client.read_phone_number(&id).await.unwrap();
+    assert_eq!(record.id, id);
+    assert_eq!(
+        record.display_phone_number.as_deref(),
+        Some("+1 4155550123")
+    );
+    assert_eq!(record.verified_name.as_deref(), Some("Simulated Business"));
+    assert_eq!(record.name_status, Some(NameStatus::Approved));
+    assert_eq!(
+        statuses(&record),
+        (
+            Some(NumberStatus::Pending),
+            Some(CodeVerificationStatus::NotVerified),
+            Some("NOT_APPLICABLE")
+        )
+    );
+
+    client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await
+        .unwrap();
+    let record = client.read_phone_number(&id).await.unwrap();
+    assert_eq!(
+        record.code_verification_status,
+        Some(CodeVerificationStatus::NotVerified),
+        "a code sent is not a code verified"
+    );
+
+    let code = sim.latest_code(session.phone_number()).unwrap();
+    client.verify_code(&mut session, &code).await.unwrap();
+    let record = client.read_phone_number(&id).await.unwrap();
+    assert!(record.is_code_verified() && !record.is_connected());
+    assert_eq!(
+        statuses(&record),
+        (
+            Some(NumberStatus::Pending),
+            Some(CodeVerificationStatus::Verified),
+            Some("NOT_APPLICABLE")
+        )
+    );
+
+    client.register(&mut session, &pin(), None).await.unwrap();
+    let record = client.read_phone_number(&id).await.unwrap();
+    assert!(record.is_connected() && record.is_code_verified());
+    assert_eq!(
+        statuses(&record),
+        (
+            Some(NumberStatus::Connected),
+            Some(CodeVerificationStatus::Verified),
+            Some("CLOUD_API")
+        )
+    );
+
+    // Reads are served like any request and leave the session alone.
+    assert_eq!(session.state().name(), StateName::Registered);
+    let reads: Vec<_> = sim
+        .served()
+        .into_iter()
+        .filter(|r| r.operation == Some(Operation::ReadPhoneNumber))
+        .map(|r| (r.method, r.path, r.status))
+        .collect();
+    let path = format!("/v25.0/{}", id.as_str());
+    assert_eq!(reads, vec![(Method::Get, path, Some(200)); 4]);
+}
+
+#[tokio::test]
+async fn read_shows_expired_once_the_code_lapses_unverified() {
+    let (sim, client, mut session) =
+        setup(Scenario::happy_path().code_ttl(Duration::from_secs(300)));
+    let id = started(&client, &mut session).await;
+    client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await
+        .unwrap();
+    let code_status = |record: PhoneNumberRecord| record.code_verification_status.unwrap();
+
+    sim.advance(Duration::from_secs(300));
+    assert_eq!(
+        code_status(client.read_phone_number(&id).await.unwrap()),
+        CodeVerificationStatus::NotVerified,
+        "still valid at the last instant"
+    );
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(
+        code_status(client.read_phone_number(&id).await.unwrap()),
+        CodeVerificationStatus::Expired
+    );
+    // The simulator agrees with itself: the lapsed code is refused.
+    let lapsed = sim.latest_code(session.phone_number()).unwrap();
+    let err = client.verify_code(&mut session, &lapsed).await.unwrap_err();
+    assert_eq!(err.api_kind(), Some(ApiErrorKind::VerificationCodeRejected));
+
+    // A new code clears EXPIRED; verifying it makes it VERIFIED for good.
+    client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        code_status(client.read_phone_number(&id).await.unwrap()),
+        CodeVerificationStatus::NotVerified
+    );
+    let fresh = sim.latest_code(session.phone_number()).unwrap();
+    client.verify_code(&mut session, &fresh).await.unwrap();
+    sim.advance(Duration::from_secs(3600));
+    assert_eq!(
+        code_status(client.read_phone_number(&id).await.unwrap()),
+        CodeVerificationStatus::Verified,
+        "a verified number does not expire with its code"
+    );
+}
+
+#[tokio::test]
+async fn read_reports_the_display_name_review() {
+    // Already in the destination, with its name still in review.
+    let (sim, client, mut session) =
+        setup(Scenario::already_in_destination().display_name_approved(false));
+    let id = started(&client, &mut session).await;
+    let record = client.read_phone_number(&id).await.unwrap();
+    assert_eq!(record.name_status, Some(NameStatus::PendingReview));
+    assert!(sim.approve_display_name(session.phone_number()));
+    let record = client.read_phone_number(&id).await.unwrap();
+    assert_eq!(record.name_status, Some(NameStatus::Approved));
+}
+
+#[tokio::test]
+async fn list_entries_and_the_read_agree() {
+    let (sim, client, mut session) = setup(Scenario::happy_path());
+    let id = started(&client, &mut session).await;
+    request_and_verify(&sim, &client, &mut session).await;
+    let listed = client.list_phone_numbers(session.waba_id()).await.unwrap();
+    let read = client.read_phone_number(&id).await.unwrap();
+    assert_eq!(listed, vec![read.clone()]);
+    // Every field is there, the two the list lacked before included.
+    assert_eq!(read.name_status, Some(NameStatus::Approved));
+    assert_eq!(read.platform_type.as_deref(), Some("NOT_APPLICABLE"));
+    assert!(read.is_code_verified());
+}
+
+#[tokio::test]
+async fn read_answers_only_the_fields_asked_for_and_always_the_id() {
+    let (sim, client, mut session) = setup(Scenario::happy_path());
+    let id = started(&client, &mut session).await;
+    let id = id.as_str();
+
+    let (status, body) = raw_get(&sim, &client, &format!("{id}?fields=status,name_status")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        serde_json::json!({"id": id, "status": "PENDING", "name_status": "APPROVED"})
+    );
+
+    // `id` comes even when not asked for; unmodelled fields are left out.
+    let (_, body) = raw_get(
+        &sim,
+        &client,
+        &format!("{id}?fields=code_verification_status,quality_rating"),
+    )
+    .await;
+    assert_eq!(sorted_keys(&body), ["code_verification_status", "id"]);
+
+    // Without `fields`, every modelled field.
+    let (_, body) = raw_get(&sim, &client, id).await;
+    let mut all: Vec<String> = PHONE_NUMBER_FIELDS.iter().map(|f| f.to_string()).collect();
+    all.sort();
+    assert_eq!(sorted_keys(&body), all);
+
+    // The list honours `fields` the same way, entry by entry.
+    let waba = session.waba_id().as_str();
+    let (_, body) = raw_get(
+        &sim,
+        &client,
+        &format!("{waba}/phone_numbers?fields=status"),
+    )
+    .await;
+    let entries = body["data"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        entries[0],
+        serde_json::json!({"id": id, "status": "PENDING"})
+    );
+}
+
+#[tokio::test]
+async fn reading_an_unknown_id_is_a_typed_api_error() {
+    let (sim, client, mut session) = setup(Scenario::happy_path());
+    started(&client, &mut session).await;
+    let unknown = PhoneNumberId::new("999999999999999").unwrap();
+    let err = client.read_phone_number(&unknown).await.unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("expected an API error, got {err:?}");
+    };
+    assert_eq!(api.status(), 400);
+    assert_eq!(api.code(), Some(100));
+    assert_eq!(api.graph().error_subcode, Some(33));
+    assert!(err.to_string().contains("999999999999999"), "{err}");
+    assert!(!err.is_retryable());
+    let last = sim.served().pop().unwrap();
+    assert_eq!(
+        (last.operation, last.status),
+        (Some(Operation::ReadPhoneNumber), Some(400))
+    );
+}
+
+#[tokio::test]
+async fn faults_apply_to_the_read() {
+    let (sim, client, mut session) = setup(Scenario::happy_path());
+    let id = started(&client, &mut session).await;
+    sim.inject_at(Operation::ReadPhoneNumber, Fault::ServiceUnavailable, 1);
+    let err = client.read_phone_number(&id).await.unwrap_err();
+    assert_eq!(err.api_kind(), Some(ApiErrorKind::Temporary));
+    assert!(err.is_retryable());
+    let record = client.read_phone_number(&id).await.unwrap();
+    assert_eq!(record.id, id);
+}
+
+// ---- Fault::AnswerLost -----------------------------------------------------
+
+fn is_lost_answer(err: &Error) -> bool {
+    matches!(err, Error::Transport(e) if e.kind() == TransportErrorKind::Other)
+}
+
+#[tokio::test]
+async fn register_answer_lost_but_the_read_shows_connected() {
+    let (sim, client, mut session) = setup(Scenario::happy_path());
+    let id = started(&client, &mut session).await;
+    request_and_verify(&sim, &client, &mut session).await;
+    let before = sim.now();
+    sim.inject_at(Operation::Register, Fault::AnswerLost, 1);
+
+    let err = client
+        .register(&mut session, &pin(), None)
+        .await
+        .unwrap_err();
+    assert!(is_lost_answer(&err), "{err:?}");
+    assert_eq!(sim.now(), before, "no time passes");
+    // The client cannot know: the session stays where it was...
+    assert_eq!(session.state().name(), StateName::CodeVerified);
+    let last = sim.served().pop().unwrap();
+    assert_eq!(
+        (last.operation, last.status),
+        (Some(Operation::Register), None)
+    );
+    // ...but Meta registered the number.
+    let record = client.read_phone_number(&id).await.unwrap();
+    assert!(record.is_connected());
+    assert_eq!(record.platform_type.as_deref(), Some("CLOUD_API"));
+    // The session knows the outcome is unknown: the next step reconciles.
+    assert_eq!(
+        session.in_flight().map(|f| f.operation),
+        Some(Operation::Register)
+    );
+    assert_eq!(
+        err.retry_advice(),
+        waba_porting::RetryAdvice::ReconcileFirst
+    );
+}
+
+#[tokio::test]
+async fn verify_answer_lost_uses_up_the_code_and_the_read_shows_verified() {
+    let (sim, client, mut session) = setup(Scenario::happy_path());
+    let id = started(&client, &mut session).await;
+    client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await
+        .unwrap();
+    let code = sim.latest_code(session.phone_number()).unwrap();
+    sim.inject(Fault::AnswerLost, 1);
+    let err = client.verify_code(&mut session, &code).await.unwrap_err();
+    assert!(is_lost_answer(&err), "{err:?}");
+    assert_eq!(session.state().name(), StateName::CodeRequested);
+    // The read tells what happened: the code was accepted (and used up: a
+    // blind repeat would be rejected).
+    let record = client.read_phone_number(&id).await.unwrap();
+    assert_eq!(
+        record.code_verification_status,
+        Some(CodeVerificationStatus::Verified)
+    );
+    let statuses: Vec<_> = sim
+        .served()
+        .iter()
+        .map(|r| (r.operation, r.status))
+        .skip(2)
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (Some(Operation::VerifyCode), None),
+            (Some(Operation::ReadPhoneNumber), Some(200)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn request_code_and_start_answers_lost_still_act() {
+    let (sim, client, mut session) = setup(Scenario::happy_path());
+    // The start is applied: the retry hears 2388012 and adopts the number.
+    sim.inject_at(Operation::StartMigration, Fault::AnswerLost, 1);
+    let err = client.start_migration(&mut session).await.unwrap_err();
+    assert!(is_lost_answer(&err), "{err:?}");
+    assert_eq!(session.state().name(), StateName::Draft);
+    let id = started(&client, &mut session).await;
+    assert_eq!(
+        client
+            .list_phone_numbers(session.waba_id())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "no duplicate number object"
+    );
+
+    // The code is texted although the caller hears nothing.
+    sim.inject_at(Operation::RequestCode, Fault::AnswerLost, 1);
+    let err = client
+        .request_code(&mut session, CodeMethod::Voice, &Language::default())
+        .await
+        .unwrap_err();
+    assert!(is_lost_answer(&err), "{err:?}");
+    assert_eq!(
+        err.retry_advice(),
+        waba_porting::RetryAdvice::ReconcileFirst,
+        "a lost answer is not blindly repeatable"
+    );
+    let inbox = sim.inbox(session.phone_number());
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].method, CodeMethod::Voice);
+    assert_eq!(
+        client
+            .read_phone_number(&id)
+            .await
+            .unwrap()
+            .code_verification_status,
+        Some(CodeVerificationStatus::NotVerified)
+    );
 }

@@ -30,6 +30,21 @@ pub enum Fault {
     Latency(Duration),
     /// An HTML 502 page from a proxy; the request is not processed.
     BadGateway,
+    /// The answer is lost after Meta acted: the request is applied in full —
+    /// its side effects happen (the number is created or registered, the
+    /// code is texted, the code is used up), whatever Meta answers — then the
+    /// connection is reset before the answer arrives. The caller gets
+    /// [`TransportError`](crate::TransportError) of kind
+    /// [`TransportErrorKind::Other`](crate::TransportErrorKind::Other), and
+    /// the [`ServedRequest`](super::ServedRequest) records `status: None`.
+    ///
+    /// Unlike [`Fault::Latency`], no time passes and no timeout is involved.
+    /// The step's outcome is unknown to the caller, and repeating it can
+    /// cost (reference §6): reconcile by reading the number
+    /// ([`PortingClient::read_phone_number`](crate::PortingClient::read_phone_number))
+    /// — `status: CONNECTED` means the register went through,
+    /// `code_verification_status: VERIFIED` that the code was accepted.
+    AnswerLost,
 }
 
 /// A fault for the next `remaining` calls (of one operation, or of any).

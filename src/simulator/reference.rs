@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
+use crate::number::CodeVerificationStatus;
+use crate::phone::PhoneNumber;
 use crate::transport::{Headers, HttpResponse};
 
 /// One HTTP answer: status, optional `Retry-After`, body.
@@ -68,6 +70,128 @@ pub fn success() -> Answer {
 /// `{"id": "<phone_number_id>"}`, the answer to a started migration.
 pub fn phone_number_created(phone_number_id: &str) -> Answer {
     Answer::json(200, &json!({ "id": phone_number_id }))
+}
+
+/// The fields of a phone number the simulator models, as reference §5's
+/// read asks for them. A read or a list without `fields` answers all of them.
+pub const PHONE_NUMBER_FIELDS: &[&str] = &[
+    "id",
+    "display_phone_number",
+    "verified_name",
+    "status",
+    "code_verification_status",
+    "name_status",
+    "platform_type",
+];
+
+/// The display name every simulated number carries.
+const VERIFIED_NAME: &str = "Simulated Business";
+
+/// What the world knows about one phone number object in a destination WABA:
+/// the facts [`phone_number_record`] derives Graph's fields from.
+///
+/// Start from [`PhoneNumberFacts::new`] and set the public fields:
+///
+/// ```
+/// use waba_porting::simulator::reference::{self, PhoneNumberFacts};
+/// use waba_porting::{CodeVerificationStatus, PhoneNumber};
+///
+/// let mut facts = PhoneNumberFacts::new("110200345501442", &PhoneNumber::parse("+14155550123")?);
+/// facts.code_verification = CodeVerificationStatus::Verified;
+/// facts.registered = true;
+/// let record = reference::phone_number_record(&facts, Some("status,platform_type"));
+/// assert_eq!(
+///     record,
+///     serde_json::json!({"id": "110200345501442", "status": "CONNECTED", "platform_type": "CLOUD_API"})
+/// );
+/// # Ok::<(), waba_porting::ValidationError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PhoneNumberFacts {
+    /// The phone number id.
+    pub id: String,
+    /// The number as the simulator displays it (`+1 4155550123`).
+    pub display_phone_number: String,
+    /// The display name.
+    pub verified_name: String,
+    /// Registered: `status` is `CONNECTED` and `platform_type` `CLOUD_API`;
+    /// otherwise `PENDING` and `NOT_APPLICABLE`.
+    pub registered: bool,
+    /// The `code_verification_status`, as sent: `VERIFIED` once a code was
+    /// accepted, `EXPIRED` when the last code sent lapsed unverified,
+    /// `NOT_VERIFIED` otherwise.
+    pub code_verification: CodeVerificationStatus,
+    /// The display name is approved: `name_status` is `APPROVED`; otherwise
+    /// `PENDING_REVIEW`.
+    pub name_approved: bool,
+}
+
+impl PhoneNumberFacts {
+    /// A number just added to a destination by a migration start: not
+    /// registered, not verified, its display name approved (a migration
+    /// requires it), named "Simulated Business".
+    pub fn new(id: impl Into<String>, phone: &PhoneNumber) -> Self {
+        Self {
+            id: id.into(),
+            display_phone_number: format!("+{} {}", phone.country_code(), phone.national_number()),
+            verified_name: VERIFIED_NAME.to_owned(),
+            registered: false,
+            code_verification: CodeVerificationStatus::NotVerified,
+            name_approved: true,
+        }
+    }
+}
+
+/// One phone number object as Graph describes it: the body of
+/// `GET /{phone-number-id}` ([`phone_number`]) and each entry of
+/// `GET /{waba-id}/phone_numbers`, so the read and the list always agree.
+///
+/// `fields` is the request's `fields` parameter as sent (comma-separated,
+/// e.g. `"status,code_verification_status"`). As Graph does, only the
+/// fields named are answered, and `id` always is. Without `fields` (or with
+/// an empty one) every field of [`PHONE_NUMBER_FIELDS`] is answered — Graph's
+/// own default is narrower (`id`, `display_phone_number`, `verified_name`,
+/// `quality_rating`). Names the simulator does not model (`quality_rating`,
+/// nested `a{b}` selections…) are left out rather than refused.
+pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Value {
+    let (status, platform_type) = if facts.registered {
+        ("CONNECTED", "CLOUD_API")
+    } else {
+        ("PENDING", "NOT_APPLICABLE")
+    };
+    let name_status = if facts.name_approved {
+        "APPROVED"
+    } else {
+        "PENDING_REVIEW"
+    };
+    let all = [
+        ("id", facts.id.as_str()),
+        ("display_phone_number", facts.display_phone_number.as_str()),
+        ("verified_name", facts.verified_name.as_str()),
+        ("status", status),
+        ("code_verification_status", facts.code_verification.as_str()),
+        ("name_status", name_status),
+        ("platform_type", platform_type),
+    ];
+    let wanted: Vec<&str> = fields
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect();
+    let record: Map<String, Value> = all
+        .into_iter()
+        .filter(|(name, _)| *name == "id" || wanted.is_empty() || wanted.contains(name))
+        .map(|(name, value)| (name.to_owned(), Value::from(value)))
+        .collect();
+    Value::Object(record)
+}
+
+/// The answer to `GET /{phone-number-id}` (reference §5): the number's
+/// [`phone_number_record`], HTTP 200.
+pub fn phone_number(facts: &PhoneNumberFacts, fields: Option<&str>) -> Answer {
+    Answer::json(200, &phone_number_record(facts, fields))
 }
 
 /// A Graph error envelope with every field of reference §2.
@@ -234,5 +358,80 @@ pub fn bad_gateway() -> Answer {
         retry_after: None,
         body: "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
             .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> PhoneNumberFacts {
+        PhoneNumberFacts::new(
+            "110200345501442",
+            &PhoneNumber::from_literal("1", "4155550123"),
+        )
+    }
+
+    fn keys(record: &Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = record
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn a_new_number_is_pending_and_not_verified() {
+        let record = phone_number_record(&facts(), None);
+        assert_eq!(
+            record,
+            json!({
+                "id": "110200345501442",
+                "display_phone_number": "+1 4155550123",
+                "verified_name": "Simulated Business",
+                "status": "PENDING",
+                "code_verification_status": "NOT_VERIFIED",
+                "name_status": "APPROVED",
+                "platform_type": "NOT_APPLICABLE",
+            })
+        );
+    }
+
+    #[test]
+    fn facts_map_to_graph_values() {
+        let mut facts = facts();
+        facts.registered = true;
+        facts.code_verification = CodeVerificationStatus::Verified;
+        facts.name_approved = false;
+        let record = phone_number_record(&facts, None);
+        assert_eq!(record["status"], "CONNECTED");
+        assert_eq!(record["platform_type"], "CLOUD_API");
+        assert_eq!(record["code_verification_status"], "VERIFIED");
+        assert_eq!(record["name_status"], "PENDING_REVIEW");
+        facts.code_verification = CodeVerificationStatus::Expired;
+        assert_eq!(
+            phone_number_record(&facts, None)["code_verification_status"],
+            "EXPIRED"
+        );
+    }
+
+    #[test]
+    fn fields_select_and_id_is_always_there() {
+        let record = phone_number_record(&facts(), Some("status, name_status,quality_rating"));
+        assert_eq!(keys(&record), ["id", "name_status", "status"]);
+        assert_eq!(keys(&phone_number_record(&facts(), Some("id"))), ["id"]);
+        let everything = phone_number_record(&facts(), Some(" , "));
+        let mut all = PHONE_NUMBER_FIELDS.to_vec();
+        all.sort_unstable();
+        assert_eq!(keys(&everything), all, "an empty selection is no selection");
+    }
+
+    #[test]
+    fn the_read_answer_is_a_200_with_the_record() {
+        let answer = phone_number(&facts(), Some("status"));
+        assert_eq!(answer.status, 200);
+        let body: Value = serde_json::from_str(&answer.body).unwrap();
+        assert_eq!(body, json!({"id": "110200345501442", "status": "PENDING"}));
     }
 }

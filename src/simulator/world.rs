@@ -6,9 +6,10 @@ use serde_json::{json, Map, Value};
 
 use super::clock::{Rng, SimClock};
 use super::faults::{self, Fault, FaultPlan};
-use super::reference::{self as answers, texts, Answer};
+use super::reference::{self as answers, texts, Answer, PhoneNumberFacts};
 use super::scenario::Scenario;
 use crate::ids::{BusinessId, PhoneNumberId, WabaId};
+use crate::number::CodeVerificationStatus;
 use crate::operation::Operation;
 use crate::params::CodeMethod;
 use crate::phone::PhoneNumber;
@@ -73,7 +74,9 @@ pub struct ServedRequest {
     pub method: Method,
     /// The path (`/v25.0/{id}/register`).
     pub path: String,
-    /// The status answered (`None`: the caller saw a timeout).
+    /// The status answered (`None`: the caller got no answer — a timeout
+    /// ([`Fault::Latency`]) or a lost answer ([`Fault::AnswerLost`]) — though
+    /// the request was applied).
     pub status: Option<u16>,
 }
 
@@ -159,11 +162,21 @@ impl World {
             .map(|s| s.filter(|p| !p.is_empty()).map(str::to_owned).collect())
             .unwrap_or_default();
         let operation = route(request.method, &segments);
-        let mut timed_out = false;
+        // Set when the request is applied but its answer never reaches the caller.
+        let mut lost: Option<TransportError> = None;
         let answer = match faults::take(&mut self.faults, operation) {
             Some(Fault::Latency(delay)) => {
                 self.clock.advance(delay);
-                timed_out = request.timeout.is_some_and(|limit| delay >= limit);
+                if request.timeout.is_some_and(|limit| delay >= limit) {
+                    lost = Some(TransportError::from_kind(TransportErrorKind::Timeout));
+                }
+                self.answer(request, &segments, operation)
+            }
+            Some(Fault::AnswerLost) => {
+                lost = Some(TransportError::new(
+                    TransportErrorKind::Other,
+                    "connection reset by peer after the request was sent",
+                ));
                 self.answer(request, &segments, operation)
             }
             Some(fault) => self.fault_answer(&fault),
@@ -173,12 +186,12 @@ impl World {
             operation,
             method: request.method,
             path: request.url.path().to_owned(),
-            status: (!timed_out).then_some(answer.status),
+            status: lost.is_none().then_some(answer.status),
         });
-        if timed_out {
-            return Err(TransportError::from_kind(TransportErrorKind::Timeout));
+        match lost {
+            Some(error) => Err(error),
+            None => Ok(answer.into_response()),
         }
-        Ok(answer.into_response())
     }
 
     fn fault_answer(&mut self, fault: &Fault) -> Answer {
@@ -194,8 +207,9 @@ impl World {
                     None => answer,
                 }
             }
-            // Latency is handled before answering; it never reaches here.
-            Fault::BadGateway | Fault::Latency(_) => answers::bad_gateway(),
+            // Latency and AnswerLost are handled before answering (the request
+            // is applied); they never reach here.
+            Fault::BadGateway | Fault::Latency(_) | Fault::AnswerLost => answers::bad_gateway(),
         }
     }
 
@@ -224,6 +238,7 @@ impl World {
             Some(Operation::RequestCode) => self.request_code(target, &params, &trace),
             Some(Operation::VerifyCode) => self.verify_code(target, &params, &trace),
             Some(Operation::Register) => self.register(target, &params, &trace),
+            Some(Operation::ReadPhoneNumber) => self.read(target, &params, &trace),
             _ => answers::invalid_parameter(
                 &format!("Unknown path components: {}", request.url.path()),
                 &trace,
@@ -303,6 +318,7 @@ impl World {
                     .and_then(|n| n.parse::<usize>().ok())
             })
             .unwrap_or(0);
+        let fields = text(params, "fields");
         let mine: Vec<&PhoneObject> = self
             .objects
             .iter()
@@ -312,15 +328,7 @@ impl World {
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|o| {
-                json!({
-                    "id": o.id.as_str(),
-                    "display_phone_number": format!("+{} {}", o.phone.country_code(), o.phone.national_number()),
-                    "verified_name": "Simulated Business",
-                    "code_verification_status": if o.verified { "VERIFIED" } else { "NOT_VERIFIED" },
-                    "status": if o.registered { "CONNECTED" } else { "PENDING" },
-                })
-            })
+            .map(|o| answers::phone_number_record(&self.facts(o), fields.as_deref()))
             .collect();
         let end = offset + page.len();
         let mut paging = json!({ "cursors": { "before": format!("cursor-{offset}"), "after": format!("cursor-{end}") } });
@@ -333,6 +341,39 @@ impl World {
             }
         }
         Answer::json_ok(&json!({ "data": page, "paging": paging }))
+    }
+
+    /// `GET /{phone-number-id}`: the number as the world sees it now.
+    fn read(&self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
+        let Some(object) = self.objects.iter().find(|o| o.id.as_str() == id) else {
+            return answers::unknown_object(id, trace);
+        };
+        answers::phone_number(&self.facts(object), text(params, "fields").as_deref())
+    }
+
+    /// What the read and the list report about `object`, at the current time.
+    fn facts(&self, object: &PhoneObject) -> PhoneNumberFacts {
+        let now = self.now();
+        let mut facts = PhoneNumberFacts::new(object.id.as_str(), &object.phone);
+        facts.registered = object.registered;
+        facts.code_verification = if object.verified {
+            CodeVerificationStatus::Verified
+        } else if object
+            .code
+            .as_ref()
+            .is_some_and(|(_, expires_at)| now > *expires_at)
+        {
+            // Same boundary as verify_code: a code is rejected once now > expiry.
+            CodeVerificationStatus::Expired
+        } else {
+            CodeVerificationStatus::NotVerified
+        };
+        facts.name_approved = self
+            .numbers
+            .iter()
+            .find(|n| n.phone == object.phone)
+            .is_some_and(|n| n.display_name_approved);
+        facts
     }
 
     fn request_code(&mut self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
