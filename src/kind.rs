@@ -97,7 +97,10 @@ pub enum ApiErrorKind {
     /// 1, 2, 131000, 131016, 133004: a temporary error on Meta's side.
     Temporary,
 
-    /// A code this crate does not know. The raw fields are kept.
+    /// A code this crate does not know. The raw fields are kept. A saved
+    /// session naming a case this version does not know (written by a newer
+    /// version) loads it as `Unknown`.
+    #[serde(other)]
     Unknown,
 }
 
@@ -379,5 +382,24 @@ impl ApiErrorKind {
 impl fmt::Display for ApiErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.title())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_unknown_names_load_as_unknown() {
+        let json = serde_json::to_string(&ApiErrorKind::TwoStepEnabled).unwrap();
+        assert_eq!(json, r#""two_step_enabled""#);
+        assert_eq!(
+            serde_json::from_str::<ApiErrorKind>(&json).unwrap(),
+            ApiErrorKind::TwoStepEnabled
+        );
+        assert_eq!(
+            serde_json::from_str::<ApiErrorKind>(r#""a_case_from_the_future""#).unwrap(),
+            ApiErrorKind::Unknown
+        );
     }
 }

@@ -10,14 +10,19 @@
 //! code arrives by SMS or voice. This crate gives you:
 //!
 //! - [`PortingClient`]: a typed client, cheap to clone and `Send + Sync`, that
-//!   performs exactly one request per step through a pluggable [`Transport`]
-//!   ([`ReqwestTransport`] by default; no reqwest type in the public API).
+//!   performs each step through a pluggable [`Transport`]
+//!   ([`ReqwestTransport`] by default; no reqwest type in the public API),
+//!   under a [`RetryPolicy`] that retries only what is safe for that step and
+//!   reconciles (reads the number) after an unknown outcome instead of
+//!   repeating a side effect; a [`Checkpoint`] saves the session around each
+//!   request so a crash at any point is safe.
 //! - [`PortingSession`]: the port as data — inputs, [`PortingState`], history —
 //!   with a pure state machine, serde persistence (versioned, no secrets) and
 //!   [`next_action`](PortingSession::next_action) telling who must act.
 //! - [`Error`]: one error type, ordered by how far the request got, whose API
-//!   case ([`ApiErrorKind`]) says what happened, whether retrying helps
-//!   ([`Error::is_retryable`], [`Error::retry_after`]), who must act and what
+//!   case ([`ApiErrorKind`]) says what happened, whether and how retrying
+//!   helps for the step it answered ([`Error::retry_advice`],
+//!   [`Error::is_retryable`], [`Error::retry_after`]), who must act and what
 //!   to do ([`Error::remediation`]).
 //! - Secrets ([`AccessToken`], [`Pin`], [`VerificationCode`]) whose `Debug`
 //!   prints `[redacted]` and that have no `Display` or `Serialize`.
@@ -69,7 +74,7 @@
 //! | Message on behalf request not yet accepted | [`OnBehalfNotAccepted`](ApiErrorKind::OnBehalfNotAccepted) | `AwaitingOnBehalfApproval` | customer |
 //! | Two-factor authentication not yet disabled | [`TwoStepEnabled`](ApiErrorKind::TwoStepEnabled) | `AwaitingTwoStepDisable` | previous BSP |
 //! | Eligible to be added directly | [`EligibleForDirectAdd`](ApiErrorKind::EligibleForDirectAdd) | `Rejected` | us: add as new number |
-//! | Already moved to the destination | [`AlreadyInDestination`](ApiErrorKind::AlreadyInDestination) | `Initiated` (looked up, not an error) | nobody |
+//! | Already moved to the destination | [`AlreadyInDestination`](ApiErrorKind::AlreadyInDestination) | where the listed number stands (looked up, not an error) | nobody |
 //! | Source and destination must be the same business | [`BusinessMismatch`](ApiErrorKind::BusinessMismatch) | `Rejected` | customer: confirm the Business Manager id |
 //! | Something went wrong | [`MigrationFailed`](ApiErrorKind::MigrationFailed) | unchanged (retryable) | us: retry later, then support |
 //!
