@@ -436,6 +436,16 @@ impl PortingSession {
         Ok(&self.state)
     }
 
+    /// Drops the in-flight marker without reconciling, and returns it.
+    ///
+    /// The client settles markers itself (by reading the number); use this
+    /// only when that read cannot succeed any more and you know the step's
+    /// outcome another way — for example the number object was deleted and
+    /// the port starts over. The register budget keeps the call.
+    pub fn forget_in_flight(&mut self) -> Option<InFlight> {
+        self.in_flight.take()
+    }
+
     /// Records that no retry makes sense before `until`.
     pub fn set_not_before(&mut self, until: Option<Timestamp>) {
         self.not_before = until;
