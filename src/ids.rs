@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use crate::validation::ValidationError;
 
 /// Graph ids are decimal strings; today they are 15–17 digits long. The cap
 /// only guards against pasting something that is clearly not an id.

@@ -115,6 +115,7 @@ pub mod simulator;
 mod state;
 mod time;
 pub mod transport;
+mod validation;
 
 pub use actor::{Actor, Recovery};
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointStage};

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ValidationError;
+use crate::validation::ValidationError;
 
 /// ITU-T E.164 country calling codes in service. The set is prefix-free, so
 /// at most one entry matches the start of a number.

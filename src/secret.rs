@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::error::ValidationError;
+use crate::validation::ValidationError;
 
 const REDACTED: &str = "[redacted]";
 

@@ -895,10 +895,25 @@ async fn regression_10_history_keeps_graph_fields_and_is_bounded() {
 /// kinds must not depend on the error module.
 #[test]
 fn regression_11_state_session_and_kind_do_not_use_the_error_module() {
-    for file in ["src/state.rs", "src/session.rs", "src/kind.rs"] {
+    // The state machine and everything it is built from (directly or not)
+    // stay below the error module.
+    for file in [
+        "src/state.rs",
+        "src/session.rs",
+        "src/kind.rs",
+        "src/ids.rs",
+        "src/params.rs",
+        "src/phone.rs",
+        "src/secret.rs",
+        "src/time.rs",
+        "src/actor.rs",
+        "src/operation.rs",
+        "src/validation.rs",
+        "src/number.rs",
+    ] {
         let full = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
         let source = std::fs::read_to_string(&full).unwrap();
-        assert!(source.len() > 1_000, "{file} read");
+        assert!(source.len() > 500, "{file} read");
         let offending: Vec<&str> = source
             .lines()
             .filter(|line| !line.trim_start().starts_with("//"))
