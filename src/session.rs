@@ -327,6 +327,28 @@ impl PortingSession {
         self.in_flight.as_ref()
     }
 
+    /// Whether the session is waiting for a code whose request got no usable
+    /// answer (`StepOutcome::CodeRequested { unconfirmed: true }`): Meta may
+    /// or may not have sent it. Ask the customer; if no code arrived, call
+    /// `request_code` again.
+    pub fn code_request_unconfirmed(&self) -> bool {
+        self.state.name() == StateName::CodeRequested
+            && self
+                .history
+                .iter()
+                .rev()
+                .find(|t| matches!(t.outcome, StepOutcome::CodeRequested { .. }))
+                .is_some_and(|t| {
+                    matches!(
+                        t.outcome,
+                        StepOutcome::CodeRequested {
+                            unconfirmed: true,
+                            ..
+                        }
+                    )
+                })
+    }
+
     /// The earliest time a retry makes sense, when the last answer said so
     /// (`Retry-After`, or a wait Meta documents). Set or cleared by every
     /// recorded failure, cleared by every success.

@@ -211,6 +211,12 @@ async fn crash_and_resume(step: Operation, point: CrashPoint) -> [usize; 5] {
             "the marker was saved before sending"
         );
     }
+    if step == Operation::RequestCode {
+        // After the reconcile, the session says the code may not have been
+        // sent (it cannot know).
+        client.reconcile(&mut session).await.unwrap();
+        assert!(session.code_request_unconfirmed(), "{point:?}");
+    }
     drive(&sim, &client, &mut session, || false).await;
     assert_eq!(
         session.state().name(),
