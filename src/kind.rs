@@ -222,7 +222,9 @@ impl ApiErrorKind {
                 WithCorrectedInput,
                 Actor::Us,
                 "The PIN does not match the number's two-step verification PIN. Use the right PIN, \
-                 or have two-step verification disabled and set a new one.",
+                 or have two-step verification disabled and set a new one. After a register of \
+                 this session whose outcome was unknown, that register may have set the PIN: \
+                 register with the PIN it used.",
             ),
             NumberNotVerified => row(
                 "Phone number must be verified before registering",

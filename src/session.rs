@@ -106,7 +106,12 @@ impl TryFrom<RawSession> for PortingSession {
 
     fn try_from(raw: RawSession) -> Result<Self, InvalidSession> {
         if let Some(flight) = &raw.in_flight {
-            if !flight.operation.has_side_effect() || !raw.state.allows(flight.operation) {
+            let code_params_missing = flight.operation == Operation::RequestCode
+                && (flight.method.is_none() || flight.language.is_none());
+            if !flight.operation.has_side_effect()
+                || !raw.state.allows(flight.operation)
+                || code_params_missing
+            {
                 return Err(InvalidSession::ImpossibleInFlight {
                     step: flight.operation,
                     state: raw.state.name(),
@@ -229,7 +234,9 @@ pub enum NextAction {
     /// A step's outcome is unknown (its answer was lost, or the process
     /// stopped): call [`reconcile`](crate::PortingClient::reconcile), or the
     /// step again — the client reads the number first and sends nothing that
-    /// already happened.
+    /// already happened. If that read can never succeed (the number object
+    /// was deleted), see
+    /// [`PortingSession::forget_in_flight`](crate::PortingSession::forget_in_flight).
     Reconcile {
         /// The step whose outcome is unknown.
         step: Operation,
@@ -375,6 +382,18 @@ impl PortingSession {
             .map(|oldest| oldest.saturating_add(REGISTER_WINDOW))
     }
 
+    /// When the recorded calls leave room for another `register` within any
+    /// 72-hour window: `None` while fewer than [`REGISTER_BUDGET`] are
+    /// recorded (the record only keeps calls of the last window).
+    fn register_budget_frees(&self) -> Option<Timestamp> {
+        let mut calls = self.register_calls.clone();
+        calls.sort_unstable();
+        let excess = calls.len().checked_sub(REGISTER_BUDGET)?;
+        calls
+            .get(excess)
+            .map(|oldest| oldest.saturating_add(REGISTER_WINDOW))
+    }
+
     /// Whether the port is finished (registered or rejected).
     pub fn is_finished(&self) -> bool {
         self.state.is_terminal()
@@ -410,10 +429,20 @@ impl PortingSession {
             ) => (NextAction::ResubmitWithCorrectBusinessId, Actor::Customer),
             (None, PortingState::Rejected { .. }) => (NextAction::AddAsNewNumber, Actor::Us),
         };
+        // A register the budget would refuse is not due before the budget
+        // frees up.
+        let budget = match action {
+            NextAction::Register => self.register_budget_frees(),
+            _ => None,
+        };
+        let not_before = match (self.not_before, budget) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         NextStep {
             action,
             actor,
-            not_before: self.not_before.filter(|_| !self.state.is_terminal()),
+            not_before: not_before.filter(|_| !self.state.is_terminal()),
         }
     }
 

@@ -525,8 +525,9 @@ pub enum InvalidSession {
         /// The step it claims was refused.
         step: Operation,
     },
-    /// The step marked in flight is not one the state allows, or has no side
-    /// effect to reconcile.
+    /// The step marked in flight is not one the state allows, has no side
+    /// effect to reconcile, or (a code request) lacks its method and
+    /// language.
     #[error("step {step} cannot be in flight while the session is {state}")]
     ImpossibleInFlight {
         /// The step.

@@ -391,7 +391,16 @@ impl PortingClient {
             .is_some_and(|f| f.operation == Operation::Register);
         if let Some(flight) = session.in_flight().cloned() {
             self.reconcile_flight(session, &flight).await?;
-            if flight.operation == operation && step.done_in(session.state()) {
+            // What the read showed may make this call moot: the step in
+            // flight was this one and it happened (a lost code request counts:
+            // it is never re-sent blindly), or Meta is already past this
+            // step's purpose (a code verified, the number registered).
+            let done = if flight.operation == operation {
+                step.done_in(session.state())
+            } else {
+                step.passed_in(session.state())
+            };
+            if done {
                 return Ok(session.state().name());
             }
         }
@@ -447,9 +456,9 @@ impl PortingClient {
                     && e.code() == Some(PIN_MISMATCH) =>
             {
                 let error = Error::Api(e.reclassified(ApiErrorKind::PinIncorrect));
-                Err(self.record_failure(session, operation, error, true).await)
+                Err(self.record_failure(session, operation, error).await)
             }
-            Err(error) => Err(self.record_failure(session, operation, error, true).await),
+            Err(error) => Err(self.record_failure(session, operation, error).await),
         }
     }
 
@@ -475,16 +484,12 @@ impl PortingClient {
                     // Meta says it is there, the list says it is not: report
                     // Meta's answer; the session stays where it was.
                     Ok(None) => {
-                        return Err(self
-                            .record_failure(session, operation, e.into(), true)
-                            .await)
+                        return Err(self.record_failure(session, operation, e.into()).await)
                     }
-                    Err(error) => {
-                        return Err(self.record_failure(session, operation, error, true).await)
-                    }
+                    Err(error) => return Err(self.record_failure(session, operation, error).await),
                 }
             }
-            Err(error) => return Err(self.record_failure(session, operation, error, true).await),
+            Err(error) => return Err(self.record_failure(session, operation, error).await),
         };
         self.record_success(session, operation, outcome).await
     }
@@ -501,13 +506,9 @@ impl PortingClient {
             return Ok(());
         };
         session.begin(Operation::ReadPhoneNumber, self.now(), None);
-        let record = match self.read_phone_number(&id).await {
+        let record = match self.read_number_for(&id, flight.operation).await {
             Ok(record) => record,
-            Err(error) => {
-                return Err(self
-                    .record_failure(session, flight.operation, error, false)
-                    .await)
-            }
+            Err(error) => return Err(self.record_read_failure(session, error).await),
         };
         let observed = observed(&record);
         let outcome = match (&flight.method, &flight.language) {
@@ -532,6 +533,58 @@ impl PortingClient {
             .map(|_| ())
     }
 
+    /// Reads the number to settle `operation`, insisting on an answer that
+    /// can decide it: the number asked about, with the field that tells
+    /// (`status` for register; `code_verification_status`, or a connected
+    /// number, for the code steps). Absence of evidence is not evidence:
+    /// anything less is an undecodable answer and the marker stays.
+    async fn read_number_for(
+        &self,
+        id: &PhoneNumberId,
+        operation: Operation,
+    ) -> Result<PhoneNumberRecord, Error> {
+        let record = self.read_phone_number(id).await?;
+        let decisive = match operation {
+            Operation::Register => record.status.is_some(),
+            _ => record.code_verification_status.is_some() || record.is_connected(),
+        };
+        if &record.id == id && decisive {
+            return Ok(record);
+        }
+        let reason = if &record.id == id {
+            "the number read lacks the status that decides the step in flight"
+        } else {
+            "the number read describes another phone number id"
+        };
+        Err(UnexpectedResponse::new(
+            Operation::ReadPhoneNumber,
+            200,
+            UndecodableReason::UnexpectedShape,
+            reason.as_bytes(),
+            None,
+        )
+        .into())
+    }
+
+    /// A reconciling read failed: the step's outcome is still unknown, so
+    /// the marker stays and nothing is added to the step's history; only the
+    /// wait the answer asked for is recorded.
+    async fn record_read_failure(&self, session: &mut PortingSession, error: Error) -> Error {
+        let now = self.now();
+        session.set_not_before(error.retry_after().map(|wait| now.saturating_add(wait)));
+        match self
+            .save(
+                session,
+                Operation::ReadPhoneNumber,
+                CheckpointStage::AfterOutcome,
+            )
+            .await
+        {
+            Ok(()) => error,
+            Err(saving) => saving.with_step_error(error).into(),
+        }
+    }
+
     async fn record_success(
         &self,
         session: &mut PortingSession,
@@ -545,18 +598,15 @@ impl PortingClient {
         Ok(name)
     }
 
-    /// The one recording path of every failure: applies a classified API
-    /// error to the session (human-blocked and rejected cases change the
+    /// The one recording path of every failed step: applies a classified
+    /// API error to the session (human-blocked and rejected cases change the
     /// state), sets or clears when to retry, settles the step in flight when
-    /// the answer says what happened (`settle`: false for a reconciling
-    /// read, whose failure says nothing of the step), saves, and returns the
-    /// error.
+    /// the answer says what happened, saves, and returns the error.
     async fn record_failure(
         &self,
         session: &mut PortingSession,
         operation: Operation,
         error: Error,
-        settle: bool,
     ) -> Error {
         let now = self.now();
         if let Some(api) = error.api() {
@@ -574,12 +624,19 @@ impl PortingClient {
         // The latest answer decides: a failure without a wait clears an
         // older one rather than leaving a stale "wait until" behind.
         session.set_not_before(error.retry_after().map(|wait| now.saturating_add(wait)));
-        if settle {
-            match retry::delivery(&error) {
-                Delivery::Unknown => {}
-                Delivery::Refused => session.settle(true),
-                Delivery::NotSent => session.settle(false),
-            }
+        match retry::delivery(&error) {
+            Delivery::Unknown => {}
+            Delivery::Refused => session.settle(true),
+            Delivery::NotSent => session.settle(false),
+        }
+        // Whatever the delivery, a marker the new state cannot reconcile
+        // (the answer moved the session: 133006 back to Initiated, a
+        // rejection) is settled by that answer.
+        if session
+            .in_flight()
+            .is_some_and(|f| !session.state().allows(f.operation))
+        {
+            session.settle(true);
         }
         match self
             .save(session, operation, CheckpointStage::AfterOutcome)
@@ -707,6 +764,19 @@ impl Step<'_> {
             },
             Self::VerifyCode { .. } => StepOutcome::CodeVerified,
             Self::Start | Self::Register { .. } => StepOutcome::Registered,
+        }
+    }
+
+    /// Whether Meta is past this step's purpose: its effect (or a later
+    /// step's) is there. A code request's purpose is a verified code.
+    fn passed_in(&self, state: &PortingState) -> bool {
+        let reached = state.resume_point().name();
+        match self {
+            Self::Start => reached != StateName::Draft,
+            Self::RequestCode { .. } | Self::VerifyCode { .. } => {
+                matches!(reached, StateName::CodeVerified | StateName::Registered)
+            }
+            Self::Register { .. } => reached == StateName::Registered,
         }
     }
 

@@ -1,7 +1,5 @@
 //! The wire format: request bodies and response decoding.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::error::retry_after::parse_retry_after;
@@ -39,11 +37,6 @@ pub(crate) fn register_body(pin: &Pin, region: Option<&DataLocalizationRegion>) 
     body
 }
 
-/// The longest wait a `Retry-After` header can impose: the longest wait Meta
-/// documents (72 hours after 133016). A hostile or broken server cannot park
-/// a session for years.
-pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(72 * 3600);
-
 /// Turns a response into its JSON value, or into the error it carries.
 /// `now` (the client's clock) resolves an HTTP-date `Retry-After`.
 pub(crate) fn decode(
@@ -54,8 +47,7 @@ pub(crate) fn decode(
     let retry_after = response
         .headers
         .get("retry-after")
-        .and_then(|v| parse_retry_after(v, now.into()))
-        .map(|wait| wait.min(MAX_RETRY_AFTER));
+        .and_then(|v| parse_retry_after(v, now.into()));
     let undecodable = |reason| {
         Error::from(UnexpectedResponse::new(
             operation,

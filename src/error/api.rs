@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::classify::classify;
 use super::graph::GraphError;
-use super::retry_after::wait_in_text;
+use super::retry_after::{wait_in_text, MAX_WAIT};
 use crate::actor::Actor;
 use crate::kind::ApiErrorKind;
 use crate::operation::Operation;
@@ -39,7 +39,8 @@ impl ApiError {
         };
         let retry_after = header_wait
             .or_else(text_wait)
-            .or_else(|| kind.documented_wait());
+            .or_else(|| kind.documented_wait())
+            .map(|wait| wait.min(MAX_WAIT));
         Self {
             kind,
             operation,

@@ -160,20 +160,24 @@ impl Error {
                 "Too early: nothing was sent. Call the step again at the time the error gives."
             }
             Self::Checkpoint(_) => {
-                "The session could not be saved. Fix the storage; the error says whether the                  request was sent (then save the session yourself) or not."
+                "The session could not be saved. Fix the storage; the error says whether the \
+                 request was sent (then save the session yourself) or not."
             }
             Self::Transport(_) if self.is_retryable() => {
                 "The request got no answer. Retry with backoff; repeating this call costs nothing."
             }
             Self::Transport(_) => {
-                "The request could not be sent or its answer not read. Check the network and                  the transport configuration, then retry."
+                "The request could not be sent or its answer not read. Check the network and \
+                 the transport configuration, then retry."
             }
             Self::Api(e) => e.remediation(),
             Self::UnexpectedResponse(_) if self.is_retryable() => {
-                "A server or proxy failed. Retry with backoff; if it persists, check Meta's                  platform status."
+                "A server or proxy failed. Retry with backoff; if it persists, check Meta's \
+                 platform status."
             }
             Self::UnexpectedResponse(_) => {
-                "The answer could not be read. Check the base URL and API version, and report                  the body snippet if they are right."
+                "The answer could not be read. Check the base URL and API version, and report \
+                 the body snippet if they are right."
             }
         }
     }

@@ -62,7 +62,7 @@ impl UnexpectedResponse {
             status,
             reason,
             snippet: snippet(body),
-            retry_after,
+            retry_after: retry_after.map(|wait| wait.min(super::retry_after::MAX_WAIT)),
         }
     }
 

@@ -60,8 +60,15 @@ pub(crate) fn delivery(error: &Error) -> Delivery {
         Error::Checkpoint(_) => Delivery::NotSent,
         Error::Transport(e) if e.may_have_been_sent() => Delivery::Unknown,
         Error::Transport(_) => Delivery::NotSent,
-        Error::Api(e) if e.status() >= 500 => Delivery::Unknown,
-        Error::Api(_) => Delivery::Refused,
+        // A classified refusal (a rate limit, a missing approval, a PIN
+        // error, 133006…) says what Meta did — nothing — whatever the HTTP
+        // status. A temporary or unknown error, or one Meta marks transient,
+        // does not: it may come after Meta acted (even in a 2xx).
+        Error::Api(e) => match e.kind() {
+            ApiErrorKind::Temporary | ApiErrorKind::Unknown => Delivery::Unknown,
+            _ if e.graph().is_transient == Some(true) => Delivery::Unknown,
+            _ => Delivery::Refused,
+        },
         Error::UnexpectedResponse(e) => match e.status() {
             200..=299 | 500..=599 => Delivery::Unknown,
             _ => Delivery::Refused,
@@ -89,6 +96,13 @@ fn can_succeed_later(error: &Error) -> bool {
 
 pub(crate) fn advise(error: &Error) -> RetryAdvice {
     if !can_succeed_later(error) {
+        return RetryAdvice::DoNotRetry;
+    }
+    // Too many PIN guesses: the same PIN again only spends another of the
+    // 10 register calls per 72 hours. It needs the right PIN.
+    if error.operation() == Some(Operation::Register)
+        && error.api_kind() == Some(ApiErrorKind::TooManyPinGuesses)
+    {
         return RetryAdvice::DoNotRetry;
     }
     let side_effect = error.operation().is_some_and(Operation::has_side_effect);
@@ -122,5 +136,92 @@ pub(crate) fn reconcile_remediation(operation: Option<Operation>) -> &'static st
              with the same PIN: it reads the number first (status CONNECTED means done) and \
              sends only if the number is not connected."
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ApiError, GraphError, UndecodableReason, UnexpectedResponse};
+    use crate::transport::{TransportError, TransportErrorKind};
+
+    fn api(code: i64, operation: Operation, status: u16) -> Error {
+        let graph =
+            GraphError::from_body(format!(r#"{{"error":{{"code":{code}}}}}"#).as_bytes()).unwrap();
+        ApiError::new(graph, operation, status, None).into()
+    }
+
+    fn transport(kind: TransportErrorKind, operation: Operation) -> Error {
+        TransportError::from_kind(kind)
+            .for_operation(operation)
+            .into()
+    }
+
+    fn unexpected(status: u16, operation: Operation) -> Error {
+        UnexpectedResponse::new(operation, status, UndecodableReason::NotJson, b"", None).into()
+    }
+
+    use Operation::*;
+    use RetryAdvice::*;
+
+    #[test]
+    fn an_unknown_outcome_is_reconciled_for_side_effects_and_repeated_otherwise() {
+        for op in [RequestCode, VerifyCode, Register] {
+            for error in [
+                transport(TransportErrorKind::Timeout, op),
+                transport(TransportErrorKind::Other, op),
+                unexpected(502, op),
+                unexpected(200, op),
+                api(131000, op, 500),
+                api(131000, op, 400),
+                api(424242, op, 503),
+            ] {
+                assert_eq!(advise(&error), ReconcileFirst, "{op}: {error}");
+                assert!(error.is_retryable());
+                assert!(
+                    !error.remediation().contains("safe to repeat")
+                        && !error.remediation().contains("costs nothing"),
+                    "{op}: {}",
+                    error.remediation()
+                );
+            }
+            assert_eq!(
+                advise(&transport(TransportErrorKind::Connect, op)),
+                Repeat,
+                "not sent"
+            );
+        }
+        for op in [StartMigration, ReadPhoneNumber, ListPhoneNumbers] {
+            assert_eq!(advise(&transport(TransportErrorKind::Timeout, op)), Repeat);
+            assert_eq!(advise(&unexpected(503, op)), Repeat);
+        }
+    }
+
+    #[test]
+    fn refusals_are_repeated_or_not_by_their_case_whatever_the_status() {
+        assert_eq!(advise(&api(130429, Register, 429)), Repeat);
+        assert_eq!(advise(&api(130429, Register, 500)), Repeat);
+        assert_eq!(advise(&unexpected(429, Register)), Repeat);
+        assert_eq!(advise(&unexpected(408, VerifyCode)), Repeat);
+        assert_eq!(advise(&api(190, Register, 401)), DoNotRetry);
+        assert_eq!(advise(&api(133006, Register, 500)), DoNotRetry);
+        assert_eq!(advise(&unexpected(404, Register)), DoNotRetry);
+        // An unknown code: only a server error, 429 or is_transient says a
+        // retry may help.
+        assert_eq!(advise(&api(424242, StartMigration, 400)), DoNotRetry);
+        assert_eq!(advise(&api(424242, StartMigration, 429)), Repeat);
+        let transient =
+            GraphError::from_body(br#"{"error":{"code":424242,"is_transient":true}}"#).unwrap();
+        let error: Error = ApiError::new(transient, Register, 400, None).into();
+        assert_eq!(advise(&error), ReconcileFirst);
+    }
+
+    #[test]
+    fn too_many_pin_guesses_at_register_needs_the_right_pin_not_a_retry() {
+        let error = api(133008, Register, 400);
+        assert_eq!(advise(&error), DoNotRetry);
+        assert_eq!(error.retry_after(), None);
+        let elsewhere = api(133008, VerifyCode, 400);
+        assert_eq!(advise(&elsewhere), Repeat);
     }
 }

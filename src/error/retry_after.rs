@@ -2,6 +2,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The longest wait any answer can impose: the longest wait Meta documents
+/// (72 hours after 133016). A hostile or broken server — or a wait written in
+/// an error's text — cannot park a session for years.
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(72 * 3600);
+
 /// Parses a `Retry-After` value: delta-seconds (`"120"`) or an IMF-fixdate
 /// (`"Wed, 21 Oct 2026 07:28:00 GMT"`), the latter relative to `now`.
 /// A date in the past means "now" (zero). Anything else is `None`.
@@ -41,11 +46,17 @@ fn parse_imf_fixdate(value: &str) -> Option<u64> {
     if parts.next()? != "GMT" || parts.next().is_some() || clock.next().is_some() {
         return None;
     }
-    if !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 || year < 1970 {
+    if !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+        || !(1970..=9999).contains(&year)
+    {
         return None;
     }
     let days = days_from_civil(year, month, day)?;
-    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
+    days.checked_mul(86_400)?
+        .checked_add(hour * 3_600 + minute * 60 + second)
 }
 
 /// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -131,6 +142,9 @@ mod tests {
             "Sun, 06 Nov 1994 08:49:37 PST",
             "Sun, 06 Nov 1994 08:49 GMT",
             "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1000000000000 08:49:37 GMT",
+            "Sun, 06 Nov 10000 08:49:37 GMT",
+            "Sun, 06 Nov 18446744073709551615 08:49:37 GMT",
         ] {
             assert_eq!(parse_retry_after(value, at(0)), None, "{value}");
         }

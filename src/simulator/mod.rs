@@ -40,6 +40,7 @@ pub mod reference;
 mod scenario;
 mod world;
 
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -64,7 +65,11 @@ use crate::time::{Clock, Timestamp};
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 
 /// The simulated Graph API. Cheap to clone; clones share one world.
-#[derive(Clone, Debug)]
+///
+/// `Debug` shows the scenario (its token and two-step PIN redacted), the
+/// simulated time and how many requests were served — never the world's
+/// PINs or delivered codes.
+#[derive(Clone)]
 pub struct Simulator {
     world: Arc<Mutex<World>>,
     clock: SimClock,
@@ -75,6 +80,16 @@ const _: fn() = || {
     fn shareable<T: Send + Sync + Clone + 'static>() {}
     shareable::<Simulator>();
 };
+
+impl fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulator")
+            .field("scenario", &self.scenario)
+            .field("now", &self.clock.now())
+            .field("served", &self.world().served.len())
+            .finish_non_exhaustive()
+    }
+}
 
 /// A verification code delivered to a number's inbox.
 #[derive(Clone, Debug)]

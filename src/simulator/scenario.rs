@@ -31,7 +31,7 @@ pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(10 * 60);
 ///     .build();
 /// # let _ = simulator;
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Scenario {
     pub(crate) name: &'static str,
     pub(crate) phone_number: PhoneNumber,
@@ -289,6 +289,35 @@ impl Scenario {
     /// Builds the simulator.
     pub fn build(self) -> Simulator {
         Simulator::new(self)
+    }
+}
+
+impl std::fmt::Debug for Scenario {
+    /// Everything but the access token and the two-step PIN, which show as
+    /// `[redacted]`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |set: bool| if set { "[redacted]" } else { "none" };
+        f.debug_struct("Scenario")
+            .field("name", &self.name)
+            .field("phone_number", &self.phone_number)
+            .field("destination_waba", &self.destination_waba)
+            .field("customer_business", &self.customer_business)
+            .field("destination_business", &self.destination_business)
+            .field("two_step_pin", &redacted(self.two_step_pin.is_some()))
+            .field("on_behalf_approved", &self.on_behalf_approved)
+            .field("destination_approved", &self.destination_approved)
+            .field("payment_method", &self.payment_method)
+            .field("webhook_subscribed", &self.webhook_subscribed)
+            .field("display_name_approved", &self.display_name_approved)
+            .field("source_ready", &self.source_ready)
+            .field("eligible_for_direct_add", &self.eligible_for_direct_add)
+            .field("already_in_destination", &self.already_in_destination)
+            .field("code_ttl", &self.code_ttl)
+            .field("seed", &self.seed)
+            .field("start", &self.start)
+            .field("access_token", &redacted(true))
+            .field("faults", &self.faults.len())
+            .finish()
     }
 }
 
