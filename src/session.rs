@@ -76,9 +76,15 @@ pub struct PortingSession {
     in_flight: Option<InFlight>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     register_calls: Vec<Timestamp>,
+    #[serde(skip_serializing_if = "is_false")]
+    code_unconfirmed: bool,
     #[serde(skip_serializing_if = "Counters::is_zero")]
     counters: Counters,
     history: Vec<Transition>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// The serialized form of [`PortingSession`], checked before use.
@@ -96,9 +102,22 @@ struct RawSession {
     #[serde(default)]
     register_calls: Vec<Timestamp>,
     #[serde(default)]
+    code_unconfirmed: bool,
+    #[serde(default)]
     counters: Counters,
     #[serde(default)]
-    history: Vec<Transition>,
+    history: Vec<MaybeTransition>,
+}
+
+/// A history entry this version can read, or one a newer version wrote
+/// (an outcome, operation or state this version does not know): dropped on
+/// load and counted in [`Counters::history_dropped`], so the session still
+/// loads.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MaybeTransition {
+    Known(Transition),
+    Unknown(serde::de::IgnoredAny),
 }
 
 impl TryFrom<RawSession> for PortingSession {
@@ -118,6 +137,18 @@ impl TryFrom<RawSession> for PortingSession {
                 });
             }
         }
+        let mut counters = raw.counters;
+        let mut history = Vec::with_capacity(raw.history.len());
+        for entry in raw.history {
+            match entry {
+                MaybeTransition::Known(transition) => history.push(transition),
+                MaybeTransition::Unknown(_) => {
+                    counters.history_dropped = counters.history_dropped.saturating_add(1);
+                }
+            }
+        }
+        let mut register_calls = raw.register_calls;
+        register_calls.sort_unstable();
         let mut session = Self {
             format_version: raw.format_version,
             phone_number: raw.phone_number,
@@ -126,9 +157,10 @@ impl TryFrom<RawSession> for PortingSession {
             state: raw.state,
             not_before: raw.not_before,
             in_flight: raw.in_flight,
-            register_calls: raw.register_calls,
-            counters: raw.counters,
-            history: raw.history,
+            register_calls,
+            code_unconfirmed: raw.code_unconfirmed,
+            counters,
+            history,
         };
         session.trim_history();
         Ok(session)
@@ -168,13 +200,15 @@ pub struct InFlight {
 pub struct Counters {
     /// `start_migration` requests sent.
     pub start_requests: u32,
-    /// `request_code` requests sent (each may text or call the customer).
+    /// `request_code` requests sent (each may text or call the customer). A
+    /// request that could not connect is not counted; one whose answer was
+    /// lost is.
     pub code_requests: u32,
     /// `verify_code` requests sent.
     pub verify_requests: u32,
     /// `register` requests sent (each spends one of 10 per 72 hours).
     pub register_requests: u32,
-    /// Reads made to reconcile an unknown outcome.
+    /// Reads attempted to reconcile an unknown outcome.
     pub reconciles: u32,
     /// Failed steps recorded.
     pub failures: u32,
@@ -294,6 +328,7 @@ impl PortingSession {
             not_before: None,
             in_flight: None,
             register_calls: Vec::new(),
+            code_unconfirmed: false,
             counters: Counters::default(),
             history: Vec::new(),
         }
@@ -339,21 +374,7 @@ impl PortingSession {
     /// or may not have sent it. Ask the customer; if no code arrived, call
     /// `request_code` again.
     pub fn code_request_unconfirmed(&self) -> bool {
-        self.state.name() == StateName::CodeRequested
-            && self
-                .history
-                .iter()
-                .rev()
-                .find(|t| matches!(t.outcome, StepOutcome::CodeRequested { .. }))
-                .is_some_and(|t| {
-                    matches!(
-                        t.outcome,
-                        StepOutcome::CodeRequested {
-                            unconfirmed: true,
-                            ..
-                        }
-                    )
-                })
+        self.code_unconfirmed && self.state.name() == StateName::CodeRequested
     }
 
     /// The earliest time a retry makes sense, when the last answer said so
@@ -375,7 +396,8 @@ impl PortingSession {
     /// When a `register` call fits in the budget again, if it does not now
     /// (see [`REGISTER_BUDGET`]).
     pub fn register_budget_frees_at(&self, now: Timestamp) -> Option<Timestamp> {
-        let recent: Vec<Timestamp> = self.register_calls(now).collect();
+        let mut recent: Vec<Timestamp> = self.register_calls(now).collect();
+        recent.sort_unstable();
         let excess = recent.len().checked_sub(REGISTER_BUDGET)?;
         recent
             .get(excess)
@@ -432,7 +454,8 @@ impl PortingSession {
         // A register the budget would refuse is not due before the budget
         // frees up.
         let budget = match action {
-            NextAction::Register => self.register_budget_frees(),
+            NextAction::Reconcile { .. } => None,
+            action if action.step() == Some(Operation::Register) => self.register_budget_frees(),
             _ => None,
         };
         let not_before = match (self.not_before, budget) {
@@ -468,13 +491,24 @@ impl PortingSession {
             StepOutcome::Failed { .. } => {
                 self.counters.failures = self.counters.failures.saturating_add(1);
             }
-            StepOutcome::Reconciled { .. } => {
+            // Settling an unknown outcome is not an answer from Meta: a wait
+            // Meta asked for stands.
+            StepOutcome::Reconciled { .. }
+            | StepOutcome::CodeRequested {
+                unconfirmed: true, ..
+            } => {
                 self.in_flight = None;
             }
             _ => {
                 self.not_before = None;
                 self.in_flight = None;
             }
+        }
+        if let StepOutcome::CodeRequested { unconfirmed, .. } = &outcome {
+            self.code_unconfirmed = *unconfirmed;
+        }
+        if next.name() != StateName::CodeRequested {
+            self.code_unconfirmed = false;
         }
         self.history.push(Transition {
             at,
@@ -523,7 +557,9 @@ impl PortingSession {
         if operation == Operation::Register {
             self.register_calls
                 .retain(|t| at.saturating_since(*t) < REGISTER_WINDOW);
-            self.register_calls.push(at);
+            // Kept oldest first even if the clock stepped back.
+            let index = self.register_calls.partition_point(|t| *t <= at);
+            self.register_calls.insert(index, at);
         }
         if operation.has_side_effect() {
             self.in_flight = Some(InFlight {
@@ -539,11 +575,22 @@ impl PortingSession {
     /// never sent): clear the marker. `sent: false` also gives back the
     /// register budget it took.
     pub(crate) fn settle(&mut self, sent: bool) {
-        if let Some(flight) = self.in_flight.take() {
-            if !sent && flight.operation == Operation::Register {
-                if let Some(pos) = self.register_calls.iter().rposition(|t| *t == flight.since) {
-                    self.register_calls.remove(pos);
-                }
+        let Some(flight) = self.in_flight.take() else {
+            return;
+        };
+        if sent {
+            return;
+        }
+        let counter = match flight.operation {
+            Operation::RequestCode => &mut self.counters.code_requests,
+            Operation::VerifyCode => &mut self.counters.verify_requests,
+            Operation::Register => &mut self.counters.register_requests,
+            _ => return,
+        };
+        *counter = counter.saturating_sub(1);
+        if flight.operation == Operation::Register {
+            if let Some(pos) = self.register_calls.iter().rposition(|t| *t == flight.since) {
+                self.register_calls.remove(pos);
             }
         }
     }

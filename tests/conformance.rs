@@ -124,8 +124,10 @@ fn fixtures(scenario: &Scenario) -> Vec<(&'static str, String, Answer)> {
                 scenario.phone_number().country_code(),
                 scenario.phone_number().national_number()
             );
-            let list =
-                Answer::from(json!({"data": [{"id": NUMBER_ID, "display_phone_number": display}]}));
+            let list = Answer::from(
+                json!({"data": [{"id": NUMBER_ID, "display_phone_number": display,
+                    "status": "PENDING", "code_verification_status": "NOT_VERIFIED"}]}),
+            );
             vec![
                 ("POST", start.clone(), reference::already_in_list(trace)),
                 ("GET", start.clone(), list),

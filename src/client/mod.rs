@@ -262,20 +262,27 @@ impl PortingClient {
         PhoneNumberRecord::from_value(&value).ok_or_else(|| wire::shape_error(operation, &response))
     }
 
-    /// Finds `phone` among the WABA's numbers, stopping at the first match.
+    /// Finds `phone` among the WABA's numbers. Every page is read: when the
+    /// number is listed more than once (a stale object beside the live
+    /// one), the most advanced listing wins — connected, then verified.
     async fn find_phone_number(
         &self,
         waba_id: &WabaId,
         phone: &PhoneNumber,
     ) -> Result<Option<PhoneNumberRecord>, Error> {
-        let mut found = None;
+        let mut found: Option<PhoneNumberRecord> = None;
+        let rank = |r: &PhoneNumberRecord| (r.is_connected(), r.is_code_verified());
         self.scan_phone_numbers(waba_id, |page| {
-            found = page.into_iter().find(|r| {
-                r.display_phone_number
+            for record in page {
+                let matches = record
+                    .display_phone_number
                     .as_deref()
-                    .is_some_and(|d| phone.matches_display(d))
-            });
-            found.is_some()
+                    .is_some_and(|d| phone.matches_display(d));
+                if matches && found.as_ref().is_none_or(|f| rank(&record) > rank(f)) {
+                    found = Some(record);
+                }
+            }
+            false
         })
         .await?;
         Ok(found)
@@ -389,16 +396,19 @@ impl PortingClient {
         let earlier_register_unknown = session
             .in_flight()
             .is_some_and(|f| f.operation == Operation::Register);
+        let legal_before = session.check(operation).is_ok();
         if let Some(flight) = session.in_flight().cloned() {
-            self.reconcile_flight(session, &flight).await?;
+            let observed = self.reconcile_flight(session, &flight).await?;
             // What the read showed may make this call moot: the step in
-            // flight was this one and it happened (a lost code request counts:
-            // it is never re-sent blindly), or Meta is already past this
-            // step's purpose (a code verified, the number registered).
-            let done = if flight.operation == operation {
+            // flight was this very request and it happened (a lost code
+            // request counts: it is never re-sent blindly), or Meta is past
+            // this step's purpose (the code verified, the number
+            // registered). A step that was never legal stays illegal.
+            let legal = legal_before || session.check(operation).is_ok();
+            let done = if step.same_request_as(&flight) {
                 step.done_in(session.state())
             } else {
-                step.passed_in(session.state())
+                legal && step.passed(observed)
             };
             if done {
                 return Ok(session.state().name());
@@ -476,6 +486,27 @@ impl PortingClient {
                 let found = self
                     .find_phone_number(session.waba_id(), session.phone_number())
                     .await;
+                let found = match found {
+                    // A listing without the fields that say how far the
+                    // number got is no evidence: read the number itself.
+                    Ok(Some(record)) if !decides_adoption(&record) => {
+                        self.read_phone_number(&record.id).await.and_then(|read| {
+                            if read.id == record.id && decides_adoption(&read) {
+                                Ok(Some(read))
+                            } else {
+                                Err(UnexpectedResponse::new(
+                                    Operation::ReadPhoneNumber,
+                                    200,
+                                    UndecodableReason::UnexpectedShape,
+                                    b"the number read lacks status and code_verification_status",
+                                    None,
+                                )
+                                .into())
+                            }
+                        })
+                    }
+                    other => other,
+                };
                 match found {
                     Ok(Some(record)) => StepOutcome::ExistingNumberAdopted {
                         observed: observed(&record),
@@ -501,9 +532,9 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         flight: &InFlight,
-    ) -> Result<(), Error> {
+    ) -> Result<Observed, Error> {
         let Some(id) = session.state().phone_number_id().cloned() else {
-            return Ok(());
+            return Ok(Observed::default());
         };
         session.begin(Operation::ReadPhoneNumber, self.now(), None);
         let record = match self.read_number_for(&id, flight.operation).await {
@@ -511,26 +542,31 @@ impl PortingClient {
             Err(error) => return Err(self.record_read_failure(session, error).await),
         };
         let observed = observed(&record);
-        let outcome = match (&flight.method, &flight.language) {
+        let (outcome, at) = match (&flight.method, &flight.language) {
             (Some(method), Some(language))
                 if flight.operation == Operation::RequestCode
                     && !observed.registered
                     && !observed.code_verified =>
             {
-                StepOutcome::CodeRequested {
+                // Dated when it was sent: a code Meta sent then is as old.
+                let outcome = StepOutcome::CodeRequested {
                     method: *method,
                     language: language.clone(),
                     unconfirmed: true,
-                }
+                };
+                (outcome, flight.since)
             }
-            _ => StepOutcome::Reconciled {
-                operation: flight.operation,
-                observed,
-            },
+            _ => {
+                let outcome = StepOutcome::Reconciled {
+                    operation: flight.operation,
+                    observed,
+                };
+                (outcome, self.now())
+            }
         };
-        self.record_success(session, flight.operation, outcome)
-            .await
-            .map(|_| ())
+        self.record_at(session, flight.operation, outcome, at)
+            .await?;
+        Ok(observed)
     }
 
     /// Reads the number to settle `operation`, insisting on an answer that
@@ -568,10 +604,16 @@ impl PortingClient {
 
     /// A reconciling read failed: the step's outcome is still unknown, so
     /// the marker stays and nothing is added to the step's history; only the
-    /// wait the answer asked for is recorded.
+    /// wait the answer asked for is recorded (never shortening the step's).
     async fn record_read_failure(&self, session: &mut PortingSession, error: Error) -> Error {
         let now = self.now();
-        session.set_not_before(error.retry_after().map(|wait| now.saturating_add(wait)));
+        let read_wait = error.retry_after().map(|wait| now.saturating_add(wait));
+        // The step's own wait stands; the read's can only extend it.
+        let later = match (session.not_before(), read_wait) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        session.set_not_before(later);
         match self
             .save(
                 session,
@@ -592,7 +634,17 @@ impl PortingClient {
         outcome: StepOutcome,
     ) -> Result<StateName, Error> {
         let now = self.now();
-        let name = session.apply(outcome, now)?.name();
+        self.record_at(session, operation, outcome, now).await
+    }
+
+    async fn record_at(
+        &self,
+        session: &mut PortingSession,
+        operation: Operation,
+        outcome: StepOutcome,
+        at: Timestamp,
+    ) -> Result<StateName, Error> {
+        let name = session.apply(outcome, at)?.name();
         self.save(session, operation, CheckpointStage::AfterOutcome)
             .await?;
         Ok(name)
@@ -704,6 +756,12 @@ impl PortingClient {
 /// 133005 "PIN incorrect".
 const PIN_MISMATCH: i64 = 133005;
 
+/// Whether a record says how far its number got: connected, or a status and
+/// a code verification status to read.
+fn decides_adoption(record: &PhoneNumberRecord) -> bool {
+    record.is_connected() || (record.status.is_some() && record.code_verification_status.is_some())
+}
+
 fn observed(record: &PhoneNumberRecord) -> Observed {
     Observed::new(record.is_connected(), record.is_code_verified())
 }
@@ -767,16 +825,29 @@ impl Step<'_> {
         }
     }
 
-    /// Whether Meta is past this step's purpose: its effect (or a later
-    /// step's) is there. A code request's purpose is a verified code.
-    fn passed_in(&self, state: &PortingState) -> bool {
-        let reached = state.resume_point().name();
+    /// Whether the read shows Meta past this step's purpose: a code
+    /// request's and a verification's is a verified code, register's a
+    /// connected number. Decided by what Meta said, not by the session.
+    fn passed(&self, observed: Observed) -> bool {
         match self {
-            Self::Start => reached != StateName::Draft,
+            Self::Start => false,
             Self::RequestCode { .. } | Self::VerifyCode { .. } => {
-                matches!(reached, StateName::CodeVerified | StateName::Registered)
+                observed.code_verified || observed.registered
             }
-            Self::Register { .. } => reached == StateName::Registered,
+            Self::Register { .. } => observed.registered,
+        }
+    }
+
+    /// Whether `flight` is this very request (a code request with another
+    /// method or language is a new, deliberate request).
+    fn same_request_as(&self, flight: &InFlight) -> bool {
+        match self {
+            Self::RequestCode { method, language } => {
+                flight.operation == Operation::RequestCode
+                    && flight.method == Some(*method)
+                    && flight.language.as_ref() == Some(*language)
+            }
+            other => flight.operation == other.operation(),
         }
     }
 
