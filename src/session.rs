@@ -87,6 +87,10 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
 /// The serialized form of [`PortingSession`], checked before use.
 #[derive(Deserialize)]
 struct RawSession {
@@ -199,20 +203,27 @@ pub struct InFlight {
 #[non_exhaustive]
 pub struct Counters {
     /// `start_migration` requests sent.
+    #[serde(rename = "start", skip_serializing_if = "is_zero")]
     pub start_requests: u32,
     /// `request_code` requests sent (each may text or call the customer). A
     /// request that could not connect is not counted; one whose answer was
     /// lost is.
+    #[serde(rename = "request_code", skip_serializing_if = "is_zero")]
     pub code_requests: u32,
     /// `verify_code` requests sent.
+    #[serde(rename = "verify_code", skip_serializing_if = "is_zero")]
     pub verify_requests: u32,
     /// `register` requests sent (each spends one of 10 per 72 hours).
+    #[serde(rename = "register", skip_serializing_if = "is_zero")]
     pub register_requests: u32,
     /// Reads attempted to reconcile an unknown outcome.
+    #[serde(rename = "reconcile", skip_serializing_if = "is_zero")]
     pub reconciles: u32,
     /// Failed steps recorded.
+    #[serde(rename = "failed", skip_serializing_if = "is_zero")]
     pub failures: u32,
     /// History entries dropped to keep the history bounded.
+    #[serde(rename = "dropped", skip_serializing_if = "is_zero")]
     pub history_dropped: u32,
 }
 
@@ -509,6 +520,11 @@ impl PortingSession {
         }
         if next.name() != StateName::CodeRequested {
             self.code_unconfirmed = false;
+        }
+        // A registered session sends no more register calls: its budget
+        // record has done its job (and keeps the saved session small).
+        if next.name() == StateName::Registered {
+            self.register_calls.clear();
         }
         self.history.push(Transition {
             at,
