@@ -59,7 +59,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// One attempt, no retry: every failure is returned at once.
+    /// One attempt, no retry: every failure is returned at once (the attempt
+    /// may still read the number first to reconcile a step in flight).
     pub fn none() -> Self {
         Self {
             max_attempts: 1,
@@ -67,7 +68,10 @@ impl RetryPolicy {
         }
     }
 
-    /// At most `attempts` requests per step call (at least 1).
+    /// At most `attempts` attempts per step call (at least 1). An attempt
+    /// sends the step's request once, preceded by a read of the number when a
+    /// step's outcome must be reconciled first; an attempt refused locally
+    /// (a wait not yet over) sends nothing.
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
@@ -86,7 +90,8 @@ impl RetryPolicy {
         self
     }
 
-    /// At most this many requests per step call.
+    /// At most this many attempts per step call (see
+    /// [`with_max_attempts`](Self::with_max_attempts)).
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts
     }

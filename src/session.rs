@@ -78,6 +78,8 @@ pub struct PortingSession {
     register_calls: Vec<Timestamp>,
     #[serde(skip_serializing_if = "is_false")]
     code_unconfirmed: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    register_unconfirmed: bool,
     #[serde(skip_serializing_if = "Counters::is_zero")]
     counters: Counters,
     history: Vec<Transition>,
@@ -107,6 +109,8 @@ struct RawSession {
     register_calls: Vec<Timestamp>,
     #[serde(default)]
     code_unconfirmed: bool,
+    #[serde(default)]
+    register_unconfirmed: bool,
     #[serde(default)]
     counters: Counters,
     #[serde(default)]
@@ -163,6 +167,7 @@ impl TryFrom<RawSession> for PortingSession {
             in_flight: raw.in_flight,
             register_calls,
             code_unconfirmed: raw.code_unconfirmed,
+            register_unconfirmed: raw.register_unconfirmed,
             counters,
             history,
         };
@@ -340,6 +345,7 @@ impl PortingSession {
             in_flight: None,
             register_calls: Vec::new(),
             code_unconfirmed: false,
+            register_unconfirmed: false,
             counters: Counters::default(),
             history: Vec::new(),
         }
@@ -446,12 +452,16 @@ impl PortingSession {
             (None, PortingState::CodeRequested { .. }) => (NextAction::VerifyCode, Actor::Customer),
             (None, PortingState::CodeVerified { .. }) => (NextAction::Register, Actor::Us),
             (None, PortingState::Registered { .. }) => (NextAction::Done, Actor::Nobody),
-            (None, PortingState::AwaitingOnBehalfApproval { step, .. }) => (
-                NextAction::ApproveOnBehalfRequest { then: *step },
+            (None, waiting @ PortingState::AwaitingOnBehalfApproval { step, .. }) => (
+                NextAction::ApproveOnBehalfRequest {
+                    then: waiting.step_toward_refused().unwrap_or(*step),
+                },
                 Actor::Customer,
             ),
-            (None, PortingState::AwaitingTwoStepDisable { step, .. }) => (
-                NextAction::DisableTwoStepVerification { then: *step },
+            (None, waiting @ PortingState::AwaitingTwoStepDisable { step, .. }) => (
+                NextAction::DisableTwoStepVerification {
+                    then: waiting.step_toward_refused().unwrap_or(*step),
+                },
                 Actor::PreviousProvider,
             ),
             (
@@ -525,6 +535,7 @@ impl PortingSession {
         // record has done its job (and keeps the saved session small).
         if next.name() == StateName::Registered {
             self.register_calls.clear();
+            self.register_unconfirmed = false;
         }
         self.history.push(Transition {
             at,
@@ -535,6 +546,20 @@ impl PortingSession {
         self.trim_history();
         self.state = next;
         Ok(&self.state)
+    }
+
+    /// Whether a `register` of this session had an unknown outcome (and may
+    /// have set the two-step PIN) and none has succeeded since.
+    pub(crate) fn register_unconfirmed(&self) -> bool {
+        self.register_unconfirmed
+    }
+
+    pub(crate) fn mark_register_unconfirmed(&mut self) {
+        self.register_unconfirmed = true;
+    }
+
+    pub(crate) fn clear_register_unconfirmed(&mut self) {
+        self.register_unconfirmed = false;
     }
 
     /// Drops the in-flight marker without reconciling, and returns it.
@@ -680,6 +705,7 @@ mod tests {
                 method: CodeMethod::Sms,
                 language: Language::default(),
                 unconfirmed: false,
+                sent_at: None,
             },
             t(2),
         )
@@ -758,6 +784,7 @@ mod tests {
                 method: CodeMethod::Voice,
                 language: Language::default(),
                 unconfirmed: false,
+                sent_at: None,
             },
             t(7),
         )

@@ -165,6 +165,10 @@ pub enum StepOutcome {
         /// arrived.
         #[serde(default, skip_serializing_if = "is_false")]
         unconfirmed: bool,
+        /// When the request was sent, if earlier than when this outcome was
+        /// recorded (a lost answer settled later): the state's `at`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sent_at: Option<Timestamp>,
     },
     /// `verify_code` succeeded.
     CodeVerified,
@@ -427,12 +431,15 @@ impl PortingState {
             }
             .advanced_to(*observed),
             StepOutcome::CodeRequested {
-                method, language, ..
+                method,
+                language,
+                sent_at,
+                ..
             } => Self::CodeRequested {
                 phone_number_id: id()?,
                 method: *method,
                 language: language.clone(),
-                at,
+                at: sent_at.unwrap_or(at),
             },
             StepOutcome::CodeVerified => Self::CodeVerified {
                 phone_number_id: id()?,
@@ -448,32 +455,81 @@ impl PortingState {
                     moved
                 }
             }
-            StepOutcome::Failed { kind, .. } => match kind {
-                ApiErrorKind::OnBehalfNotAccepted => Self::AwaitingOnBehalfApproval {
-                    resume: Box::new(base.clone()),
-                    step: operation,
-                },
-                ApiErrorKind::TwoStepEnabled => Self::AwaitingTwoStepDisable {
-                    resume: Box::new(base.clone()),
-                    step: operation,
-                },
-                ApiErrorKind::EligibleForDirectAdd => Self::Rejected {
-                    reason: RejectionReason::EligibleForDirectAdd,
-                },
-                ApiErrorKind::BusinessMismatch => Self::Rejected {
-                    reason: RejectionReason::BusinessMismatch,
-                },
-                // Meta says the number is not verified: whatever the session
-                // believed, the next step is a new code.
-                ApiErrorKind::NumberNotVerified if operation == Operation::Register => {
-                    Self::Initiated {
-                        phone_number_id: id()?,
-                    }
+            StepOutcome::Failed { kind, .. } => return self.failed(operation, *kind, id),
+        };
+        Ok(self.keep_waiting(next, operation))
+    }
+
+    /// A waiting state stays waiting through other steps: requesting and
+    /// verifying a new code during a two-step wait does not mean two-step
+    /// verification was disabled. Only the refused step's own success (or a
+    /// finished port) ends the wait.
+    fn keep_waiting(&self, next: Self, operation: Operation) -> Self {
+        if next.is_terminal() || next.is_waiting() {
+            return next;
+        }
+        match self {
+            Self::AwaitingOnBehalfApproval { step, .. } if *step != operation => {
+                Self::AwaitingOnBehalfApproval {
+                    resume: Box::new(next),
+                    step: *step,
                 }
-                _ => self.clone(),
+            }
+            Self::AwaitingTwoStepDisable { step, .. } if *step != operation => {
+                Self::AwaitingTwoStepDisable {
+                    resume: Box::new(next),
+                    step: *step,
+                }
+            }
+            _ => next,
+        }
+    }
+
+    /// The state after `operation` failed with `kind`.
+    fn failed(
+        &self,
+        operation: Operation,
+        kind: ApiErrorKind,
+        id: impl Fn() -> Result<PhoneNumberId, IllegalTransition>,
+    ) -> Result<Self, IllegalTransition> {
+        let base = self.resume_point();
+        let next = match kind {
+            ApiErrorKind::OnBehalfNotAccepted => Self::AwaitingOnBehalfApproval {
+                resume: Box::new(base.clone()),
+                step: operation,
             },
+            ApiErrorKind::TwoStepEnabled => Self::AwaitingTwoStepDisable {
+                resume: Box::new(base.clone()),
+                step: operation,
+            },
+            ApiErrorKind::EligibleForDirectAdd => Self::Rejected {
+                reason: RejectionReason::EligibleForDirectAdd,
+            },
+            ApiErrorKind::BusinessMismatch => Self::Rejected {
+                reason: RejectionReason::BusinessMismatch,
+            },
+            // Meta says the number is not verified: whatever the session
+            // believed, the next step is a new code.
+            ApiErrorKind::NumberNotVerified if operation == Operation::Register => {
+                Self::Initiated {
+                    phone_number_id: id()?,
+                }
+            }
+            _ => self.clone(),
         };
         Ok(next)
+    }
+
+    /// The step a waiting state leads to next: the refused step when its
+    /// resume state allows it, else the step that moves the resume state
+    /// toward it (a new code to verify before a refused register).
+    pub fn step_toward_refused(&self) -> Option<Operation> {
+        let step = self.refused_step()?;
+        let resume = self.resume_point();
+        if resume.allows(step) {
+            return Some(step);
+        }
+        resume.allowed_steps().last().copied().or(Some(step))
     }
 
     /// This (non-waiting) state moved forward to what the server showed:
@@ -617,7 +673,11 @@ impl PortingState {
                 resume: resume.name(),
             });
         }
-        if !resume.allows(*step) {
+        // The refused step is allowed by the resume state, or lies ahead of
+        // it the one way the machine gets there: a register refused, then a
+        // new code requested while waiting.
+        let ahead = *step == Operation::Register && matches!(**resume, Self::CodeRequested { .. });
+        if !resume.allows(*step) && !ahead {
             return Err(InvalidSession::ImpossibleStep {
                 state: self.name(),
                 resume: resume.name(),
@@ -669,6 +729,7 @@ mod tests {
             method: CodeMethod::Sms,
             language: Language::default(),
             unconfirmed: false,
+            sent_at: None,
         }
     }
 
@@ -714,6 +775,7 @@ mod tests {
             method: CodeMethod::Voice,
             language: Language::new("de").unwrap(),
             unconfirmed: false,
+            sent_at: None,
         };
         let s = code_requested().next_state(&voice, later).unwrap();
         assert_eq!(
@@ -892,5 +954,32 @@ mod tests {
             r#"{"state":"awaiting_two_step_disable","resume":{"state":"code_verified","phone_number_id":"106540352242922"},"step":"register"}"#
         );
         assert_eq!(serde_json::from_str::<PortingState>(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn a_two_step_wait_survives_a_new_code_and_ends_with_the_refused_step() {
+        let waiting = verified()
+            .next_state(&failed(Register, ApiErrorKind::TwoStepEnabled), T)
+            .unwrap();
+        let with_code = waiting.next_state(&sms(), T).unwrap();
+        assert_eq!(with_code.name(), StateName::AwaitingTwoStepDisable);
+        assert_eq!(with_code.resume_point(), &code_requested());
+        assert_eq!(with_code.refused_step(), Some(Register));
+        assert_eq!(with_code.step_toward_refused(), Some(VerifyCode));
+        let json = serde_json::to_string(&with_code).unwrap();
+        assert_eq!(
+            serde_json::from_str::<PortingState>(&json).unwrap(),
+            with_code,
+            "a reachable waiting state loads"
+        );
+        let verified_again = with_code.next_state(&StepOutcome::CodeVerified, T).unwrap();
+        assert_eq!(verified_again.name(), StateName::AwaitingTwoStepDisable);
+        assert_eq!(verified_again.step_toward_refused(), Some(Register));
+        assert_eq!(
+            verified_again
+                .next_state(&StepOutcome::Registered, T)
+                .unwrap(),
+            registered()
+        );
     }
 }

@@ -322,7 +322,16 @@ async fn request_code_after_an_unknown_register_is_swallowed_although_the_read_s
         2,
         "the read showed the verification EXPIRED, but no code was requested ({state:?})"
     );
-    assert!(matches!(state, Ok(StateName::CodeRequested)), "{state:?}");
+    // Nobody confirmed two-step verification off (the register's outcome
+    // was unknown and not connected): the wait goes on, around the new code.
+    assert!(
+        matches!(state, Ok(StateName::AwaitingTwoStepDisable)),
+        "{state:?}"
+    );
+    assert_eq!(
+        session.state().resume_point().name(),
+        StateName::CodeRequested
+    );
 }
 
 // ---- 3. code_request_unconfirmed lives in the bounded history ----------------

@@ -360,7 +360,9 @@ impl PortingClient {
             let now = self.now();
             let wait = match &error {
                 Error::WaitRequired(w) => w.until().saturating_since(now),
-                _ => match session.not_before() {
+                // A wait still ahead is what the answer asked for; an
+                // expired one says nothing about this failure: back off.
+                _ => match session.not_before().filter(|until| *until > now) {
                     Some(until) => until.saturating_since(now),
                     None => policy.backoff(attempt),
                 },
@@ -393,10 +395,21 @@ impl PortingClient {
             }
             .into());
         }
-        let earlier_register_unknown = session
-            .in_flight()
-            .is_some_and(|f| f.operation == Operation::Register);
+        // A register of ours whose outcome was unknown may have set the PIN:
+        // remembered by the session until a register succeeds, so an
+        // explicit reconcile() in between does not lose it.
+        let earlier_register_unknown = session.register_unconfirmed()
+            || session
+                .in_flight()
+                .is_some_and(|f| f.operation == Operation::Register);
         let legal_before = session.check(operation).is_ok();
+        if let Some(flight) = session.in_flight() {
+            // Read the number only if what it can show could make this step
+            // legal; otherwise refuse now, sending nothing.
+            if !legal_before && !reconcile_could_allow(session.state(), flight, operation) {
+                return Err(session.state().refuse(operation).into());
+            }
+        }
         if let Some(flight) = session.in_flight().cloned() {
             let observed = self.reconcile_flight(session, &flight).await?;
             // What the read showed may make this call moot: the step in
@@ -465,6 +478,9 @@ impl PortingClient {
                     && earlier_register_unknown
                     && e.code() == Some(PIN_MISMATCH) =>
             {
+                // Said once: if the same PIN meets 133005 again, the earlier
+                // register did not set it, and two-step verification is on.
+                session.clear_register_unconfirmed();
                 let error = Error::Api(e.reclassified(ApiErrorKind::PinIncorrect));
                 Err(self.record_failure(session, operation, error).await)
             }
@@ -542,29 +558,30 @@ impl PortingClient {
             Err(error) => return Err(self.record_read_failure(session, error).await),
         };
         let observed = observed(&record);
-        let (outcome, at) = match (&flight.method, &flight.language) {
+        let outcome = match (&flight.method, &flight.language) {
             (Some(method), Some(language))
                 if flight.operation == Operation::RequestCode
                     && !observed.registered
                     && !observed.code_verified =>
             {
-                // Dated when it was sent: a code Meta sent then is as old.
-                let outcome = StepOutcome::CodeRequested {
+                // The state is dated when the request was sent (a code Meta
+                // sent then is as old); the history records it now.
+                StepOutcome::CodeRequested {
                     method: *method,
                     language: language.clone(),
                     unconfirmed: true,
-                };
-                (outcome, flight.since)
+                    sent_at: Some(flight.since),
+                }
             }
-            _ => {
-                let outcome = StepOutcome::Reconciled {
-                    operation: flight.operation,
-                    observed,
-                };
-                (outcome, self.now())
-            }
+            _ => StepOutcome::Reconciled {
+                operation: flight.operation,
+                observed,
+            },
         };
-        self.record_at(session, flight.operation, outcome, at)
+        if flight.operation == Operation::Register {
+            session.mark_register_unconfirmed();
+        }
+        self.record_success(session, flight.operation, outcome)
             .await?;
         Ok(observed)
     }
@@ -634,17 +651,7 @@ impl PortingClient {
         outcome: StepOutcome,
     ) -> Result<StateName, Error> {
         let now = self.now();
-        self.record_at(session, operation, outcome, now).await
-    }
-
-    async fn record_at(
-        &self,
-        session: &mut PortingSession,
-        operation: Operation,
-        outcome: StepOutcome,
-        at: Timestamp,
-    ) -> Result<StateName, Error> {
-        let name = session.apply(outcome, at)?.name();
+        let name = session.apply(outcome, now)?.name();
         self.save(session, operation, CheckpointStage::AfterOutcome)
             .await?;
         Ok(name)
@@ -677,6 +684,9 @@ impl PortingClient {
         // older one rather than leaving a stale "wait until" behind.
         session.set_not_before(error.retry_after().map(|wait| now.saturating_add(wait)));
         match retry::delivery(&error) {
+            Delivery::Unknown if operation == Operation::Register => {
+                session.mark_register_unconfirmed();
+            }
             Delivery::Unknown => {}
             Delivery::Refused => session.settle(true),
             Delivery::NotSent => session.settle(false),
@@ -756,6 +766,32 @@ impl PortingClient {
 /// 133005 "PIN incorrect".
 const PIN_MISMATCH: i64 = 133005;
 
+/// Whether some answer of the reconciling read for `flight` would leave the
+/// session in a state that allows `operation` (pure: tries each outcome).
+fn reconcile_could_allow(state: &PortingState, flight: &InFlight, operation: Operation) -> bool {
+    let at = flight.since;
+    let mut outcomes: Vec<StepOutcome> = [(false, false), (false, true), (true, true)]
+        .into_iter()
+        .map(|(registered, code_verified)| StepOutcome::Reconciled {
+            operation: flight.operation,
+            observed: Observed::new(registered, code_verified),
+        })
+        .collect();
+    if let (Some(method), Some(language)) = (flight.method, flight.language.clone()) {
+        outcomes.push(StepOutcome::CodeRequested {
+            method,
+            language,
+            unconfirmed: true,
+            sent_at: None,
+        });
+    }
+    outcomes.iter().any(|outcome| {
+        state
+            .next_state(outcome, at)
+            .is_ok_and(|next| next.allows(operation))
+    })
+}
+
 /// Whether a record says how far its number got: connected, or a status and
 /// a code verification status to read.
 fn decides_adoption(record: &PhoneNumberRecord) -> bool {
@@ -819,6 +855,7 @@ impl Step<'_> {
                 method: *method,
                 language: (*language).clone(),
                 unconfirmed: false,
+                sent_at: None,
             },
             Self::VerifyCode { .. } => StepOutcome::CodeVerified,
             Self::Start | Self::Register { .. } => StepOutcome::Registered,

@@ -37,10 +37,15 @@ impl ApiError {
             ApiErrorKind::TooManyPinGuesses => graph.texts().find_map(wait_in_text),
             _ => None,
         };
-        let retry_after = header_wait
-            .or_else(text_wait)
-            .or_else(|| kind.documented_wait())
-            .map(|wait| wait.min(MAX_WAIT));
+        // What the answer says (header, then text), never shorter than the
+        // wait Meta documents for the case: a 133016 with `Retry-After: 30`
+        // still blocks the number for 72 hours.
+        let said = header_wait.or_else(text_wait);
+        let retry_after = match (said, kind.documented_wait()) {
+            (Some(said), Some(documented)) => Some(said.max(documented)),
+            (said, documented) => said.or(documented),
+        }
+        .map(|wait| wait.min(MAX_WAIT));
         Self {
             kind,
             operation,
@@ -89,8 +94,9 @@ impl ApiError {
     }
 
     /// How long to wait before retrying: the `Retry-After` header when sent,
-    /// else a wait Meta wrote in the error, else the wait Meta documents for
-    /// the case (5 minutes for 133015, 72 hours for 133016, …).
+    /// else a wait Meta wrote in the error — never less than the wait Meta
+    /// documents for the case (5 minutes for 133015, 72 hours for 133016, …)
+    /// and never more than 72 hours.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }
@@ -178,6 +184,17 @@ mod tests {
         let body = r#"{"error":{"code":133016}}"#;
         assert_eq!(
             api(body, Operation::Register, 400, Some(7)).retry_after(),
+            Some(Duration::from_secs(72 * 3600)),
+            "never shorter than the documented 72-hour block"
+        );
+        assert_eq!(
+            api(
+                r#"{"error":{"code":130429}}"#,
+                Operation::Register,
+                429,
+                Some(7)
+            )
+            .retry_after(),
             Some(Duration::from_secs(7))
         );
         assert_eq!(

@@ -43,11 +43,15 @@ pub enum Error {
     /// The client configuration is invalid; nothing was sent.
     #[error("invalid client configuration: {0}")]
     Config(#[from] ConfigError),
-    /// The step is not legal in the session's current state; nothing was sent.
+    /// The step is not legal in the session's current state; the step was
+    /// not sent. (When another step was in flight, the client may first have
+    /// read the number to reconcile it: the refusal is then about the
+    /// reconciled state.)
     #[error(transparent)]
     IllegalTransition(#[from] IllegalTransition),
     /// The step is legal but too early (a wait the last answer asked for, or
-    /// the register budget); nothing was sent.
+    /// the register budget); the step was not sent (a reconciling read may
+    /// have preceded the register budget's refusal, as for an illegal step).
     #[error(transparent)]
     WaitRequired(#[from] WaitRequired),
     /// The [`Checkpoint`](crate::Checkpoint) could not save the session.

@@ -62,11 +62,11 @@ pub(crate) fn delivery(error: &Error) -> Delivery {
         Error::Transport(_) => Delivery::NotSent,
         // A classified refusal (a rate limit, a missing approval, a PIN
         // error, 133006…) says what Meta did — nothing — whatever the HTTP
-        // status. A temporary or unknown error, or one Meta marks transient,
-        // does not: it may come after Meta acted (even in a 2xx).
+        // status or `is_transient` (Graph marks its throttling transient). A
+        // temporary or unknown error does not: it may come after Meta acted
+        // (even in a 2xx).
         Error::Api(e) => match e.kind() {
             ApiErrorKind::Temporary | ApiErrorKind::Unknown => Delivery::Unknown,
-            _ if e.graph().is_transient == Some(true) => Delivery::Unknown,
             _ => Delivery::Refused,
         },
         Error::UnexpectedResponse(e) => match e.status() {

@@ -18,7 +18,7 @@ pub enum WaitReason {
     RegisterBudget,
 }
 
-/// A step was called before it may be sent. Nothing was sent; call it again
+/// A step was called before it may be sent. The step was not sent; call it again
 /// at [`until`](Self::until) (a [`RetryPolicy`](crate::RetryPolicy) waits by
 /// itself when the wait fits in its deadline).
 #[derive(Clone, Debug, PartialEq, Eq)]
