@@ -144,7 +144,7 @@ pub use state::{
 };
 pub use time::{Clock, SystemClock, Timestamp};
 #[cfg(feature = "reqwest")]
-pub use transport::ReqwestTransport;
+pub use transport::{ReqwestTransport, ReqwestTransportBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use transport::{Transport, TransportError, TransportErrorKind};
 
 /// Re-exported so that [`Transport`], [`Checkpoint`] and [`Sleep`] can be

@@ -74,7 +74,7 @@ fn bad_version_base_url_and_timeouts_are_config_errors() {
         .build()
         .unwrap_err()
         .to_string();
-    assert_eq!(shown, "base URL must use http or https");
+    assert_eq!(shown, "base URL must use https");
 }
 
 #[cfg(feature = "reqwest")]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use url::Url;
+use url::{Host, Url};
 
 use super::{Inner, PortingClient};
 use crate::checkpoint::Checkpoint;
@@ -134,6 +134,12 @@ impl PortingClientBuilder {
             .token
             .filter(|t| !t.is_empty())
             .ok_or(ConfigError::MissingAccessToken)?;
+        // `Authorization: Bearer <token>` must be a valid header value: a
+        // token with a space, a control character or a non-ASCII letter (a
+        // copy-paste accident) fails here, not as a late "request failed".
+        if !token.secret().bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::InvalidAccessToken);
+        }
         if !valid_version(&self.api_version) {
             return Err(ConfigError::InvalidApiVersion);
         }
@@ -188,11 +194,23 @@ fn valid_version(version: &str) -> bool {
 fn api_root(base: &str, version: &str) -> Result<Url, ConfigError> {
     let invalid = |reason| ConfigError::InvalidBaseUrl { reason };
     let mut url = Url::parse(base.trim()).map_err(|_| invalid("is not a valid absolute URL"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("must use http or https"));
-    }
-    if url.host().is_none() {
-        return Err(invalid("has no host"));
+    let loopback = match url.host() {
+        None => return Err(invalid("has no host")),
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+    };
+    match url.scheme() {
+        "https" => {}
+        // The bearer token must not cross a network in clear text: plain
+        // HTTP only to this machine (tests, local proxies).
+        "http" if loopback => {}
+        "http" => {
+            return Err(invalid(
+                "must use https (plain http only to a loopback host)",
+            ))
+        }
+        _ => return Err(invalid("must use https")),
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("must not have a query or fragment"));

@@ -57,6 +57,9 @@ pub(crate) fn decode(
             retry_after,
         ))
     };
+    if (300..400).contains(&response.status) {
+        return Err(undecodable(UndecodableReason::Redirect));
+    }
     if response.body.iter().all(u8::is_ascii_whitespace) {
         return Err(undecodable(UndecodableReason::EmptyBody));
     }

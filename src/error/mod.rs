@@ -194,6 +194,11 @@ pub enum ConfigError {
     /// No (or an empty) access token was given.
     #[error("an access token is required")]
     MissingAccessToken,
+    /// The access token has characters an HTTP header cannot carry
+    /// (whitespace, control characters, non-ASCII): usually a copy-paste
+    /// accident. The token itself is never shown.
+    #[error("the access token may only contain visible ASCII characters")]
+    InvalidAccessToken,
     /// The API version is not of the form `v25.0`.
     #[error("API version must look like v25.0")]
     InvalidApiVersion,

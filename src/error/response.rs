@@ -21,6 +21,10 @@ pub enum UndecodableReason {
     UnexpectedShape,
     /// A paged list sent a cursor it had sent before: it would never end.
     RepeatedCursor,
+    /// A redirect (3xx). The client follows none: the PIN and the token must
+    /// not travel to wherever a redirect points, and a redirect is never a
+    /// success.
+    Redirect,
     /// A paged list went on past the client's page limit.
     TooManyPages,
 }
@@ -32,6 +36,7 @@ impl fmt::Display for UndecodableReason {
             Self::NotJson => "body is not JSON",
             Self::UnexpectedShape => "unexpected JSON shape",
             Self::RepeatedCursor => "the list repeated a page cursor",
+            Self::Redirect => "a redirect, which is not followed",
             Self::TooManyPages => "the list went on past the page limit",
         })
     }

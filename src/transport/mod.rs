@@ -19,7 +19,7 @@ use url::Url;
 use crate::operation::Operation;
 
 #[cfg(feature = "reqwest")]
-pub use self::reqwest::ReqwestTransport;
+pub use self::reqwest::{ReqwestTransport, ReqwestTransportBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 
 /// Sends one HTTP request and returns its response.
 ///
@@ -219,6 +219,9 @@ pub enum TransportErrorKind {
     Connect,
     /// Anything else (the body could not be read, a protocol error…).
     Other,
+    /// The response body was over the transport's size limit; the rest was
+    /// not read.
+    ResponseTooLarge,
 }
 
 impl fmt::Display for TransportErrorKind {
@@ -227,6 +230,7 @@ impl fmt::Display for TransportErrorKind {
             Self::Timeout => "request timed out",
             Self::Connect => "could not connect",
             Self::Other => "request failed",
+            Self::ResponseTooLarge => "response body over the size limit",
         })
     }
 }

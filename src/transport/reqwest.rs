@@ -1,5 +1,8 @@
-//! The default transport, a thin adapter over a `reqwest::Client`.
+//! The default transport, a thin adapter over a `reqwest::Client`, hardened
+//! for the requests it carries (the bearer token, the PIN, the code): it
+//! follows no redirect and reads at most a bounded body.
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,26 +11,212 @@ use super::{
     Headers, HttpRequest, HttpResponse, Method, Transport, TransportError, TransportErrorKind,
 };
 
+/// The most bytes of a response body [`ReqwestTransport`] reads unless
+/// configured otherwise (1 MiB; Graph answers of this flow are under 10 KiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
+
 /// Sends requests with [`reqwest`](https://docs.rs/reqwest) (rustls, HTTP/2).
 ///
+/// Hardened for what these requests carry:
+/// - it follows **no redirect**: a 3xx is returned to the client, which
+///   reports it as an [`UnexpectedResponse`](crate::UnexpectedResponse) — a
+///   redirect can never carry the PIN or the token to another host, nor pass
+///   for a success;
+/// - it reads the body as a stream and stops at a limit
+///   ([`DEFAULT_MAX_RESPONSE_BYTES`] unless configured): a larger answer is a
+///   [`TransportErrorKind::ResponseTooLarge`] error and memory stays bounded.
+///
 /// Cheap to clone: clones share one connection pool. No reqwest type appears
-/// in this crate's public API, so reqwest upgrades are not breaking changes.
-#[derive(Clone, Debug)]
+/// in this crate's public API (except the documented
+/// [`from_reqwest_client`](Self::from_reqwest_client) escape hatch), so
+/// reqwest upgrades are not breaking changes.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use waba_porting::{PortingClient, ReqwestTransport};
+///
+/// # fn run(corporate_ca: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+/// let transport = ReqwestTransport::builder()
+///     .proxy("http://proxy.internal:3128")
+///     .add_root_certificate_pem(corporate_ca)
+///     .user_agent_suffix("acme-bsp/2.1")
+///     .pool_idle_timeout(Duration::from_secs(30))
+///     .build()?;
+/// let client = PortingClient::builder()
+///     .access_token(std::env::var("WABA_ACCESS_TOKEN")?)
+///     .transport(transport)
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
 pub struct ReqwestTransport {
     client: ::reqwest::Client,
+    max_response_bytes: usize,
+    user_agent_suffix: Option<String>,
+}
+
+impl fmt::Debug for ReqwestTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReqwestTransport")
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReqwestTransport {
-    /// A transport with reqwest's defaults and the given connect timeout.
+    /// A transport with the defaults and the given connect timeout.
+    ///
+    /// # Errors
+    /// When reqwest cannot build its client (no TLS backend).
     pub fn new(connect_timeout: Option<Duration>) -> Result<Self, TransportError> {
-        let mut builder = ::reqwest::Client::builder();
-        if let Some(timeout) = connect_timeout {
+        let mut builder = Self::builder();
+        builder.connect_timeout = connect_timeout;
+        builder.build()
+    }
+
+    /// Starts configuring a transport.
+    pub fn builder() -> ReqwestTransportBuilder {
+        ReqwestTransportBuilder::default()
+    }
+
+    /// Wraps a `reqwest::Client` you configured yourself — the escape hatch
+    /// for settings the builder does not offer. **This is the one place a
+    /// reqwest type crosses this crate's API**, so it may change with reqwest
+    /// upgrades.
+    ///
+    /// You take over what the builder guarantees: build the client with
+    /// `redirect(reqwest::redirect::Policy::none())` (a client that follows
+    /// redirects can send the PIN and the token to whatever host a redirect
+    /// names). The response size limit
+    /// ([`DEFAULT_MAX_RESPONSE_BYTES`]) still applies.
+    pub fn from_reqwest_client(client: ::reqwest::Client) -> Self {
+        Self {
+            client,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            user_agent_suffix: None,
+        }
+    }
+
+    /// The most bytes of a response body this transport reads.
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
+    }
+}
+
+/// Configures a [`ReqwestTransport`] without naming a reqwest type.
+#[derive(Clone, Default)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct ReqwestTransportBuilder {
+    connect_timeout: Option<Duration>,
+    pool_idle_timeout: Option<Duration>,
+    proxy: Option<String>,
+    root_certificates_pem: Vec<Vec<u8>>,
+    user_agent_suffix: Option<String>,
+    max_response_bytes: Option<usize>,
+}
+
+impl fmt::Debug for ReqwestTransportBuilder {
+    /// The proxy URL may carry credentials: shown only as set or not.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReqwestTransportBuilder")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
+            .field("root_certificates", &self.root_certificates_pem.len())
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
+}
+
+impl ReqwestTransportBuilder {
+    /// The limit for establishing a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long an idle pooled connection is kept.
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Sends every request through this proxy (`http://host:port`,
+    /// `https://…`, `socks5://…` where reqwest supports it; credentials in
+    /// the URL are used for the proxy and never printed).
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Trusts these root certificates (PEM, one or more) besides the
+    /// platform's: a corporate TLS-inspecting proxy, a private CA.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates_pem.push(pem.into());
+        self
+    }
+
+    /// Appended to the crate's `User-Agent` (`waba-porting/x.y.z <suffix>`),
+    /// to tell your service's requests apart in Meta's logs.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// The most bytes of a response body to read (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]); a larger answer is a
+    /// [`TransportErrorKind::ResponseTooLarge`] error.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = Some(bytes);
+        self
+    }
+
+    /// Builds the transport.
+    ///
+    /// # Errors
+    /// A proxy URL or certificate reqwest cannot use, a user agent suffix
+    /// with characters a header cannot carry, or no TLS backend: a
+    /// [`TransportError`] of kind [`Other`](TransportErrorKind::Other) whose
+    /// source says which.
+    pub fn build(self) -> Result<ReqwestTransport, TransportError> {
+        let config = |e| TransportError::new(TransportErrorKind::Other, e);
+        let mut builder =
+            ::reqwest::Client::builder().redirect(::reqwest::redirect::Policy::none());
+        if let Some(timeout) = self.connect_timeout {
             builder = builder.connect_timeout(timeout);
         }
-        builder
-            .build()
-            .map(|client| Self { client })
-            .map_err(|e| TransportError::new(TransportErrorKind::Other, e))
+        if let Some(timeout) = self.pool_idle_timeout {
+            builder = builder.pool_idle_timeout(timeout);
+        }
+        if let Some(proxy) = &self.proxy {
+            builder = builder.proxy(::reqwest::Proxy::all(proxy.as_str()).map_err(config)?);
+        }
+        let mut certificates = Vec::new();
+        for pem in &self.root_certificates_pem {
+            certificates.extend(::reqwest::Certificate::from_pem_bundle(pem).map_err(config)?);
+        }
+        if !certificates.is_empty() {
+            builder = builder.tls_certs_merge(certificates);
+        }
+        if let Some(suffix) = &self.user_agent_suffix {
+            let printable = suffix.bytes().all(|b| (0x20..0x7f).contains(&b));
+            if suffix.trim().is_empty() || !printable {
+                return Err(TransportError::new(
+                    TransportErrorKind::Other,
+                    "the user agent suffix must be printable ASCII and not blank",
+                ));
+            }
+        }
+        let client = builder.build().map_err(config)?;
+        Ok(ReqwestTransport {
+            client,
+            max_response_bytes: self
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            user_agent_suffix: self.user_agent_suffix.map(|s| s.trim().to_owned()),
+        })
     }
 }
 
@@ -43,6 +232,13 @@ fn classify(error: ::reqwest::Error) -> TransportError {
     TransportError::new(kind, error)
 }
 
+fn too_large(limit: usize) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::ResponseTooLarge,
+        format!("the response body is over the {limit}-byte limit"),
+    )
+}
+
 #[async_trait]
 impl Transport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
@@ -52,7 +248,12 @@ impl Transport for ReqwestTransport {
         };
         let mut builder = self.client.request(method, request.url);
         for (name, value) in request.headers.iter() {
-            builder = builder.header(name, value);
+            match &self.user_agent_suffix {
+                Some(suffix) if name.eq_ignore_ascii_case("user-agent") => {
+                    builder = builder.header(name, format!("{value} {suffix}"));
+                }
+                _ => builder = builder.header(name, value),
+            }
         }
         if let Some(timeout) = request.timeout {
             builder = builder.timeout(timeout);
@@ -60,7 +261,14 @@ impl Transport for ReqwestTransport {
         if !request.body.is_empty() {
             builder = builder.body(request.body);
         }
-        let response = builder.send().await.map_err(classify)?;
+        let mut response = builder.send().await.map_err(classify)?;
+        let limit = self.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX))
+        {
+            return Err(too_large(limit));
+        }
         let status = response.status().as_u16();
         let headers: Headers = response
             .headers()
@@ -69,7 +277,13 @@ impl Transport for ReqwestTransport {
                 Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
             })
             .collect();
-        let body = response.bytes().await.map_err(classify)?;
-        Ok(HttpResponse::new(status, headers, body.to_vec()))
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len().saturating_add(chunk.len()) > limit {
+                return Err(too_large(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse::new(status, headers, body))
     }
 }
