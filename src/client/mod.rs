@@ -259,7 +259,10 @@ impl PortingClient {
             .send(operation, phone_number_id.as_str(), &query, None)
             .await?;
         let value = wire::decode(operation, &response, self.now())?;
-        PhoneNumberRecord::from_value(&value).ok_or_else(|| wire::shape_error(operation, &response))
+        // A record of another number is no answer to this read.
+        PhoneNumberRecord::from_value(&value)
+            .filter(|record| &record.id == phone_number_id)
+            .ok_or_else(|| wire::shape_error(operation, &response))
     }
 
     /// Finds `phone` among the WABA's numbers. Every page is read: when the
