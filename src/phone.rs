@@ -1,48 +1,45 @@
-//! Phone numbers: parsing, validation and the country-code split Meta expects.
+//! Phone numbers: parsing and validation with libphonenumber's metadata (the
+//! `phonenumber` crate), and the country-code split Meta expects.
 
 use std::fmt;
 use std::str::FromStr;
 
+use phonenumber::metadata::DATABASE;
+use phonenumber::ParseError;
 use serde::{Deserialize, Serialize};
 
 use crate::validation::ValidationError;
 
-/// ITU-T E.164 country calling codes in service. The set is prefix-free, so
-/// at most one entry matches the start of a number.
-const COUNTRY_CODES: &[&str] = &[
-    "1", "7", "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45",
-    "46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
-    "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98", "211",
-    "212", "213", "216", "218", "220", "221", "222", "223", "224", "225", "226", "227", "228",
-    "229", "230", "231", "232", "233", "234", "235", "236", "237", "238", "239", "240", "241",
-    "242", "243", "244", "245", "246", "247", "248", "249", "250", "251", "252", "253", "254",
-    "255", "256", "257", "258", "260", "261", "262", "263", "264", "265", "266", "267", "268",
-    "269", "290", "291", "297", "298", "299", "350", "351", "352", "353", "354", "355", "356",
-    "357", "358", "359", "370", "371", "372", "373", "374", "375", "376", "377", "378", "379",
-    "380", "381", "382", "383", "385", "386", "387", "389", "420", "421", "423", "500", "501",
-    "502", "503", "504", "505", "506", "507", "508", "509", "590", "591", "592", "593", "594",
-    "595", "596", "597", "598", "599", "670", "672", "673", "674", "675", "676", "677", "678",
-    "679", "680", "681", "682", "683", "685", "686", "687", "688", "689", "690", "691", "692",
-    "800", "808", "850", "852", "853", "855", "856", "870", "878", "880", "881", "882", "883",
-    "886", "888", "960", "961", "962", "963", "964", "965", "966", "967", "968", "970", "971",
-    "972", "973", "974", "975", "976", "977", "979", "992", "993", "994", "995", "996", "998",
-];
-
 /// E.164 allows at most 15 digits including the country code.
 const MAX_DIGITS: usize = 15;
-/// The shortest national number we accept (some small territories use 4).
-const MIN_NATIONAL_DIGITS: usize = 4;
+/// The most digits a written number may have: E.164's 15 and a national
+/// trunk prefix of up to two digits (`+44 (0)20 …`, Hungary's `06`), which
+/// libphonenumber drops.
+const MAX_WRITTEN_DIGITS: usize = MAX_DIGITS + 2;
+/// The fewest: a country code and a national number have at least three.
+const MIN_WRITTEN_DIGITS: usize = 3;
 
 /// A phone number in international form, split into country calling code and
 /// national number as the migration endpoint wants them (`cc`, `phone_number`).
 ///
-/// Parsing accepts `+14155550123`, `14155550123` and the same with spaces,
-/// dashes and parentheses (`+1 (415) 555-0123`). Without a `+`, the digits are
-/// still read as international: they must start with the country code.
-/// Anything else (letters, a second `+`, a national trunk `0` with no country
-/// code that matches, too few or too many digits) is a [`ValidationError`].
+/// Parsing reads the digits as an international number: `+14155550123`,
+/// `+1 (415) 555-0123`, `+1.415.555.0123`, and digits only, as Meta writes a
+/// `wa_id` (`14155550123`: without a `+`, the digits must still start with
+/// the country code). A national trunk prefix written after the country code
+/// is dropped where the country has one (`+44 (0)20 7946 0958` is
+/// `+442079460958`); leading zeros that belong to the number stay (Italy's
+/// `+39 06 …`).
 ///
-/// Serialized as its E.164 string (`"+14155550123"`).
+/// The number must be valid for its country by libphonenumber's metadata.
+/// Everything else is a [`ValidationError`] that says why: a character other
+/// than digits, a leading `+`, spaces, dashes, dots and parentheses (letters
+/// and extensions included), input longer than [`PhoneNumber::MAX_INPUT_LEN`],
+/// an unknown country code, a length or a number range the country does not
+/// have, or digits without `+` that read both as an international and as a
+/// North American number.
+///
+/// Serialized as its E.164 string (`"+14155550123"`); deserializing validates
+/// the same way.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber {
@@ -53,41 +50,44 @@ pub struct PhoneNumber {
 }
 
 impl PhoneNumber {
+    /// The longest input [`parse`](Self::parse) reads, in bytes; longer input
+    /// is refused before it is looked at.
+    pub const MAX_INPUT_LEN: usize = 64;
+
     /// Parses and validates a phone number (see the type's documentation).
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        let trimmed = input.trim();
-        if trimmed.is_empty() {
-            return Err(ValidationError::EmptyPhoneNumber);
+        let written = Written::read(input)?;
+        let number = written.international()?;
+        let parsed = Self::from_parsed(&number, written.digits())?;
+        if !phonenumber::is_valid(&number) {
+            return Err(invalid_for_country(&parsed));
         }
-        let mut digits = String::with_capacity(MAX_DIGITS);
-        for (index, ch) in trimmed.char_indices() {
-            match ch {
-                '0'..='9' => digits.push(ch),
-                '+' if index == 0 => {}
-                ' ' | '-' | '(' | ')' => {}
-                _ => return Err(ValidationError::InvalidPhoneCharacter),
+        if let Some(north_american) = written.north_american_reading() {
+            if parsed.country_code() != "1" {
+                return Err(ValidationError::AmbiguousPhoneNumber {
+                    international: parsed.e164,
+                    north_american: north_american.e164,
+                });
             }
         }
-        if digits.is_empty() {
-            return Err(ValidationError::EmptyPhoneNumber);
-        }
-        if digits.len() > MAX_DIGITS {
+        Ok(parsed)
+    }
+
+    /// The E.164 form of a number libphonenumber read (not yet validated).
+    fn from_parsed(
+        number: &phonenumber::PhoneNumber,
+        written_digits: usize,
+    ) -> Result<Self, ValidationError> {
+        let country_code = number.code().value().to_string();
+        let e164 = format!("+{country_code}{}", number.national());
+        if e164.len() - 1 > MAX_DIGITS {
             return Err(ValidationError::PhoneNumberLength {
-                digits: digits.len(),
-            });
-        }
-        let cc = COUNTRY_CODES
-            .iter()
-            .find(|cc| digits.starts_with(**cc))
-            .ok_or(ValidationError::UnknownCountryCode)?;
-        if digits.len() < cc.len() + MIN_NATIONAL_DIGITS {
-            return Err(ValidationError::PhoneNumberLength {
-                digits: digits.len(),
+                digits: written_digits,
             });
         }
         Ok(Self {
-            cc_len: cc.len(),
-            e164: format!("+{digits}"),
+            cc_len: country_code.len(),
+            e164,
         })
     }
 
@@ -105,7 +105,9 @@ impl PhoneNumber {
         self.e164.get(1..=self.cc_len).unwrap_or_default()
     }
 
-    /// The national number, digits only, without the country code.
+    /// The national (significant) number, digits only, without the country
+    /// code and without a trunk prefix, but with leading zeros that belong to
+    /// the number (`"0669821234"` for Italy's `+39 06 6982 1234`).
     pub fn national_number(&self) -> &str {
         self.e164.get(1 + self.cc_len..).unwrap_or_default()
     }
@@ -116,10 +118,139 @@ impl PhoneNumber {
     }
 
     /// Whether `display` (as Graph shows it, e.g. `"+1 415-555-0123"`)
-    /// denotes this number.
+    /// denotes this number: both are read as phone numbers and compared,
+    /// so a trunk `(0)` or other punctuation makes no difference, and a
+    /// display that is no phone number matches nothing.
     pub(crate) fn matches_display(&self, display: &str) -> bool {
-        let digits = display.chars().filter(char::is_ascii_digit);
-        digits.eq(self.e164.chars().skip(1))
+        Written::read(display)
+            .and_then(|written| {
+                let number = written.international()?;
+                Self::from_parsed(&number, written.digits())
+            })
+            .is_ok_and(|shown| shown == *self)
+    }
+}
+
+/// The digits of a written number, with a `+` in front, before libphonenumber
+/// reads them.
+struct Written {
+    /// `+` and the digits, in the order written.
+    canonical: String,
+    /// Whether the input started with `+`.
+    plus: bool,
+}
+
+impl Written {
+    /// Checks the characters and the digit count; keeps the digits.
+    fn read(input: &str) -> Result<Self, ValidationError> {
+        if input.len() > PhoneNumber::MAX_INPUT_LEN {
+            return Err(ValidationError::PhoneInputTooLong {
+                len: input.len(),
+                max: PhoneNumber::MAX_INPUT_LEN,
+            });
+        }
+        let trimmed = input.trim();
+        let (plus, rest) = match trimmed.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, trimmed),
+        };
+        let mut canonical = String::with_capacity(1 + MAX_WRITTEN_DIGITS);
+        canonical.push('+');
+        for ch in rest.chars() {
+            match ch {
+                '0'..='9' => canonical.push(ch),
+                ' ' | '-' | '.' | '(' | ')' => {}
+                _ => return Err(ValidationError::InvalidPhoneCharacter),
+            }
+        }
+        let written = Self { canonical, plus };
+        let digits = written.digits();
+        if digits == 0 {
+            return Err(ValidationError::EmptyPhoneNumber);
+        }
+        if !(MIN_WRITTEN_DIGITS..=MAX_WRITTEN_DIGITS).contains(&digits) {
+            return Err(ValidationError::PhoneNumberLength { digits });
+        }
+        Ok(written)
+    }
+
+    /// How many digits were written.
+    fn digits(&self) -> usize {
+        self.canonical.len() - 1
+    }
+
+    /// libphonenumber's reading of the digits as an international number.
+    fn international(&self) -> Result<phonenumber::PhoneNumber, ValidationError> {
+        let number = phonenumber::parse(None, &self.canonical).map_err(|error| match error {
+            ParseError::InvalidCountryCode => ValidationError::UnknownCountryCode,
+            ParseError::TooShortAfterIdd | ParseError::TooShortNsn | ParseError::TooLong => {
+                ValidationError::PhoneNumberLength {
+                    digits: self.digits(),
+                }
+            }
+            ParseError::NoNumber | ParseError::MalformedInteger(_) => {
+                ValidationError::NotAPhoneNumber
+            }
+        })?;
+        if number.extension().is_some() {
+            return Err(ValidationError::NotAPhoneNumber);
+        }
+        Ok(number)
+    }
+
+    /// Ten digits written without `+` that are a valid North American
+    /// number once `1` is put in front: the input may be a US or Canadian
+    /// number written without its country code.
+    fn north_american_reading(&self) -> Option<PhoneNumber> {
+        let national = self.canonical.strip_prefix('+')?;
+        if self.plus || national.len() != 10 {
+            return None;
+        }
+        let number = phonenumber::parse(None, format!("+1{national}")).ok()?;
+        let reading = PhoneNumber::from_parsed(&number, national.len() + 1).ok()?;
+        (reading.country_code() == "1" && phonenumber::is_valid(&number)).then_some(reading)
+    }
+}
+
+/// Why libphonenumber finds `number` invalid: a length no number of its
+/// country has, or a number range the country does not have.
+fn invalid_for_country(number: &PhoneNumber) -> ValidationError {
+    let Ok(country_code) = number.country_code().parse::<u16>() else {
+        return ValidationError::UnknownCountryCode;
+    };
+    let digits = number.national_number().len();
+    let mut known_lengths = false;
+    let mut possible = false;
+    for meta in DATABASE.by_code(&country_code).into_iter().flatten() {
+        let kinds = meta.descriptors();
+        let descriptors = [
+            kinds.fixed_line(),
+            kinds.mobile(),
+            kinds.toll_free(),
+            kinds.premium_rate(),
+            kinds.shared_cost(),
+            kinds.personal_number(),
+            kinds.voip(),
+            kinds.pager(),
+            kinds.uan(),
+            kinds.voicemail(),
+        ];
+        for lengths in descriptors
+            .into_iter()
+            .flatten()
+            .map(|d| d.possible_length())
+        {
+            known_lengths |= !lengths.is_empty();
+            possible |= lengths.iter().any(|&length| usize::from(length) == digits);
+        }
+    }
+    if known_lengths && !possible {
+        ValidationError::PhoneNumberLengthForCountry {
+            country_code,
+            digits,
+        }
+    } else {
+        ValidationError::InvalidNumberForCountry { country_code }
     }
 }
 
@@ -167,7 +298,7 @@ mod tests {
     use super::*;
 
     fn split(input: &str) -> (String, String) {
-        let n = PhoneNumber::parse(input).unwrap();
+        let n = PhoneNumber::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
         (n.country_code().to_owned(), n.national_number().to_owned())
     }
 
@@ -179,8 +310,10 @@ mod tests {
             "14155550123",
             "+1 415 555 0123",
             "+1-415-555-0123",
+            "+1.415.555.0123",
             "+1 (415) 555-0123",
             " 1 (415) 555-0123 ",
+            "+ 1 415 555 0123",
         ] {
             assert_eq!(split(input), want, "{input}");
         }
@@ -198,13 +331,23 @@ mod tests {
     }
 
     #[test]
-    fn country_code_table_is_prefix_free_and_numeric() {
-        for a in COUNTRY_CODES {
-            assert!(a.bytes().all(|b| b.is_ascii_digit()) && (1..=3).contains(&a.len()));
-            for b in COUNTRY_CODES {
-                assert!(a == b || !b.starts_with(a), "{a} is a prefix of {b}");
-            }
-        }
+    fn drops_trunk_prefixes_and_keeps_leading_zeros_of_the_number() {
+        assert_eq!(
+            split("+44 (0)20 7946 0958"),
+            ("44".into(), "2079460958".into())
+        );
+        assert_eq!(
+            split("+33 (0)1 23 45 67 89"),
+            ("33".into(), "123456789".into())
+        );
+        assert_eq!(
+            split("+39 06 6982 1234"),
+            ("39".into(), "0669821234".into())
+        );
+        assert_eq!(
+            split("+39 (0)6 6982 1234"),
+            ("39".into(), "0669821234".into())
+        );
     }
 
     #[test]
@@ -213,20 +356,73 @@ mod tests {
         let cases: &[(&str, ValidationError)] = &[
             ("", EmptyPhoneNumber),
             ("   ", EmptyPhoneNumber),
+            ("+", EmptyPhoneNumber),
+            ("()--", EmptyPhoneNumber),
             ("+1 415 CALL NOW", InvalidPhoneCharacter),
             ("1+4155550123", InvalidPhoneCharacter),
             ("++14155550123", InvalidPhoneCharacter),
-            ("+1.415.555.0123", InvalidPhoneCharacter),
             ("+1 415 555 0123 ext 9", InvalidPhoneCharacter),
-            ("+1234567890123456", PhoneNumberLength { digits: 16 }),
-            ("+1 234", PhoneNumberLength { digits: 4 }),
+            ("+1 415 555 0123;ext=9", InvalidPhoneCharacter),
+            ("tel:+14155550123", InvalidPhoneCharacter),
+            ("+1/415/555/0123", InvalidPhoneCharacter),
+            ("+1\t415 555 0123", InvalidPhoneCharacter),
+            ("+1 415 555 0123\u{0}", InvalidPhoneCharacter),
+            ("+\u{FF11}4155550123", InvalidPhoneCharacter),
+            ("+1 ٤١٥ 555 0123", InvalidPhoneCharacter),
+            ("+12", PhoneNumberLength { digits: 2 }),
+            ("+123456789012345678", PhoneNumberLength { digits: 18 }),
             ("0301234567", UnknownCountryCode),
+            ("+0044 20 7946 0958", UnknownCountryCode),
             ("+28 1234567", UnknownCountryCode),
-            ("()--", EmptyPhoneNumber),
+            ("+999 123 456", UnknownCountryCode),
+            ("+1234567890123456", PhoneNumberLength { digits: 16 }),
+            (
+                "+1 234",
+                PhoneNumberLengthForCountry {
+                    country_code: 1,
+                    digits: 3,
+                },
+            ),
+            (
+                "+1 555-555-0123",
+                InvalidNumberForCountry { country_code: 1 },
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(PhoneNumber::parse(input).as_ref(), Err(want), "{input:?}");
         }
+    }
+
+    #[test]
+    fn oversized_input_is_refused_before_it_is_read() {
+        let padded = format!("+14155550123{}", " ".repeat(PhoneNumber::MAX_INPUT_LEN));
+        assert_eq!(
+            PhoneNumber::parse(&padded),
+            Err(ValidationError::PhoneInputTooLong {
+                len: padded.len(),
+                max: PhoneNumber::MAX_INPUT_LEN,
+            })
+        );
+        let huge = "9".repeat(1 << 20);
+        assert!(matches!(
+            PhoneNumber::parse(&huge),
+            Err(ValidationError::PhoneInputTooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn digits_that_also_read_as_a_north_american_number_are_refused() {
+        // +47 55 51 23 45 is a Norwegian number, and 475-551-2345 one in
+        // Connecticut written without its country code.
+        assert_eq!(
+            PhoneNumber::parse("4755512345"),
+            Err(ValidationError::AmbiguousPhoneNumber {
+                international: "+4755512345".into(),
+                north_american: "+14755512345".into(),
+            })
+        );
+        // With the `+`, it is the Norwegian number.
+        assert_eq!(split("+47 55 51 23 45"), ("47".into(), "55512345".into()));
     }
 
     #[test]
@@ -236,6 +432,8 @@ mod tests {
         assert_eq!(json, "\"+14155550123\"");
         assert_eq!(serde_json::from_str::<PhoneNumber>(&json).unwrap(), n);
         assert!(serde_json::from_str::<PhoneNumber>("\"+1 CALL\"").is_err());
+        assert!(serde_json::from_str::<PhoneNumber>("\"+4402079460958\"").is_ok());
+        assert!(serde_json::from_str::<PhoneNumber>("\"+4155550123\"").is_err());
         assert_eq!(n.to_string(), "+14155550123");
     }
 
@@ -246,59 +444,104 @@ mod tests {
         assert!(n.matches_display("14155550123"));
         assert!(!n.matches_display("+1 415-555-0124"));
         assert!(!n.matches_display("+1 415-555-01234"));
+        assert!(!n.matches_display("+1 415 CALL NOW"));
+        assert!(!n.matches_display(""));
+
+        let uk = PhoneNumber::parse("+442079460958").unwrap();
+        assert!(uk.matches_display("+44 20 7946 0958"));
+        assert!(uk.matches_display("+44 (0)20 7946 0958"));
+        assert!(!uk.matches_display("+44 20 7946 0959"));
+
+        let it = PhoneNumber::parse("+39 06 6982 1234").unwrap();
+        assert!(it.matches_display("+39 06 6982 1234"));
+        assert!(!it.matches_display("+39 6 6982 1234"));
+    }
+
+    #[cfg(feature = "simulator")]
+    #[test]
+    fn literals_used_by_the_simulator_are_valid() {
+        let literal = PhoneNumber::from_literal("1", "4155550123");
+        assert_eq!(PhoneNumber::parse(literal.e164()), Ok(literal));
     }
 }
 
-/// Property-style checks over generated numbers (seeded, no extra dependency).
+/// Property-style checks (seeded, no extra dependency).
 #[cfg(test)]
 mod properties {
     use super::*;
 
-    #[test]
-    fn formatting_never_changes_the_split() {
-        let mut state: u64 = 42;
-        let mut next = move || {
+    fn rng(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
             state = state
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
             state >> 33
-        };
-        let separators = [" ", "-", "(", ")", ""];
-        for _ in 0..5_000 {
-            let cc = COUNTRY_CODES[(next() % COUNTRY_CODES.len() as u64) as usize];
-            let national_len = 4 + (next() % (MAX_DIGITS - cc.len() - 3) as u64) as usize;
-            let national: String = (0..national_len)
-                .map(|_| char::from(b'0' + (next() % 10) as u8))
-                .collect();
-            let mut formatted = if next() % 2 == 0 {
-                "+".to_owned()
-            } else {
-                String::new()
-            };
-            for ch in cc.chars().chain(national.chars()) {
-                formatted.push(ch);
-                formatted.push_str(separators[(next() % separators.len() as u64) as usize]);
-            }
-            let parsed =
-                PhoneNumber::parse(&formatted).unwrap_or_else(|e| panic!("{formatted:?}: {e}"));
-            assert_eq!(
-                (parsed.country_code(), parsed.national_number()),
-                (cc, national.as_str()),
-                "{formatted:?}"
-            );
-            assert_eq!(PhoneNumber::parse(parsed.e164()).as_ref(), Ok(&parsed));
         }
+    }
+
+    /// libphonenumber's own example numbers of every country, written with
+    /// random separators, with and without `+`: the result never depends on
+    /// the formatting, and a parsed number parses to itself.
+    #[test]
+    fn formatting_never_changes_the_number() {
+        let mut next = rng(42);
+        let separators = [" ", "-", "(", ")", ".", ""];
+        let mut accepted = 0;
+        let mut examples = 0;
+        for meta in DATABASE.iter() {
+            let kinds = meta.descriptors();
+            for example in [kinds.fixed_line(), kinds.mobile()]
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.example())
+            {
+                examples += 1;
+                let plain = format!("+{}{example}", meta.country_code());
+                let Ok(want) = PhoneNumber::parse(&plain) else {
+                    continue;
+                };
+                accepted += 1;
+                assert_eq!(PhoneNumber::parse(want.e164()).as_ref(), Ok(&want));
+                assert_eq!(
+                    format!("+{}{}", want.country_code(), want.national_number()),
+                    want.e164()
+                );
+                for _ in 0..2 {
+                    let mut formatted = if next() % 2 == 0 { "+" } else { "" }.to_owned();
+                    for ch in plain.chars().skip(1) {
+                        formatted.push(ch);
+                        let i = (next() % separators.len() as u64) as usize;
+                        formatted.push_str(separators[i]);
+                    }
+                    match PhoneNumber::parse(&formatted) {
+                        Ok(got) => assert_eq!(got, want, "{formatted:?}"),
+                        // Without `+`, ten digits may also be a North
+                        // American number: refused, never misread.
+                        Err(ValidationError::AmbiguousPhoneNumber { international, .. }) => {
+                            assert!(!formatted.starts_with('+'), "{formatted:?}");
+                            assert_eq!(international, want.e164(), "{formatted:?}");
+                        }
+                        Err(e) => panic!("{formatted:?}: {e}"),
+                    }
+                }
+            }
+        }
+        // Nearly all of libphonenumber's examples are valid numbers.
+        assert!(accepted * 100 >= examples * 95, "{accepted} of {examples}");
     }
 
     #[test]
     fn arbitrary_text_never_panics() {
         let mut state: u64 = 7;
-        let alphabet: Vec<char> = "+0123456789 -()x.#é\u{0}\u{1F600}".chars().collect();
+        let alphabet: Vec<char> = "+0123456789 -().x#é٣\u{FF11}\u{0}\u{7}\n\u{1F600}"
+            .chars()
+            .collect();
         for _ in 0..20_000 {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let len = (state % 20) as usize;
+            let len = (state % 24) as usize;
             let text: String = (0..len)
                 .map(|i| alphabet[((state >> (i % 50)) % alphabet.len() as u64) as usize])
                 .collect();
@@ -308,6 +551,38 @@ mod properties {
                     format!("+{}{}", n.country_code(), n.national_number()),
                     n.e164()
                 );
+            }
+        }
+    }
+
+    /// Everything libphonenumber is handed is `+` and 3 to 17 digits: this
+    /// walks that space at random, with and without a real country code.
+    /// (Slow: libphonenumber compiles each country's patterns on first use.)
+    #[test]
+    fn random_digits_never_panic() {
+        let mut next = rng(2024);
+        let codes: Vec<u16> = (1..1000)
+            .filter(|c| DATABASE.by_code(c).is_some())
+            .collect();
+        for i in 0..2_000 {
+            let mut text = if i % 3 == 0 {
+                String::new()
+            } else {
+                "+".into()
+            };
+            if i % 2 == 0 {
+                let code = codes[(next() % codes.len() as u64) as usize];
+                text.push_str(&code.to_string());
+            }
+            for _ in 0..(next() % (MAX_WRITTEN_DIGITS as u64 + 2)) {
+                text.push(char::from(b'0' + (next() % 10) as u8));
+            }
+            match PhoneNumber::parse(&text) {
+                Ok(n) => {
+                    assert!(n.e164().len() <= MAX_DIGITS + 1, "{text:?}");
+                    assert!(n.matches_display(&text), "{text:?}");
+                }
+                Err(e) => assert!(!e.to_string().is_empty()),
             }
         }
     }

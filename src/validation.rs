@@ -6,15 +6,26 @@
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidationError {
-    /// The phone number is empty.
+    /// The phone number is empty (or has no digit at all).
     #[error("phone number is empty")]
     EmptyPhoneNumber,
+    /// The phone number input is longer than any written phone number; it is
+    /// refused before it is read.
+    #[error("phone number input is {len} bytes long; at most {max} are accepted")]
+    PhoneInputTooLong {
+        /// The input's length in bytes.
+        len: usize,
+        /// The most bytes accepted.
+        max: usize,
+    },
     /// The phone number has a character other than digits, a leading `+`,
-    /// spaces, dashes and parentheses.
-    #[error("phone number may only contain digits, a leading '+', spaces, dashes and parentheses")]
+    /// spaces, dashes, dots and parentheses.
+    #[error(
+        "phone number may only contain digits, a leading '+', spaces, dashes, dots and parentheses"
+    )]
     InvalidPhoneCharacter,
-    /// Too few or too many digits for an international number.
-    #[error("phone number has {digits} digits; an international number has a country code and at most 15 digits")]
+    /// Too few or too many digits for any international number.
+    #[error("phone number has {digits} digits; an international number is a country code and a national number, at most 15 digits in all")]
     PhoneNumberLength {
         /// How many digits the input had.
         digits: usize,
@@ -22,6 +33,34 @@ pub enum ValidationError {
     /// The digits do not start with a country calling code.
     #[error("phone number does not start with a known country calling code (write it in international form, e.g. +14155550123)")]
     UnknownCountryCode,
+    /// libphonenumber finds no phone number in the digits.
+    #[error("not a phone number")]
+    NotAPhoneNumber,
+    /// The national number has a length no number of its country has.
+    #[error("phone number has {digits} digits after the country code +{country_code}, a length no number there has (without a leading '+', the first digits are read as the country code)")]
+    PhoneNumberLengthForCountry {
+        /// The country calling code the number starts with.
+        country_code: u16,
+        /// How many digits follow the country code.
+        digits: usize,
+    },
+    /// libphonenumber knows no number range of the country that holds the
+    /// number (it has a possible length, but is not a valid number there).
+    #[error("phone number is not a valid number for country code +{country_code} (without a leading '+', the first digits are read as the country code)")]
+    InvalidNumberForCountry {
+        /// The country calling code the number starts with.
+        country_code: u16,
+    },
+    /// Written without `+`, the digits are a valid international number and
+    /// also a valid North American (+1) number without its country code:
+    /// which one is meant cannot be told.
+    #[error("phone number without '+' reads both as {international} and as the North American {north_american}; write it with '+' and its country code")]
+    AmbiguousPhoneNumber {
+        /// The international reading, E.164.
+        international: String,
+        /// The North American reading, E.164.
+        north_american: String,
+    },
     /// An id is empty.
     #[error("{kind} is empty")]
     EmptyId {

@@ -1,0 +1,306 @@
+//! Phone numbers are read with libphonenumber's metadata (issue 7, "Phone
+//! numbers: use the field's own library"): what the hand-written parser got
+//! wrong, what is accepted, and what is refused with which typed error.
+
+#[cfg(all(feature = "reqwest", feature = "simulator"))]
+mod common;
+
+use waba_porting::{PhoneNumber, ValidationError};
+
+/// Accepted input and the number it denotes: (input, E.164, cc, national).
+const ACCEPTED: &[(&str, &str, &str, &str)] = &[
+    // The hand-written parser kept the UK trunk 0: +4402079460958.
+    ("+44 (0)20 7946 0958", "+442079460958", "44", "2079460958"),
+    ("+44 20 7946 0958", "+442079460958", "44", "2079460958"),
+    ("+44 020 7946 0958", "+442079460958", "44", "2079460958"),
+    ("+33 (0)1 23 45 67 89", "+33123456789", "33", "123456789"),
+    // Meta's `wa_id` form: digits only, starting with the country code.
+    ("14155550123", "+14155550123", "1", "4155550123"),
+    ("+1 (415) 555-0123", "+14155550123", "1", "4155550123"),
+    ("+1 415-555-0123", "+14155550123", "1", "4155550123"),
+    ("+1.415.555.0123", "+14155550123", "1", "4155550123"),
+    ("  +14155550123\n", "+14155550123", "1", "4155550123"),
+    ("442079460958", "+442079460958", "44", "2079460958"),
+    // Italy: the leading 0 is part of the number, not a trunk prefix.
+    ("+39 06 6982 1234", "+390669821234", "39", "0669821234"),
+    ("390669821234", "+390669821234", "39", "0669821234"),
+    ("+39 312 345 6789", "+393123456789", "39", "3123456789"),
+    ("+49 30 1234567", "+49301234567", "49", "301234567"),
+    ("+353 1 234 5678", "+35312345678", "353", "12345678"),
+    ("+971 50 123 4567", "+971501234567", "971", "501234567"),
+    ("+55 11 98765-4321", "+5511987654321", "55", "11987654321"),
+];
+
+#[test]
+fn accepted_numbers_split_into_country_code_and_national_number() {
+    for &(input, e164, cc, national) in ACCEPTED {
+        let number = PhoneNumber::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+        assert_eq!(number.e164(), e164, "{input:?}");
+        assert_eq!(number.to_string(), e164, "{input:?}");
+        assert_eq!(number.country_code(), cc, "{input:?}");
+        assert_eq!(number.national_number(), national, "{input:?}");
+        assert_eq!(input.parse::<PhoneNumber>().as_ref(), Ok(&number));
+        // The E.164 form reads back as the same number.
+        assert_eq!(PhoneNumber::parse(e164).as_ref(), Ok(&number), "{input:?}");
+    }
+}
+
+#[test]
+fn refused_numbers_are_typed_errors() {
+    use ValidationError::*;
+    let cases: &[(&str, ValidationError)] = &[
+        // The hand-written parser read these as Switzerland (+41) and Egypt
+        // (+20): US numbers written without their country code.
+        (
+            "4155550123",
+            PhoneNumberLengthForCountry {
+                country_code: 41,
+                digits: 8,
+            },
+        ),
+        ("2025550123", InvalidNumberForCountry { country_code: 20 }),
+        (
+            "(415) 555-0123",
+            PhoneNumberLengthForCountry {
+                country_code: 41,
+                digits: 8,
+            },
+        ),
+        // Digits that are a valid number both ways are not guessed at.
+        (
+            "4755512345",
+            AmbiguousPhoneNumber {
+                international: "+4755512345".into(),
+                north_american: "+14755512345".into(),
+            },
+        ),
+        // Not valid for their country.
+        (
+            "+1 555-555-0123",
+            InvalidNumberForCountry { country_code: 1 },
+        ),
+        (
+            "+1 415 055 0123",
+            InvalidNumberForCountry { country_code: 1 },
+        ),
+        (
+            "+1 415 555 012",
+            PhoneNumberLengthForCountry {
+                country_code: 1,
+                digits: 9,
+            },
+        ),
+        (
+            "+44 20 7946 09580",
+            PhoneNumberLengthForCountry {
+                country_code: 44,
+                digits: 11,
+            },
+        ),
+        (
+            "+41 44 668 18 0",
+            PhoneNumberLengthForCountry {
+                country_code: 41,
+                digits: 8,
+            },
+        ),
+        (
+            "+44 10 7946 0958",
+            InvalidNumberForCountry { country_code: 44 },
+        ),
+        // No such country code; a national number with its trunk 0.
+        ("+28 1234567", UnknownCountryCode),
+        ("+999 123 456", UnknownCountryCode),
+        ("020 7946 0958", UnknownCountryCode),
+        ("0044 20 7946 0958", UnknownCountryCode),
+        // Too few or too many digits for any number.
+        ("+12", PhoneNumberLength { digits: 2 }),
+        ("+44 20 7946 0958 0958 01", PhoneNumberLength { digits: 18 }),
+        ("+1234567890123456", PhoneNumberLength { digits: 16 }),
+        // Characters: letters (vanity numbers, extensions), a second or
+        // misplaced '+', unicode digits, control characters.
+        ("+1 415 CALL NOW", InvalidPhoneCharacter),
+        ("+1 415 555 0123 ext. 9", InvalidPhoneCharacter),
+        ("+1 415 555 0123 x9", InvalidPhoneCharacter),
+        ("tel:+1-415-555-0123", InvalidPhoneCharacter),
+        ("++14155550123", InvalidPhoneCharacter),
+        ("1+4155550123", InvalidPhoneCharacter),
+        ("+1 ٤١٥ ٥٥٥ ٠١٢٣", InvalidPhoneCharacter),
+        (
+            "+\u{FF11}\u{FF14}\u{FF11}\u{FF15}5550123",
+            InvalidPhoneCharacter,
+        ),
+        ("+1 415\u{0}555 0123", InvalidPhoneCharacter),
+        ("+1 415\u{202E}555 0123", InvalidPhoneCharacter),
+        ("+1 415\t555 0123", InvalidPhoneCharacter),
+        ("+1/415/555/0123", InvalidPhoneCharacter),
+        // Nothing there.
+        ("", EmptyPhoneNumber),
+        (" \t ", EmptyPhoneNumber),
+        ("+", EmptyPhoneNumber),
+        ("( ) - .", EmptyPhoneNumber),
+    ];
+    for (input, want) in cases {
+        let got = PhoneNumber::parse(input);
+        assert_eq!(got.as_ref(), Err(want), "{input:?}");
+        // Every refusal says why in words.
+        assert!(want.to_string().len() > 10, "{want:?}");
+    }
+}
+
+#[test]
+fn error_messages_name_the_country_and_the_reason() {
+    let message = |input: &str| PhoneNumber::parse(input).unwrap_err().to_string();
+    assert!(message("4155550123").contains("+41"));
+    assert!(message("2025550123").contains("not a valid number for country code +20"));
+    assert!(message("+1 415 CALL NOW").contains("may only contain"));
+    assert!(message("+28 1234567").contains("country calling code"));
+    let ambiguous = message("4755512345");
+    assert!(ambiguous.contains("+4755512345") && ambiguous.contains("+14755512345"));
+}
+
+#[test]
+fn oversized_input_is_refused_early_and_nothing_panics() {
+    for input in [
+        "1".repeat(65),
+        " ".repeat(10_000),
+        format!("+1 415 555 0123{}", "\u{0}".repeat(1 << 20)),
+    ] {
+        assert_eq!(
+            PhoneNumber::parse(&input),
+            Err(ValidationError::PhoneInputTooLong {
+                len: input.len(),
+                max: PhoneNumber::MAX_INPUT_LEN,
+            })
+        );
+    }
+    // At the limit, the input is read.
+    let padded = format!("{:<64}", "+1 415 555 0123");
+    assert_eq!(padded.len(), PhoneNumber::MAX_INPUT_LEN);
+    assert_eq!(PhoneNumber::parse(&padded).unwrap().e164(), "+14155550123");
+}
+
+#[test]
+fn serde_round_trip_is_e164_and_validates() {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Holder {
+        phone: PhoneNumber,
+    }
+    for &(input, e164, _, _) in ACCEPTED {
+        let holder = Holder {
+            phone: PhoneNumber::parse(input).unwrap(),
+        };
+        let json = serde_json::to_string(&holder).unwrap();
+        assert_eq!(json, format!(r#"{{"phone":"{e164}"}}"#));
+        assert_eq!(serde_json::from_str::<Holder>(&json).unwrap(), holder);
+    }
+    // Deserializing refuses what parsing refuses.
+    for bad in ["4155550123", "+1 555-555-0123", "+1 415 CALL NOW", ""] {
+        let json = format!(r#"{{"phone":"{bad}"}}"#);
+        assert!(serde_json::from_str::<Holder>(&json).is_err(), "{bad:?}");
+    }
+}
+
+/// `matches_display` is crate-internal: these tests drive it through the
+/// look-up that follows Meta's 2388012 ("already exists in your list"),
+/// which finds the session's number by Graph's `display_phone_number`.
+#[cfg(all(feature = "reqwest", feature = "simulator"))]
+mod look_up {
+    use crate::common::*;
+    use serde_json::json;
+    use waba_porting::{
+        ApiErrorKind, BusinessId, Error, PhoneNumber, PortingSession, StateName, WabaId,
+    };
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const LISTED_ID: &str = "109876543210987";
+
+    /// Starts a migration of `phone` that Meta answers with 2388012 while
+    /// the list shows one number written as `display`.
+    async fn start_against_listing(
+        phone: &str,
+        display: &str,
+    ) -> (Result<StateName, Error>, String) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(start_path()))
+            .respond_with(error_response(
+                400,
+                graph_error(
+                    2388012,
+                    None,
+                    "This phone number already exists in your list of phone numbers",
+                ),
+            ))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(start_path()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "data": [{
+                    "id": LISTED_ID,
+                    "display_phone_number": display,
+                    "status": "PENDING",
+                    "code_verification_status": "NOT_VERIFIED",
+                }]
+            })))
+            .mount(&server)
+            .await;
+        let client = client(&server);
+        let mut session = PortingSession::new(
+            PhoneNumber::parse(phone).unwrap(),
+            WabaId::new(WABA).unwrap(),
+            BusinessId::new(BUSINESS).unwrap(),
+        );
+        let result = client.start_migration(&mut session).await;
+        let id = session
+            .state()
+            .phone_number_id()
+            .map(|id| id.as_str().to_owned())
+            .unwrap_or_default();
+        (result, id)
+    }
+
+    #[tokio::test]
+    async fn the_listed_number_is_found_however_graph_writes_it() {
+        for (phone, display) in [
+            (PHONE, "+1 415-555-0123"),
+            (PHONE, "+14155550123"),
+            (PHONE, "14155550123"),
+            (PHONE, "+1 (415) 555-0123"),
+            // Digit strings differ ("4402079460958"), the numbers do not.
+            ("+44 20 7946 0958", "+44 (0)20 7946 0958"),
+            ("+44 20 7946 0958", "+44 20 7946 0958"),
+            ("+39 06 6982 1234", "+39 06 6982 1234"),
+        ] {
+            let (result, id) = start_against_listing(phone, display).await;
+            assert_eq!(result.unwrap(), StateName::Initiated, "{display:?}");
+            assert_eq!(id, LISTED_ID, "{display:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn another_number_is_not_adopted() {
+        for (phone, display) in [
+            (PHONE, "+1 415-555-0124"),
+            (PHONE, "+1 415-555-01234"),
+            (PHONE, "+44 20 7946 0958"),
+            (PHONE, "+41 41 555 01 23"),
+            (PHONE, "not a number"),
+            (PHONE, ""),
+            ("+44 20 7946 0958", "+44 20 7946 0959"),
+            // The Italian 0 belongs to the number.
+            ("+39 06 6982 1234", "+39 6 6982 1234"),
+        ] {
+            let (result, id) = start_against_listing(phone, display).await;
+            match result {
+                Err(Error::Api(e)) => {
+                    assert_eq!(e.kind(), ApiErrorKind::AlreadyInDestination, "{display:?}")
+                }
+                other => panic!("{display:?}: {other:?}"),
+            }
+            assert_eq!(id, "", "{display:?}");
+        }
+    }
+}
