@@ -130,7 +130,7 @@ pub use error::{
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
 pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};
 pub use operation::Operation;
-pub use params::{CodeMethod, DataLocalizationRegion, Language};
+pub use params::{CodeMethod, DataLocalizationRegion, Language, SUPPORTED_REGIONS};
 pub use phone::PhoneNumber;
 pub use retry_policy::{RetryPolicy, Sleep, ThreadSleep};
 pub use secret::{AccessToken, Pin, VerificationCode};

@@ -113,26 +113,61 @@ impl fmt::Display for Language {
     }
 }
 
-/// The `data_localization_region` of `register`: an ISO 3166-1 alpha-2
-/// country code (`DE`, `IN`, …) where Meta stores message data at rest.
+/// The regions Meta supports for Cloud API local storage, the values
+/// `register` takes as `data_localization_region` (ISO 3166-1 alpha-2):
+/// APAC AU, ID, IN, JP, SG, KR; Europe DE, CH, GB; LATAM BR; MEA BH, ZA, AE;
+/// NORAM CA. Source: Meta, "Register a business phone number" and "Local
+/// storage" (reference META-REG in `porting-api.md` §1 and §5).
+pub const SUPPORTED_REGIONS: [&str; 14] = [
+    "AU", "ID", "IN", "JP", "SG", "KR", "DE", "CH", "GB", "BR", "BH", "ZA", "AE", "CA",
+];
+
+/// The `data_localization_region` of `register`: one of the
+/// [`SUPPORTED_REGIONS`] where Meta stores message data at rest (`DE`,
+/// `IN`, …). Parses from config with `FromStr` (`"de".parse()`), prints as
+/// the code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DataLocalizationRegion(String);
 
 impl DataLocalizationRegion {
-    /// Validates a 2-letter country code; lowercase input is upper-cased.
+    /// Validates a region: a 2-letter code (lowercase is upper-cased) that
+    /// Meta supports for local storage.
+    ///
+    /// # Errors
+    /// [`ValidationError::InvalidRegion`] for anything but two ASCII letters,
+    /// [`ValidationError::UnsupportedRegion`] for a country Meta offers no
+    /// local storage in.
     pub fn new(code: impl AsRef<str>) -> Result<Self, ValidationError> {
         let code = code.as_ref().trim();
-        if code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
-            Ok(Self(code.to_ascii_uppercase()))
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(ValidationError::InvalidRegion);
+        }
+        let code = code.to_ascii_uppercase();
+        if SUPPORTED_REGIONS.contains(&code.as_str()) {
+            Ok(Self(code))
         } else {
-            Err(ValidationError::InvalidRegion)
+            Err(ValidationError::UnsupportedRegion { region: code })
         }
     }
 
     /// The 2-letter code.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl FromStr for DataLocalizationRegion {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl fmt::Display for DataLocalizationRegion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -183,11 +218,30 @@ mod tests {
     #[test]
     fn region_shapes() {
         assert_eq!(DataLocalizationRegion::new("de").unwrap().as_str(), "DE");
-        for bad in ["", "D", "DEU", "1A"] {
+        for bad in ["", "D", "DEU", "1A", "ÄB"] {
             assert_eq!(
                 DataLocalizationRegion::new(bad),
                 Err(ValidationError::InvalidRegion)
             );
         }
+    }
+
+    #[test]
+    fn only_the_regions_meta_supports_are_accepted_and_parse_from_config() {
+        for code in SUPPORTED_REGIONS {
+            let region: DataLocalizationRegion = code.to_ascii_lowercase().parse().unwrap();
+            assert_eq!(region.to_string(), code);
+        }
+        for unsupported in ["US", "FR", "us", "CN", "EU"] {
+            assert_eq!(
+                DataLocalizationRegion::new(unsupported),
+                Err(ValidationError::UnsupportedRegion {
+                    region: unsupported.to_ascii_uppercase()
+                }),
+                "{unsupported}"
+            );
+        }
+        let err = DataLocalizationRegion::new("us").unwrap_err().to_string();
+        assert!(err.contains("US") && err.contains("DE"), "{err}");
     }
 }

@@ -88,4 +88,10 @@ pub enum ValidationError {
     /// The data localization region is not a 2-letter country code.
     #[error("data localization region must be a 2-letter country code")]
     InvalidRegion,
+    /// Meta offers no Cloud API local storage in this country.
+    #[error("Meta offers no local storage in {region}; supported: AU, ID, IN, JP, SG, KR, DE, CH, GB, BR, BH, ZA, AE, CA")]
+    UnsupportedRegion {
+        /// The code given, upper-cased.
+        region: String,
+    },
 }
