@@ -28,7 +28,7 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 ///
 /// Cheap to clone: clones share one connection pool. No reqwest type appears
 /// in this crate's public API (except the documented
-/// [`from_reqwest_client`](Self::from_reqwest_client) escape hatch), so
+/// [`from_reqwest_builder`](Self::from_reqwest_builder) escape hatch), so
 /// reqwest upgrades are not breaking changes.
 ///
 /// ```no_run
@@ -51,6 +51,10 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 #[derive(Clone)]
 pub struct ReqwestTransport {
     client: ::reqwest::Client,
+    /// For plain-http (loopback) URLs: never through any proxy, configured
+    /// or from the environment (`HTTP_PROXY`), so the bearer token never
+    /// leaves the machine in clear text.
+    direct: ::reqwest::Client,
     max_response_bytes: usize,
     user_agent_suffix: Option<String>,
 }
@@ -80,22 +84,29 @@ impl ReqwestTransport {
         ReqwestTransportBuilder::default()
     }
 
-    /// Wraps a `reqwest::Client` you configured yourself — the escape hatch
-    /// for settings the builder does not offer. **This is the one place a
-    /// reqwest type crosses this crate's API**, so it may change with reqwest
-    /// upgrades.
+    /// Builds the transport from a `reqwest::ClientBuilder` you configured
+    /// yourself — the escape hatch for settings this crate's builder does not
+    /// offer. **This is the one place a reqwest type crosses this crate's
+    /// API**, so it may change with reqwest upgrades.
     ///
-    /// You take over what the builder guarantees: build the client with
-    /// `redirect(reqwest::redirect::Policy::none())` (a client that follows
-    /// redirects can send the PIN and the token to whatever host a redirect
-    /// names). The response size limit
-    /// ([`DEFAULT_MAX_RESPONSE_BYTES`]) still applies.
-    pub fn from_reqwest_client(client: ::reqwest::Client) -> Self {
-        Self {
-            client,
+    /// The guarantees still hold: redirects are turned off on your builder
+    /// (a redirect could carry the PIN and the token to another host), plain
+    /// http (loopback) requests bypass every proxy, and the response size
+    /// limit ([`DEFAULT_MAX_RESPONSE_BYTES`]) applies.
+    ///
+    /// # Errors
+    /// When reqwest cannot build the client.
+    pub fn from_reqwest_builder(builder: ::reqwest::ClientBuilder) -> Result<Self, TransportError> {
+        let config = |e| TransportError::new(TransportErrorKind::Other, e);
+        Ok(Self {
+            client: builder
+                .redirect(::reqwest::redirect::Policy::none())
+                .build()
+                .map_err(config)?,
+            direct: direct_client(None)?,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             user_agent_suffix: None,
-        }
+        })
     }
 
     /// The most bytes of a response body this transport reads.
@@ -191,7 +202,14 @@ impl ReqwestTransportBuilder {
             builder = builder.pool_idle_timeout(timeout);
         }
         if let Some(proxy) = &self.proxy {
-            builder = builder.proxy(::reqwest::Proxy::all(proxy.as_str()).map_err(config)?);
+            // reqwest's error would quote the URL, credentials included.
+            let proxy = ::reqwest::Proxy::all(proxy.as_str()).map_err(|_| {
+                TransportError::new(
+                    TransportErrorKind::Other,
+                    "the proxy URL cannot be used (its text is not shown: it may hold credentials)",
+                )
+            })?;
+            builder = builder.proxy(proxy);
         }
         let mut certificates = Vec::new();
         for pem in &self.root_certificates_pem {
@@ -212,12 +230,27 @@ impl ReqwestTransportBuilder {
         let client = builder.build().map_err(config)?;
         Ok(ReqwestTransport {
             client,
+            direct: direct_client(self.connect_timeout)?,
             max_response_bytes: self
                 .max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             user_agent_suffix: self.user_agent_suffix.map(|s| s.trim().to_owned()),
         })
     }
+}
+
+/// A client for plain-http (loopback) URLs: no proxy of any kind, no
+/// redirects.
+fn direct_client(connect_timeout: Option<Duration>) -> Result<::reqwest::Client, TransportError> {
+    let mut builder = ::reqwest::Client::builder()
+        .redirect(::reqwest::redirect::Policy::none())
+        .no_proxy();
+    if let Some(timeout) = connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    builder
+        .build()
+        .map_err(|e| TransportError::new(TransportErrorKind::Other, e))
 }
 
 fn classify(error: ::reqwest::Error) -> TransportError {
@@ -246,7 +279,14 @@ impl Transport for ReqwestTransport {
             Method::Get => ::reqwest::Method::GET,
             Method::Post => ::reqwest::Method::POST,
         };
-        let mut builder = self.client.request(method, request.url);
+        // Plain http is only ever allowed to loopback: never via a proxy.
+        let client = if request.url.scheme() == "http" {
+            &self.direct
+        } else {
+            &self.client
+        };
+        let sent_to = request.url.clone();
+        let mut builder = client.request(method, request.url);
         for (name, value) in request.headers.iter() {
             match &self.user_agent_suffix {
                 Some(suffix) if name.eq_ignore_ascii_case("user-agent") => {
@@ -262,6 +302,14 @@ impl Transport for ReqwestTransport {
             builder = builder.body(request.body);
         }
         let mut response = builder.send().await.map_err(classify)?;
+        if response.url() != &sent_to {
+            // Only a client that follows redirects gets here; never report
+            // what another URL answered.
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                "the answer came from another URL (a redirect was followed)",
+            ));
+        }
         let limit = self.max_response_bytes;
         if response
             .content_length()
