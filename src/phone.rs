@@ -38,10 +38,12 @@ const MIN_WRITTEN_DIGITS: usize = 3;
 /// have, or digits without `+` that read both as an international and as a
 /// North American number.
 ///
-/// Serialized as its E.164 string (`"+14155550123"`); deserializing validates
-/// the same way.
+/// Serialized as its E.164 string (`"+14155550123"`). Deserializing checks the
+/// saved form (`+`, a known country code, at most 15 digits) without
+/// re-validating the number against today's ranges, so saved sessions keep
+/// loading across metadata updates; `parse` is the strict door.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[serde(try_from = "Stored", into = "String")]
 pub struct PhoneNumber {
     /// `+` followed by all digits.
     e164: String,
@@ -57,9 +59,20 @@ impl PhoneNumber {
     /// Parses and validates a phone number (see the type's documentation).
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let written = Written::read(input)?;
+        if !written.plus && written.formatted {
+            // "322 661 8142" is how a Colombian mobile is written at home,
+            // and also reads as a Brussels number: formatted numbers must
+            // say their country.
+            return Err(ValidationError::PlusRequired);
+        }
         let number = written.international()?;
         let parsed = Self::from_parsed(&number, written.digits())?;
         if !phonenumber::is_valid(&number) {
+            return Err(invalid_for_country(&parsed));
+        }
+        if !written.is_exactly(&parsed) {
+            // libphonenumber read other digits than were written (it applied
+            // a local dialling rule): that would be somebody else's number.
             return Err(invalid_for_country(&parsed));
         }
         if let Some(north_american) = written.north_american_reading() {
@@ -122,12 +135,40 @@ impl PhoneNumber {
     /// so a trunk `(0)` or other punctuation makes no difference, and a
     /// display that is no phone number matches nothing.
     pub(crate) fn matches_display(&self, display: &str) -> bool {
-        Written::read(display)
-            .and_then(|written| {
-                let number = written.international()?;
-                Self::from_parsed(&number, written.digits())
+        // The display is read as written (punctuation and a "(0)" trunk
+        // prefix dropped) and compared number to number; no libphonenumber
+        // pass, so a long list of many countries stays cheap.
+        Written::read(display).is_ok_and(|written| written.is_exactly(self))
+    }
+
+    /// A number this crate saved itself (a session's E.164 string): `+`, a
+    /// country code libphonenumber knows, and at most 15 digits in all. Not
+    /// re-validated against today's number ranges, so a session saved by an
+    /// earlier version (or before a metadata update) still loads.
+    fn from_stored(stored: &str) -> Result<Self, ValidationError> {
+        let digits = stored
+            .strip_prefix('+')
+            .ok_or(ValidationError::InvalidPhoneCharacter)?;
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValidationError::InvalidPhoneCharacter);
+        }
+        if !(MIN_WRITTEN_DIGITS..=MAX_DIGITS).contains(&digits.len()) {
+            return Err(ValidationError::PhoneNumberLength {
+                digits: digits.len(),
+            });
+        }
+        let cc_len = (1..=3)
+            .find(|&len| {
+                digits
+                    .get(..len)
+                    .and_then(|cc| cc.parse::<u16>().ok())
+                    .is_some_and(|cc| DATABASE.by_code(&cc).is_some())
             })
-            .is_ok_and(|shown| shown == *self)
+            .ok_or(ValidationError::UnknownCountryCode)?;
+        Ok(Self {
+            e164: stored.to_owned(),
+            cc_len,
+        })
     }
 }
 
@@ -138,6 +179,11 @@ struct Written {
     canonical: String,
     /// Whether the input started with `+`.
     plus: bool,
+    /// Whether the input had separators (spaces, dashes, dots, parentheses).
+    formatted: bool,
+    /// Where a single digit written in parentheses (a trunk prefix such as
+    /// `(0)`) stands among the digits.
+    trunk_at: Option<usize>,
 }
 
 impl Written {
@@ -156,14 +202,31 @@ impl Written {
         };
         let mut canonical = String::with_capacity(1 + MAX_WRITTEN_DIGITS);
         canonical.push('+');
+        let mut formatted = false;
         for ch in rest.chars() {
             match ch {
                 '0'..='9' => canonical.push(ch),
-                ' ' | '-' | '.' | '(' | ')' => {}
+                ' ' | '-' | '.' | '(' | ')' => formatted = true,
                 _ => return Err(ValidationError::InvalidPhoneCharacter),
             }
         }
-        let written = Self { canonical, plus };
+        // "(d)": one digit in parentheses, as in "+44 (0)20 …".
+        let trunk_at = rest.find('(').and_then(|open| {
+            let inner = rest.get(open + 1..)?;
+            let mut chars = inner.chars();
+            match (chars.next(), chars.next()) {
+                (Some(d), Some(')')) if d.is_ascii_digit() => {
+                    Some(rest.get(..open)?.bytes().filter(u8::is_ascii_digit).count())
+                }
+                _ => None,
+            }
+        });
+        let written = Self {
+            canonical,
+            plus,
+            formatted,
+            trunk_at,
+        };
         let digits = written.digits();
         if digits == 0 {
             return Err(ValidationError::EmptyPhoneNumber);
@@ -177,6 +240,30 @@ impl Written {
     /// How many digits were written.
     fn digits(&self) -> usize {
         self.canonical.len() - 1
+    }
+
+    /// Whether `number` is exactly the digits written, or those digits less
+    /// a trunk prefix right after the country code (written in parentheses,
+    /// or a 0). Anything else means the reading added, dropped or changed
+    /// digits (local dialling rules applied to an international number).
+    fn is_exactly(&self, number: &PhoneNumber) -> bool {
+        if number.e164 == self.canonical {
+            return true;
+        }
+        // One digit dropped right after the country code: a trunk prefix,
+        // when written in parentheses ("+44 (0)20 …") or when it is a 0
+        // ("+44 020 …"). Never digits added or changed.
+        let at = number.cc_len;
+        let dropped = self.canonical.get(at + 1..at + 2);
+        let trunk = self.trunk_at == Some(at) || dropped == Some("0");
+        if !trunk {
+            return false;
+        }
+        let mut without = self.canonical.clone();
+        if at + 1 < without.len() {
+            without.remove(at + 1);
+        }
+        number.e164 == without
     }
 
     /// libphonenumber's reading of the digits as an international number.
@@ -270,6 +357,20 @@ impl TryFrom<String> for PhoneNumber {
     }
 }
 
+/// The serialized form: checked as the crate saved it, not re-validated (see
+/// `PhoneNumber::from_stored`).
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Stored(String);
+
+impl TryFrom<Stored> for PhoneNumber {
+    type Error = ValidationError;
+
+    fn try_from(value: Stored) -> Result<Self, Self::Error> {
+        Self::from_stored(&value.0)
+    }
+}
+
 impl From<PhoneNumber> for String {
     fn from(value: PhoneNumber) -> Self {
         value.e164
@@ -312,7 +413,6 @@ mod tests {
             "+1-415-555-0123",
             "+1.415.555.0123",
             "+1 (415) 555-0123",
-            " 1 (415) 555-0123 ",
             "+ 1 415 555 0123",
         ] {
             assert_eq!(split(input), want, "{input}");
@@ -433,7 +533,12 @@ mod tests {
         assert_eq!(serde_json::from_str::<PhoneNumber>(&json).unwrap(), n);
         assert!(serde_json::from_str::<PhoneNumber>("\"+1 CALL\"").is_err());
         assert!(serde_json::from_str::<PhoneNumber>("\"+4402079460958\"").is_ok());
-        assert!(serde_json::from_str::<PhoneNumber>("\"+4155550123\"").is_err());
+        // A saved number is checked for its form, not re-validated against
+        // today's ranges (so old sessions load); parse stays strict.
+        assert!(serde_json::from_str::<PhoneNumber>("\"+4155550123\"").is_ok());
+        assert!(PhoneNumber::parse("+4155550123").is_err());
+        assert!(serde_json::from_str::<PhoneNumber>("\"+9991234567\"").is_err());
+        assert!(serde_json::from_str::<PhoneNumber>("\"14155550123\"").is_err());
         assert_eq!(n.to_string(), "+14155550123");
     }
 
@@ -521,6 +626,10 @@ mod properties {
                         Err(ValidationError::AmbiguousPhoneNumber { international, .. }) => {
                             assert!(!formatted.starts_with('+'), "{formatted:?}");
                             assert_eq!(international, want.e164(), "{formatted:?}");
+                        }
+                        // Formatted without `+`: refused, never misread.
+                        Err(ValidationError::PlusRequired) => {
+                            assert!(!formatted.starts_with('+'), "{formatted:?}");
                         }
                         Err(e) => panic!("{formatted:?}: {e}"),
                     }

@@ -33,6 +33,10 @@ pub enum ValidationError {
     /// The digits do not start with a country calling code.
     #[error("phone number does not start with a known country calling code (write it in international form, e.g. +14155550123)")]
     UnknownCountryCode,
+    /// A formatted number (spaces, dashes, parentheses) without a leading
+    /// `+`: it may be a national number of any country.
+    #[error("write the number in international form with a leading '+' and its country code (digits only, as in a WhatsApp id like 14155550123, are read as international)")]
+    PlusRequired,
     /// libphonenumber finds no phone number in the digits.
     #[error("not a phone number")]
     NotAPhoneNumber,

@@ -59,13 +59,9 @@ fn refused_numbers_are_typed_errors() {
             },
         ),
         ("2025550123", InvalidNumberForCountry { country_code: 20 }),
-        (
-            "(415) 555-0123",
-            PhoneNumberLengthForCountry {
-                country_code: 41,
-                digits: 8,
-            },
-        ),
+        // Formatted without '+': a national number of any country.
+        ("(415) 555-0123", PlusRequired),
+        ("322 661 8142", PlusRequired),
         // Digits that are a valid number both ways are not guessed at.
         (
             "4755512345",
@@ -111,8 +107,9 @@ fn refused_numbers_are_typed_errors() {
         // No such country code; a national number with its trunk 0.
         ("+28 1234567", UnknownCountryCode),
         ("+999 123 456", UnknownCountryCode),
-        ("020 7946 0958", UnknownCountryCode),
-        ("0044 20 7946 0958", UnknownCountryCode),
+        ("020 7946 0958", PlusRequired),
+        ("02079460958", UnknownCountryCode),
+        ("0044 20 7946 0958", PlusRequired),
         // Too few or too many digits for any number.
         ("+12", PhoneNumberLength { digits: 2 }),
         ("+44 20 7946 0958 0958 01", PhoneNumberLength { digits: 18 }),

@@ -230,12 +230,49 @@ async fn regression_4_a_token_a_header_cannot_carry_is_a_config_error() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
-/// Item 5: the builder's settings reach the wire with no reqwest type named.
+/// Item 5: the builder's settings reach the wire with no reqwest type named:
+/// the user agent suffix on every request, the proxy for https (seen as a
+/// CONNECT by a local stand-in proxy; nothing leaves this machine), and
+/// never a proxy for plain http to loopback (the token would cross it in
+/// clear text).
 #[tokio::test]
-async fn regression_5_the_transport_builder_proxies_and_tags_the_user_agent() {
-    // The "proxy" is a wiremock server: an HTTP proxy receives the request
-    // for the (unreachable) target in absolute form.
-    let proxy = MockServer::start().await;
+async fn regression_5_the_transport_builder_proxies_https_and_tags_the_user_agent() {
+    // A stand-in proxy: records the first request line, then hangs up.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_address = proxy.local_addr().unwrap();
+    let seen = tokio::spawn(async move {
+        let (mut socket, _) = proxy.accept().await.unwrap();
+        let mut head = vec![0u8; 1024];
+        let n = socket.read(&mut head).await.unwrap_or(0);
+        String::from_utf8_lossy(&head[..n]).into_owned()
+    });
+    let transport = || {
+        ReqwestTransport::builder()
+            .proxy(format!("http://{proxy_address}"))
+            .user_agent_suffix("acme-bsp/2.1")
+            .pool_idle_timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    };
+    let via_proxy = PortingClient::builder()
+        .access_token(TOKEN)
+        .transport(transport())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let _ = via_proxy.start_migration(&mut session()).await;
+    let line = tokio::time::timeout(Duration::from_secs(10), seen)
+        .await
+        .expect("the proxy was used")
+        .unwrap();
+    assert!(
+        line.starts_with("CONNECT graph.facebook.com:443"),
+        "{line:?}"
+    );
+
+    // Plain http to loopback goes direct, with the tagged user agent.
+    let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(header(
             "user-agent",
@@ -243,24 +280,17 @@ async fn regression_5_the_transport_builder_proxies_and_tags_the_user_agent() {
         ))
         .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"id":"110200345501442"}"#))
         .expect(1)
-        .mount(&proxy)
+        .mount(&server)
         .await;
-    let transport = ReqwestTransport::builder()
-        .proxy(proxy.uri())
-        .user_agent_suffix("acme-bsp/2.1")
-        .pool_idle_timeout(Duration::from_secs(5))
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let client = PortingClient::builder()
+    let direct = PortingClient::builder()
         .access_token(TOKEN)
-        .base_url("http://127.0.0.1:9")
-        .transport(transport)
+        .base_url(server.uri())
+        .transport(transport())
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
     let mut session = session();
-    client.start_migration(&mut session).await.unwrap();
+    direct.start_migration(&mut session).await.unwrap();
     assert_eq!(session.state().name(), StateName::Initiated);
 }
 
