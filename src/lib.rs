@@ -113,6 +113,7 @@ mod session;
 #[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
 pub mod simulator;
 mod state;
+mod store;
 mod time;
 pub mod transport;
 mod validation;
@@ -141,6 +142,9 @@ pub use session::{
 pub use state::{
     IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,
     StepOutcome,
+};
+pub use store::{
+    DirectoryStore, InMemoryStore, SessionKey, SessionStore, StoreCheckpoint, StoreError,
 };
 pub use time::{Clock, SystemClock, Timestamp};
 #[cfg(feature = "reqwest")]
