@@ -97,7 +97,7 @@ impl<S: SessionStore> Checkpoint for StoreCheckpoint<S> {
     }
 }
 
-/// Sessions in memory (tests, short-lived tools). Clones do not share.
+/// Sessions in memory (tests, short-lived tools); share it behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     sessions: Mutex<BTreeMap<SessionKey, String>>,
