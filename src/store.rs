@@ -85,6 +85,21 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     async fn list_unfinished(&self) -> Result<Vec<PortingSession>, StoreError>;
 }
 
+#[async_trait]
+impl<T: SessionStore + ?Sized> SessionStore for std::sync::Arc<T> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<PortingSession>, StoreError> {
+        (**self).load(key).await
+    }
+
+    async fn save(&self, session: &PortingSession) -> Result<(), StoreError> {
+        (**self).save(session).await
+    }
+
+    async fn list_unfinished(&self) -> Result<Vec<PortingSession>, StoreError> {
+        (**self).list_unfinished().await
+    }
+}
+
 /// Makes any [`SessionStore`] the client's [`Checkpoint`]:
 /// `PortingClient::builder().checkpoint(StoreCheckpoint(store))`.
 #[derive(Clone, Debug)]

@@ -50,8 +50,20 @@ async fn stores_round_trip_and_list_unfinished(store: &dyn SessionStore) {
 }
 
 #[tokio::test]
-async fn the_in_memory_store_round_trips() {
-    stores_round_trip_and_list_unfinished(&InMemoryStore::new()).await;
+async fn the_in_memory_store_round_trips_and_is_shared_behind_an_arc() {
+    let store = std::sync::Arc::new(InMemoryStore::new());
+    stores_round_trip_and_list_unfinished(&store).await;
+    // The client's checkpoint and the service share one store.
+    let sim = Scenario::happy_path().build();
+    let client = sim
+        .client_builder()
+        .checkpoint(StoreCheckpoint(store.clone()))
+        .build()
+        .unwrap();
+    let mut session = sim.session();
+    client.start_migration(&mut session).await.unwrap();
+    let key = SessionKey::of(&session);
+    assert_eq!(store.load(&key).await.unwrap(), Some(session));
 }
 
 #[tokio::test]
