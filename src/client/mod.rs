@@ -509,18 +509,14 @@ impl PortingClient {
                     // A listing without the fields that say how far the
                     // number got is no evidence: read the number itself.
                     Ok(Some(record)) if !decides_adoption(&record) => {
+                        // (read_phone_number only returns the number asked for.)
                         self.read_phone_number(&record.id).await.and_then(|read| {
-                            if read.id == record.id && decides_adoption(&read) {
+                            if decides_adoption(&read) {
                                 Ok(Some(read))
                             } else {
-                                Err(UnexpectedResponse::new(
-                                    Operation::ReadPhoneNumber,
-                                    200,
-                                    UndecodableReason::UnexpectedShape,
-                                    b"the number read lacks status and code_verification_status",
-                                    None,
-                                )
-                                .into())
+                                Err(undecided_read(
+                                    "the number read lacks status and code_verification_status",
+                                ))
                             }
                         })
                     }
@@ -599,27 +595,19 @@ impl PortingClient {
         id: &PhoneNumberId,
         operation: Operation,
     ) -> Result<PhoneNumberRecord, Error> {
+        // read_phone_number already refuses a record of another number.
         let record = self.read_phone_number(id).await?;
         let decisive = match operation {
             Operation::Register => record.status.is_some(),
             _ => record.code_verification_status.is_some() || record.is_connected(),
         };
-        if &record.id == id && decisive {
-            return Ok(record);
-        }
-        let reason = if &record.id == id {
-            "the number read lacks the status that decides the step in flight"
+        if decisive {
+            Ok(record)
         } else {
-            "the number read describes another phone number id"
-        };
-        Err(UnexpectedResponse::new(
-            Operation::ReadPhoneNumber,
-            200,
-            UndecodableReason::UnexpectedShape,
-            reason.as_bytes(),
-            None,
-        )
-        .into())
+            Err(undecided_read(
+                "the number read lacks the status that decides the step in flight",
+            ))
+        }
     }
 
     /// A reconciling read failed: the step's outcome is still unknown, so
@@ -634,12 +622,20 @@ impl PortingClient {
             (a, b) => a.or(b),
         };
         session.set_not_before(later);
+        self.save_failure(session, Operation::ReadPhoneNumber, error)
+            .await
+    }
+
+    /// Saves a session that recorded a failure; returns the failure, or the
+    /// save's error carrying it.
+    async fn save_failure(
+        &self,
+        session: &PortingSession,
+        operation: Operation,
+        error: Error,
+    ) -> Error {
         match self
-            .save(
-                session,
-                Operation::ReadPhoneNumber,
-                CheckpointStage::AfterOutcome,
-            )
+            .save(session, operation, CheckpointStage::AfterOutcome)
             .await
         {
             Ok(()) => error,
@@ -703,13 +699,7 @@ impl PortingClient {
         {
             session.settle(true);
         }
-        match self
-            .save(session, operation, CheckpointStage::AfterOutcome)
-            .await
-        {
-            Ok(()) => error,
-            Err(saving) => saving.with_step_error(error).into(),
-        }
+        self.save_failure(session, operation, error).await
     }
 
     async fn save(
@@ -793,6 +783,19 @@ fn reconcile_could_allow(state: &PortingState, flight: &InFlight, operation: Ope
             .next_state(outcome, at)
             .is_ok_and(|next| next.allows(operation))
     })
+}
+
+/// A number read that cannot decide what it was read for: undecodable, so
+/// the caller keeps the step in flight.
+fn undecided_read(reason: &'static str) -> Error {
+    UnexpectedResponse::new(
+        Operation::ReadPhoneNumber,
+        200,
+        UndecodableReason::UnexpectedShape,
+        reason.as_bytes(),
+        None,
+    )
+    .into()
 }
 
 /// Whether a record says how far its number got: connected, or a status and
