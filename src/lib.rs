@@ -114,6 +114,7 @@ mod session;
 pub mod simulator;
 mod state;
 mod store;
+mod throttle;
 mod time;
 pub mod transport;
 mod validation;
@@ -146,6 +147,7 @@ pub use state::{
 pub use store::{
     DirectoryStore, InMemoryStore, SessionKey, SessionStore, StoreCheckpoint, StoreError,
 };
+pub use throttle::{Throttle, DEFAULT_RATE_LIMIT_PAUSE};
 pub use time::{Clock, SystemClock, Timestamp};
 #[cfg(feature = "reqwest")]
 pub use transport::{ReqwestTransport, ReqwestTransportBuilder, DEFAULT_MAX_RESPONSE_BYTES};

@@ -10,6 +10,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::ConfigError;
 use crate::retry_policy::{RetryPolicy, Sleep, ThreadSleep};
 use crate::secret::AccessToken;
+use crate::throttle::Throttle;
 use crate::time::{Clock, SystemClock};
 use crate::transport::Transport;
 
@@ -36,6 +37,7 @@ pub struct PortingClientBuilder {
     retry_policy: RetryPolicy,
     sleep: Arc<dyn Sleep>,
     checkpoint: Option<Arc<dyn Checkpoint>>,
+    throttle: Option<Throttle>,
 }
 
 impl Default for PortingClientBuilder {
@@ -51,6 +53,7 @@ impl Default for PortingClientBuilder {
             retry_policy: RetryPolicy::default(),
             sleep: Arc::new(ThreadSleep),
             checkpoint: None,
+            throttle: None,
         }
     }
 }
@@ -128,6 +131,15 @@ impl PortingClientBuilder {
         self
     }
 
+    /// Paces every request through `throttle` (shared by its clones: give
+    /// the same throttle to several clients and they share one budget and
+    /// one rate-limit pause). Without one, requests start at once and a
+    /// rate-limit answer slows only the call that met it (by its retry).
+    pub fn throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
     /// Validates the configuration and builds the client.
     pub fn build(self) -> Result<PortingClient, ConfigError> {
         let token = self
@@ -161,6 +173,7 @@ impl PortingClientBuilder {
                 retry_policy: self.retry_policy,
                 sleep: self.sleep,
                 checkpoint: self.checkpoint,
+                throttle: self.throttle,
             }),
         })
     }

@@ -32,6 +32,7 @@ use crate::retry_policy::{RetryPolicy, Sleep};
 use crate::secret::{AccessToken, Pin, VerificationCode};
 use crate::session::{InFlight, PortingSession};
 use crate::state::{Observed, PortingState, StateName, StepOutcome};
+use crate::throttle::Throttle;
 use crate::time::{Clock, Timestamp};
 use crate::transport::{HttpRequest, HttpResponse, Transport};
 
@@ -83,6 +84,7 @@ struct Inner {
     retry_policy: RetryPolicy,
     sleep: Arc<dyn Sleep>,
     checkpoint: Option<Arc<dyn Checkpoint>>,
+    throttle: Option<Throttle>,
 }
 
 impl fmt::Debug for PortingClient {
@@ -96,6 +98,7 @@ impl fmt::Debug for PortingClient {
             .field("retry_policy", &self.inner.retry_policy)
             .field("sleep", &self.inner.sleep)
             .field("checkpoint", &self.inner.checkpoint)
+            .field("throttle", &self.inner.throttle)
             .finish()
     }
 }
@@ -748,11 +751,30 @@ impl PortingClient {
             request.headers.push("Content-Type", "application/json");
             request.body = body.to_string().into_bytes();
         }
-        self.inner
+        let Some(throttle) = &self.inner.throttle else {
+            return self
+                .inner
+                .transport
+                .send(request)
+                .await
+                .map_err(|e| e.for_operation(operation).into());
+        };
+        throttle
+            .admit(self.inner.clock.as_ref(), self.inner.sleep.as_ref())
+            .await;
+        let response = self
+            .inner
             .transport
             .send(request)
             .await
-            .map_err(|e| e.for_operation(operation).into())
+            .map_err(|e| e.for_operation(operation))?;
+        if response.status >= 400 {
+            let now = self.now();
+            let error = wire::decode(operation, &response, now).err();
+            let header = wire::header_wait(&response, now);
+            throttle.observe(now, response.status, header, error.as_ref());
+        }
+        Ok(response)
     }
 }
 

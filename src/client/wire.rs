@@ -44,10 +44,7 @@ pub(crate) fn decode(
     response: &HttpResponse,
     now: Timestamp,
 ) -> Result<Value, Error> {
-    let retry_after = response
-        .headers
-        .get("retry-after")
-        .and_then(|v| parse_retry_after(v, now.into()));
+    let retry_after = header_wait(response, now);
     let undecodable = |reason| {
         Error::from(UnexpectedResponse::new(
             operation,
@@ -73,6 +70,14 @@ pub(crate) fn decode(
     } else {
         Err(undecodable(UndecodableReason::UnexpectedShape))
     }
+}
+
+/// The `Retry-After` header's wait, when sent and readable.
+pub(crate) fn header_wait(response: &HttpResponse, now: Timestamp) -> Option<std::time::Duration> {
+    response
+        .headers
+        .get("retry-after")
+        .and_then(|v| parse_retry_after(v, now.into()))
 }
 
 /// `{"success": true}`.

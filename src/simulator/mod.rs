@@ -49,7 +49,7 @@ use async_trait::async_trait;
 pub use clock::SimClock;
 pub use faults::Fault;
 pub use scenario::{Scenario, DEFAULT_CODE_TTL, SCENARIO_NAMES, SIMULATOR_TOKEN};
-pub use world::ServedRequest;
+pub use world::{CallCounts, ServedRequest};
 
 use self::faults::FaultPlan;
 use self::world::World;
@@ -86,7 +86,7 @@ impl fmt::Debug for Simulator {
         f.debug_struct("Simulator")
             .field("scenario", &self.scenario)
             .field("now", &self.clock.now())
-            .field("served", &self.world().served.len())
+            .field("served", &self.world().served_count)
             .finish_non_exhaustive()
     }
 }
@@ -170,9 +170,10 @@ impl Simulator {
     /// Every code delivered to `phone`, oldest first.
     pub fn inbox(&self, phone: &PhoneNumber) -> Vec<DeliveredCode> {
         self.world()
-            .inbox
-            .iter()
-            .filter(|d| &d.phone == phone)
+            .numbers
+            .get(phone.e164())
+            .into_iter()
+            .flat_map(|n| n.inbox.iter())
             .filter_map(|d| {
                 Some(DeliveredCode {
                     code: VerificationCode::new(&d.code).ok()?,
@@ -186,7 +187,65 @@ impl Simulator {
 
     /// The last code delivered to `phone`.
     pub fn latest_code(&self, phone: &PhoneNumber) -> Option<VerificationCode> {
-        self.inbox(phone).pop().map(|d| d.code)
+        let world = self.world();
+        let delivery = world.numbers.get(phone.e164())?.inbox.last()?;
+        VerificationCode::new(&delivery.code).ok()
+    }
+
+    /// Adds `scenario`'s number to this world, set up as the scenario says,
+    /// and returns a new session for it: many numbers, each with its own
+    /// scenario, in one world (a fleet). The scenario's faults apply to this
+    /// number's requests only; its clock, seed and token are the world's.
+    ///
+    /// A number already in the world is set up anew. A WABA already in the
+    /// world is shared and keeps its set-up (the scenario's WABA settings
+    /// are ignored): give each number its own WABA
+    /// ([`Scenario::numbered`]) when WABA-level cases (approval, payment,
+    /// "message on behalf") should differ per number.
+    ///
+    /// ```
+    /// use waba_porting::simulator::Scenario;
+    ///
+    /// let sim = Scenario::happy_path().build();
+    /// let second = sim.add_number(&Scenario::two_step_enabled().numbered(1));
+    /// assert_ne!(second.phone_number(), sim.session().phone_number());
+    /// assert_eq!(sim.numbers(), 2);
+    /// ```
+    pub fn add_number(&self, scenario: &Scenario) -> PortingSession {
+        self.world().add(scenario, true);
+        PortingSession::new(
+            scenario.phone_number.clone(),
+            scenario.destination_waba.clone(),
+            scenario.customer_business.clone(),
+        )
+    }
+
+    /// How many numbers the world holds.
+    pub fn numbers(&self) -> usize {
+        self.world().numbers.len()
+    }
+
+    /// How many requests about `phone` the world received, by step; `None`
+    /// for a number it does not hold.
+    pub fn calls(&self, phone: &PhoneNumber) -> Option<CallCounts> {
+        self.world().numbers.get(phone.e164()).map(|n| n.calls)
+    }
+
+    /// How many requests were served in all (logged or not).
+    pub fn served_count(&self) -> usize {
+        self.world().served_count
+    }
+
+    /// Whether to keep every request in [`served`](Self::served) (on by
+    /// default). Turn it off for large fleets: the log grows with every
+    /// request, while [`calls`](Self::calls) and
+    /// [`served_count`](Self::served_count) are kept either way.
+    pub fn log_requests(&self, on: bool) {
+        let mut world = self.world();
+        world.keep_log = on;
+        if !on {
+            world.served = Vec::new();
+        }
     }
 
     /// The customer approves the "message on behalf" request of `waba`.
@@ -235,15 +294,10 @@ impl Simulator {
     /// (what resubmitting "with the right Business Manager id" achieves).
     pub fn align_business(&self, waba: &WabaId, phone: &PhoneNumber) -> bool {
         let mut world = self.world();
-        let Some(business) = world
-            .numbers
-            .iter()
-            .find(|n| &n.phone == phone)
-            .map(|n| n.business.clone())
-        else {
+        let Some(business) = world.numbers.get(phone.e164()).map(|n| n.business.clone()) else {
             return false;
         };
-        match world.wabas.iter_mut().find(|w| &w.id == waba) {
+        match world.wabas.get_mut(waba.as_str()) {
             Some(w) => {
                 w.business = business;
                 true
@@ -270,7 +324,8 @@ impl Simulator {
         });
     }
 
-    /// Every request served so far, oldest first.
+    /// Every request served so far, oldest first (unless
+    /// [`log_requests(false)`](Self::log_requests)).
     pub fn served(&self) -> Vec<ServedRequest> {
         self.world().served.clone()
     }
@@ -278,8 +333,7 @@ impl Simulator {
     fn with_waba(&self, waba: &WabaId, change: impl FnOnce(&mut world::Waba)) -> bool {
         self.world()
             .wabas
-            .iter_mut()
-            .find(|w| &w.id == waba)
+            .get_mut(waba.as_str())
             .map(change)
             .is_some()
     }
@@ -287,8 +341,7 @@ impl Simulator {
     fn with_number(&self, phone: &PhoneNumber, change: impl FnOnce(&mut world::Number)) -> bool {
         self.world()
             .numbers
-            .iter_mut()
-            .find(|n| &n.phone == phone)
+            .get_mut(phone.e164())
             .map(change)
             .is_some()
     }

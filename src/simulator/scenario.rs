@@ -188,6 +188,38 @@ impl Scenario {
         self
     }
 
+    /// The scenario for the `index`-th number of a fleet: its own number
+    /// (`+1 415` and seven digits from `index`; valid by libphonenumber,
+    /// distinct for `index` below [`Scenario::NUMBERED_LIMIT`], never the
+    /// presets' number) and its own destination WABA, so WABA-level cases
+    /// stay per number. Everything else is kept; add the result to a world
+    /// with [`Simulator::add_number`].
+    ///
+    /// An `index` at or past the limit wraps around.
+    pub fn numbered(mut self, index: u32) -> Self {
+        let index = index % Self::NUMBERED_LIMIT;
+        // Exchanges 200–999 except 555 (the presets' 555-0123).
+        let mut exchange = 200 + index / 10_000;
+        if exchange >= 555 {
+            exchange += 1;
+        }
+        let national = format!("415{exchange:03}{:04}", index % 10_000);
+        self.phone_number = PhoneNumber::from_digits("1", &national);
+        self.destination_waba =
+            WabaId::trusted((200_000_000_000_000_u64 + u64::from(index)).to_string());
+        self
+    }
+
+    /// How many distinct numbers [`numbered`](Self::numbered) makes.
+    pub const NUMBERED_LIMIT: u32 = 799 * 10_000;
+
+    /// The destination WABA (several scenarios naming one WABA share it in a
+    /// world).
+    pub fn with_waba(mut self, waba: WabaId) -> Self {
+        self.destination_waba = waba;
+        self
+    }
+
     /// Two-step verification on with `pin`, or off (`None`).
     pub fn two_step_pin(mut self, pin: Option<&str>) -> Self {
         self.two_step_pin = pin.map(str::to_owned);

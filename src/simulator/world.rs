@@ -1,5 +1,6 @@
 //! The simulated world and how each endpoint of reference §1 answers.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -41,13 +42,49 @@ pub(crate) struct Number {
     pub(crate) eligible_for_direct_add: bool,
     pub(crate) register_calls: Vec<Timestamp>,
     pub(crate) blocked_until: Option<Timestamp>,
+    /// Faults for this number's requests only.
+    pub(crate) faults: Vec<FaultPlan>,
+    pub(crate) calls: CallCounts,
+    /// Codes delivered to this number, oldest first.
+    pub(crate) inbox: Vec<Delivery>,
+}
+
+/// How many requests about one number the simulator received, by step
+/// (every request that reached it, whatever it answered — a lost answer or
+/// a timeout counts: the request was applied).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallCounts {
+    /// `POST /{waba-id}/phone_numbers` naming this number.
+    pub start_migration: u32,
+    /// `POST /{id}/request_code` (each one texts or calls the customer).
+    pub request_code: u32,
+    /// `POST /{id}/verify_code`.
+    pub verify_code: u32,
+    /// `POST /{id}/register` (each one spends one of 10 per 72 hours).
+    pub register: u32,
+    /// `GET /{id}` (reads).
+    pub read: u32,
+}
+
+impl CallCounts {
+    fn count(&mut self, operation: Option<Operation>) {
+        let slot = match operation {
+            Some(Operation::StartMigration) => &mut self.start_migration,
+            Some(Operation::RequestCode) => &mut self.request_code,
+            Some(Operation::VerifyCode) => &mut self.verify_code,
+            Some(Operation::Register) => &mut self.register,
+            Some(Operation::ReadPhoneNumber) => &mut self.read,
+            _ => return,
+        };
+        *slot = slot.saturating_add(1);
+    }
 }
 
 /// A phone number object in a destination WABA.
 #[derive(Debug)]
 pub(crate) struct PhoneObject {
     pub(crate) id: PhoneNumberId,
-    pub(crate) waba: WabaId,
     pub(crate) phone: PhoneNumber,
     pub(crate) code: Option<(String, Timestamp)>,
     pub(crate) verified: bool,
@@ -57,7 +94,6 @@ pub(crate) struct PhoneObject {
 /// A code "delivered" to the number's phone.
 #[derive(Clone, Debug)]
 pub(crate) struct Delivery {
-    pub(crate) phone: PhoneNumber,
     pub(crate) code: String,
     pub(crate) method: CodeMethod,
     pub(crate) at: Timestamp,
@@ -78,6 +114,8 @@ pub struct ServedRequest {
     /// ([`Fault::Latency`]) or a lost answer ([`Fault::AnswerLost`]) — though
     /// the request was applied).
     pub status: Option<u16>,
+    /// When the request arrived (simulated time).
+    pub at: Timestamp,
 }
 
 #[derive(Debug)]
@@ -86,12 +124,19 @@ pub(crate) struct World {
     rng: Rng,
     token: String,
     code_ttl: Duration,
-    pub(crate) wabas: Vec<Waba>,
-    pub(crate) numbers: Vec<Number>,
-    pub(crate) objects: Vec<PhoneObject>,
-    pub(crate) inbox: Vec<Delivery>,
+    /// By id.
+    pub(crate) wabas: HashMap<String, Waba>,
+    /// By E.164 form.
+    pub(crate) numbers: HashMap<String, Number>,
+    /// By id.
+    pub(crate) objects: HashMap<String, PhoneObject>,
+    /// Each WABA's phone number objects (ids), in creation order.
+    listed: HashMap<String, Vec<PhoneNumberId>>,
+    /// Faults for any request.
     pub(crate) faults: Vec<FaultPlan>,
     pub(crate) served: Vec<ServedRequest>,
+    pub(crate) served_count: usize,
+    pub(crate) keep_log: bool,
     traces: u64,
 }
 
@@ -100,48 +145,92 @@ impl World {
         let mut world = Self {
             clock: SimClock::new(scenario.start),
             rng: Rng::new(scenario.seed),
-            token: scenario.access_token,
+            token: scenario.access_token.clone(),
             code_ttl: scenario.code_ttl,
-            wabas: vec![Waba {
-                id: scenario.destination_waba.clone(),
-                business: scenario.destination_business,
-                approved: scenario.destination_approved,
-                payment_method: scenario.payment_method,
-                webhook_subscribed: scenario.webhook_subscribed,
-                on_behalf_approved: scenario.on_behalf_approved,
-            }],
-            numbers: vec![Number {
-                phone: scenario.phone_number.clone(),
-                business: scenario.customer_business,
+            wabas: HashMap::new(),
+            numbers: HashMap::new(),
+            objects: HashMap::new(),
+            listed: HashMap::new(),
+            faults: Vec::new(),
+            served: Vec::new(),
+            served_count: 0,
+            keep_log: true,
+            traces: 0,
+        };
+        world.faults.clone_from(&scenario.faults);
+        world.add(&scenario, false);
+        world
+    }
+
+    /// Adds the scenario's number (set up anew if it was there) and its
+    /// destination WABA (kept as it is if it exists). With `own_faults`,
+    /// the scenario's faults apply to this number's requests only.
+    pub(crate) fn add(&mut self, scenario: &Scenario, own_faults: bool) {
+        let waba = scenario.destination_waba.as_str();
+        if !self.wabas.contains_key(waba) {
+            self.wabas.insert(
+                waba.to_owned(),
+                Waba {
+                    id: scenario.destination_waba.clone(),
+                    business: scenario.destination_business.clone(),
+                    approved: scenario.destination_approved,
+                    payment_method: scenario.payment_method,
+                    webhook_subscribed: scenario.webhook_subscribed,
+                    on_behalf_approved: scenario.on_behalf_approved,
+                },
+            );
+        }
+        let phone = &scenario.phone_number;
+        self.numbers.insert(
+            phone.e164().to_owned(),
+            Number {
+                phone: phone.clone(),
+                business: scenario.customer_business.clone(),
                 source_ready: scenario.source_ready,
-                two_step_pin: scenario.two_step_pin,
+                two_step_pin: scenario.two_step_pin.clone(),
                 display_name_approved: scenario.display_name_approved,
                 eligible_for_direct_add: scenario.eligible_for_direct_add,
                 register_calls: Vec::new(),
                 blocked_until: None,
-            }],
-            objects: Vec::new(),
-            inbox: Vec::new(),
-            faults: scenario.faults,
-            served: Vec::new(),
-            traces: 0,
-        };
-        if scenario.already_in_destination {
-            world.add_object(scenario.destination_waba, scenario.phone_number);
+                faults: if own_faults {
+                    scenario.faults.clone()
+                } else {
+                    Vec::new()
+                },
+                calls: CallCounts::default(),
+                inbox: Vec::new(),
+            },
+        );
+        if scenario.already_in_destination && self.placed(waba, phone).is_none() {
+            self.add_object(scenario.destination_waba.clone(), phone.clone());
         }
-        world
+    }
+
+    /// The object of `phone` in `waba`, if the WABA lists it.
+    fn placed(&self, waba: &str, phone: &PhoneNumber) -> Option<&PhoneObject> {
+        self.listed
+            .get(waba)?
+            .iter()
+            .filter_map(|id| self.objects.get(id.as_str()))
+            .find(|o| &o.phone == phone)
     }
 
     fn add_object(&mut self, waba: WabaId, phone: PhoneNumber) -> PhoneNumberId {
         let id = PhoneNumberId::trusted(self.rng.digits(15, true));
-        self.objects.push(PhoneObject {
-            id: id.clone(),
-            waba,
-            phone,
-            code: None,
-            verified: false,
-            registered: false,
-        });
+        self.listed
+            .entry(waba.as_str().to_owned())
+            .or_default()
+            .push(id.clone());
+        self.objects.insert(
+            id.as_str().to_owned(),
+            PhoneObject {
+                id: id.clone(),
+                phone,
+                code: None,
+                verified: false,
+                registered: false,
+            },
+        );
         id
     }
 
@@ -156,41 +245,83 @@ impl World {
 
     /// Serves one request.
     pub(crate) fn serve(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        let segments: Vec<String> = request
+        let mut segments = request
             .url
             .path_segments()
-            .map(|s| s.filter(|p| !p.is_empty()).map(str::to_owned).collect())
-            .unwrap_or_default();
-        let operation = route(request.method, &segments);
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.is_empty());
+        let (version, target, edge) = (segments.next(), segments.next(), segments.next());
+        let operation = match segments.next() {
+            Some(_) => None,
+            None => route(request.method, version, target.is_some(), edge),
+        };
+        let target = target.unwrap_or_default();
+        let params = params(request);
+        // The number the request is about, for its faults and counters.
+        let about = params
+            .as_ref()
+            .and_then(|p| self.number_of(operation, target, p));
         // Set when the request is applied but its answer never reaches the caller.
         let mut lost: Option<TransportError> = None;
-        let answer = match faults::take(&mut self.faults, operation) {
+        let fault = faults::take(&mut self.faults, operation).or_else(|| {
+            let number = self.numbers.get_mut(about.as_deref()?)?;
+            faults::take(&mut number.faults, operation)
+        });
+        let at = self.now();
+        let answer = match fault {
             Some(Fault::Latency(delay)) => {
                 self.clock.advance(delay);
                 if request.timeout.is_some_and(|limit| delay >= limit) {
                     lost = Some(TransportError::from_kind(TransportErrorKind::Timeout));
                 }
-                self.answer(request, &segments, operation)
+                self.answer(request, target, params, operation, about.as_deref())
             }
             Some(Fault::AnswerLost) => {
                 lost = Some(TransportError::new(
                     TransportErrorKind::Other,
                     "connection reset by peer after the request was sent",
                 ));
-                self.answer(request, &segments, operation)
+                self.answer(request, target, params, operation, about.as_deref())
             }
             Some(fault) => self.fault_answer(&fault),
-            None => self.answer(request, &segments, operation),
+            None => self.answer(request, target, params, operation, about.as_deref()),
         };
-        self.served.push(ServedRequest {
-            operation,
-            method: request.method,
-            path: request.url.path().to_owned(),
-            status: lost.is_none().then_some(answer.status),
-        });
+        self.served_count += 1;
+        if self.keep_log {
+            self.served.push(ServedRequest {
+                operation,
+                method: request.method,
+                path: request.url.path().to_owned(),
+                status: lost.is_none().then_some(answer.status),
+                at,
+            });
+        }
         match lost {
             Some(error) => Err(error),
             None => Ok(answer.into_response()),
+        }
+    }
+
+    /// The E.164 key of the number a request is about: the one `start`
+    /// names, or the one behind the phone number object.
+    fn number_of(
+        &self,
+        operation: Option<Operation>,
+        target: &str,
+        params: &Map<String, Value>,
+    ) -> Option<String> {
+        match operation? {
+            Operation::StartMigration => {
+                let key = format!(
+                    "+{}{}",
+                    text(params, "cc")?,
+                    text(params, "phone_number")?
+                );
+                self.numbers.contains_key(&key).then_some(key)
+            }
+            Operation::ListPhoneNumbers => None,
+            _ => Some(self.objects.get(target)?.phone.e164().to_owned()),
         }
     }
 
@@ -216,9 +347,14 @@ impl World {
     fn answer(
         &mut self,
         request: &HttpRequest,
-        segments: &[String],
+        target: &str,
+        params: Option<Map<String, Value>>,
         operation: Option<Operation>,
+        about: Option<&str>,
     ) -> Answer {
+        if let Some(number) = about.and_then(|key| self.numbers.get_mut(key)) {
+            number.calls.count(operation);
+        }
         let trace = self.trace();
         let authorized = request
             .headers
@@ -228,12 +364,11 @@ impl World {
         if !authorized {
             return answers::invalid_token(&trace);
         }
-        let Some(params) = params(request) else {
+        let Some(params) = params else {
             return answers::invalid_parameter("body is not a JSON object", &trace);
         };
-        let target = segments.get(1).map(String::as_str).unwrap_or_default();
         match operation {
-            Some(Operation::StartMigration) => self.start(target, &params, &trace),
+            Some(Operation::StartMigration) => self.start(target, &params, about, &trace),
             Some(Operation::ListPhoneNumbers) => self.list(target, &params, &trace),
             Some(Operation::RequestCode) => self.request_code(target, &params, &trace),
             Some(Operation::VerifyCode) => self.verify_code(target, &params, &trace),
@@ -246,8 +381,14 @@ impl World {
         }
     }
 
-    fn start(&mut self, waba_id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
-        let Some(waba) = self.wabas.iter().find(|w| w.id.as_str() == waba_id) else {
+    fn start(
+        &mut self,
+        waba_id: &str,
+        params: &Map<String, Value>,
+        about: Option<&str>,
+        trace: &str,
+    ) -> Answer {
+        let Some(waba) = self.wabas.get(waba_id) else {
             return answers::unknown_object(waba_id, trace);
         };
         if params.get("migrate_phone_number").and_then(truthy) != Some(true) {
@@ -259,22 +400,27 @@ impl World {
         let (Some(cc), Some(national)) = (text(params, "cc"), text(params, "phone_number")) else {
             return answers::invalid_parameter("cc and phone_number are required", trace);
         };
-        let Ok(phone) = PhoneNumber::parse(&format!("+{cc}{national}")) else {
-            return answers::invalid_parameter("phone_number", trace);
+        // A number of the world is found by its digits; any other is read
+        // with libphonenumber to answer as Meta would.
+        let number = match about.and_then(|key| self.numbers.get(key)) {
+            Some(number) if number.phone.country_code() == cc => number,
+            Some(_) => return answers::invalid_parameter("cc", trace),
+            None => {
+                let Ok(phone) = PhoneNumber::parse(&format!("+{cc}{national}")) else {
+                    return answers::invalid_parameter("phone_number", trace);
+                };
+                if phone.country_code() != cc {
+                    return answers::invalid_parameter("cc", trace);
+                }
+                match self.numbers.get(phone.e164()) {
+                    Some(number) => number,
+                    None => return answers::migration_error(texts::ADD_DIRECTLY, trace),
+                }
+            }
         };
-        if phone.country_code() != cc {
-            return answers::invalid_parameter("cc", trace);
-        }
-        if self
-            .objects
-            .iter()
-            .any(|o| o.waba == waba.id && o.phone == phone)
-        {
+        if self.placed(waba_id, &number.phone).is_some() {
             return answers::already_in_list(trace);
         }
-        let Some(number) = self.numbers.iter().find(|n| n.phone == phone) else {
-            return answers::migration_error(texts::ADD_DIRECTLY, trace);
-        };
         let refusal = if number.eligible_for_direct_add {
             Some(texts::ADD_DIRECTLY)
         } else if number.business != waba.business {
@@ -299,13 +445,13 @@ impl World {
         if let Some(text) = refusal {
             return answers::migration_error(text, trace);
         }
-        let waba_id = waba.id.clone();
+        let (waba_id, phone) = (waba.id.clone(), number.phone.clone());
         let id = self.add_object(waba_id, phone);
         answers::phone_number_created(id.as_str())
     }
 
     fn list(&mut self, waba_id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
-        if !self.wabas.iter().any(|w| w.id.as_str() == waba_id) {
+        if !self.wabas.contains_key(waba_id) {
             return answers::unknown_object(waba_id, trace);
         }
         let limit = text(params, "limit")
@@ -320,9 +466,11 @@ impl World {
             .unwrap_or(0);
         let fields = text(params, "fields");
         let mine: Vec<&PhoneObject> = self
-            .objects
-            .iter()
-            .filter(|o| o.waba.as_str() == waba_id)
+            .listed
+            .get(waba_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.objects.get(id.as_str()))
             .collect();
         let page: Vec<Value> = mine
             .iter()
@@ -345,7 +493,7 @@ impl World {
 
     /// `GET /{phone-number-id}`: the number as the world sees it now.
     fn read(&self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
-        let Some(object) = self.objects.iter().find(|o| o.id.as_str() == id) else {
+        let Some(object) = self.objects.get(id) else {
             return answers::unknown_object(id, trace);
         };
         answers::phone_number(&self.facts(object), text(params, "fields").as_deref())
@@ -370,8 +518,7 @@ impl World {
         };
         facts.name_approved = self
             .numbers
-            .iter()
-            .find(|n| n.phone == object.phone)
+            .get(object.phone.e164())
             .is_some_and(|n| n.display_name_approved);
         facts
     }
@@ -388,24 +535,24 @@ impl World {
         let code = self.rng.digits(6, false);
         let now = self.now();
         let expires_at = now.saturating_add(self.code_ttl);
-        let Some(object) = self.objects.iter_mut().find(|o| o.id.as_str() == id) else {
+        let Some(object) = self.objects.get_mut(id) else {
             return answers::unknown_object(id, trace);
         };
         object.code = Some((code.clone(), expires_at));
-        let phone = object.phone.clone();
-        self.inbox.push(Delivery {
-            phone,
-            code,
-            method,
-            at: now,
-            expires_at,
-        });
+        if let Some(number) = self.numbers.get_mut(object.phone.e164()) {
+            number.inbox.push(Delivery {
+                code,
+                method,
+                at: now,
+                expires_at,
+            });
+        }
         answers::success()
     }
 
     fn verify_code(&mut self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
         let now = self.now();
-        let Some(object) = self.objects.iter_mut().find(|o| o.id.as_str() == id) else {
+        let Some(object) = self.objects.get_mut(id) else {
             return answers::unknown_object(id, trace);
         };
         let Some(sent) = text(params, "code") else {
@@ -427,7 +574,7 @@ impl World {
 
     fn register(&mut self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
         let now = self.now();
-        let Some(object) = self.objects.iter_mut().find(|o| o.id.as_str() == id) else {
+        let Some(object) = self.objects.get_mut(id) else {
             return answers::unknown_object(id, trace);
         };
         if text(params, "messaging_product").as_deref() != Some("whatsapp") {
@@ -438,7 +585,7 @@ impl World {
         else {
             return answers::invalid_parameter("pin must be 6 digits", trace);
         };
-        let Some(number) = self.numbers.iter_mut().find(|n| n.phone == object.phone) else {
+        let Some(number) = self.numbers.get_mut(object.phone.e164()) else {
             return answers::unknown_object(id, trace);
         };
         // The limit counts every call that reaches the number.
@@ -468,22 +615,24 @@ impl World {
     }
 }
 
-/// Which flow operation a route is.
-fn route(method: Method, segments: &[String]) -> Option<Operation> {
-    let (version, edge) = match segments {
-        [version, _target] => (version, ""),
-        [version, _target, edge] => (version, edge.as_str()),
-        _ => return None,
-    };
+/// Which flow operation a route is: `/{version}/{target}[/{edge}]`.
+fn route(
+    method: Method,
+    version: Option<&str>,
+    has_target: bool,
+    edge: Option<&str>,
+) -> Option<Operation> {
     let version_ok = version
-        .strip_prefix('v')
+        .and_then(|v| v.strip_prefix('v'))
         .and_then(|v| v.split_once('.'))
         .is_some_and(|(a, b)| {
-            !a.is_empty() && !b.is_empty() && (a.to_owned() + b).bytes().all(|c| c.is_ascii_digit())
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+            digits(a) && digits(b)
         });
-    if !version_ok {
+    if !version_ok || !has_target {
         return None;
     }
+    let edge = edge.unwrap_or_default();
     Operation::ALL
         .into_iter()
         .find(|op| op.route() == (method, edge))

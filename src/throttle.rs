@@ -1,0 +1,203 @@
+//! One rate-limit-aware throttle shared by every request of a fleet.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::error::{ApiErrorKind, Error};
+use crate::retry_policy::Sleep;
+use crate::time::{Clock, Timestamp};
+
+/// How long the throttle pauses everything after a rate-limit answer that
+/// says nothing about how long to wait.
+pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+
+/// Paces every request of the clients that share it.
+///
+/// Two rules, both shared by every clone (and so by every session of a
+/// [`Fleet`](crate::Fleet)):
+///
+/// - **A budget**: at most [`calls_per_second`](Self::calls_per_second)
+///   requests start per second, spaced evenly (no burst).
+/// - **Rate-limit answers slow everyone**: when any request meets Graph's
+///   rate limits (codes 4, 17, 341, 80007, 130429), HTTP 429, or any error
+///   answer carrying a `Retry-After` header, no request of any clone starts
+///   until the wait it asked for (the `Retry-After`, else
+///   [`rate_limit_pause`](Self::rate_limit_pause)) is over. A wait Meta
+///   documents for one number's case (a register limit, a code request
+///   too soon) stays that session's own and pauses nobody else.
+///
+/// Plug it into a client with
+/// [`PortingClientBuilder::throttle`](crate::PortingClientBuilder::throttle);
+/// the fleet does it for you. It waits with the client's [`Sleep`] on the
+/// client's [`Clock`].
+///
+/// ```
+/// use std::time::Duration;
+/// use waba_porting::Throttle;
+///
+/// let throttle = Throttle::new()
+///     .calls_per_second(50)
+///     .rate_limit_pause(Duration::from_secs(120));
+/// assert_eq!(throttle.paused_until(), None);
+/// ```
+#[derive(Clone)]
+pub struct Throttle {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Nanoseconds between two request starts (0: no budget).
+    interval_nanos: u64,
+    calls_per_second: Option<u32>,
+    pause: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The earliest start of the next request, in nanoseconds since the epoch.
+    next_slot: u64,
+    /// No request starts before this, in milliseconds since the epoch.
+    paused_until: Option<Timestamp>,
+    pauses: u64,
+}
+
+impl fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Throttle")
+            .field("calls_per_second", &self.shared.calls_per_second)
+            .field("rate_limit_pause", &self.shared.pause)
+            .field("paused_until", &self.paused_until())
+            .finish()
+    }
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Throttle {
+    /// A throttle without a budget that pauses on rate-limit answers for
+    /// [`DEFAULT_RATE_LIMIT_PAUSE`] unless they say how long.
+    pub fn new() -> Self {
+        Self::build(None, DEFAULT_RATE_LIMIT_PAUSE)
+    }
+
+    fn build(calls_per_second: Option<u32>, pause: Duration) -> Self {
+        let interval_nanos = calls_per_second
+            .filter(|n| *n > 0)
+            .map_or(0, |n| 1_000_000_000 / u64::from(n));
+        Self {
+            shared: Arc::new(Shared {
+                interval_nanos,
+                calls_per_second: calls_per_second.filter(|n| *n > 0),
+                pause,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    /// At most `calls` requests start per second (evenly spaced); `0` means
+    /// no budget. Returns a new throttle (clones of the old one keep theirs).
+    pub fn calls_per_second(self, calls: u32) -> Self {
+        Self::build(Some(calls), self.shared.pause)
+    }
+
+    /// How long to pause everything after a rate-limit answer that names no
+    /// wait. Returns a new throttle (clones of the old one keep theirs).
+    pub fn rate_limit_pause(self, pause: Duration) -> Self {
+        Self::build(self.shared.calls_per_second, pause)
+    }
+
+    /// The configured budget, if any.
+    pub fn budget(&self) -> Option<u32> {
+        self.shared.calls_per_second
+    }
+
+    /// Until when every request waits, if a rate-limit answer paused the
+    /// throttle (the time may be past).
+    pub fn paused_until(&self) -> Option<Timestamp> {
+        self.state().paused_until
+    }
+
+    /// How many rate-limit answers paused (or extended the pause of) the
+    /// throttle so far.
+    pub fn pauses(&self) -> u64 {
+        self.state().pauses
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is two numbers updated together: a panic elsewhere
+        // cannot leave it inconsistent.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until a request may start: after any pause, and in its turn
+    /// under the budget. The slot is taken before waiting, so concurrent
+    /// callers line up rather than all waking at once.
+    pub(crate) async fn admit(&self, clock: &dyn Clock, sleep: &dyn Sleep) {
+        loop {
+            let now = clock.now();
+            let now_nanos = now.as_unix_millis().saturating_mul(1_000_000);
+            let slot = {
+                let mut state = self.state();
+                let paused = state
+                    .paused_until
+                    .filter(|until| *until > now)
+                    .map(|until| until.as_unix_millis().saturating_mul(1_000_000));
+                let slot = state.next_slot.max(now_nanos).max(paused.unwrap_or(0));
+                if self.shared.interval_nanos > 0 || paused.is_some() {
+                    state.next_slot = slot.saturating_add(self.shared.interval_nanos);
+                }
+                slot
+            };
+            let wait_nanos = slot.saturating_sub(now_nanos);
+            if wait_nanos == 0 {
+                return;
+            }
+            // Whole milliseconds, rounded up: clocks tick in milliseconds,
+            // and a request must not start before its slot.
+            let wait = Duration::from_millis(wait_nanos.div_ceil(1_000_000));
+            sleep.sleep(wait).await;
+            // A pause that began while we slept holds us too.
+            let now = clock.now();
+            let held = self.state().paused_until.is_some_and(|until| until > now);
+            if !held {
+                return;
+            }
+        }
+    }
+
+    /// Looks at an error answer (`status` ≥ 400, decoded into `error`): a
+    /// rate-limit answer, an HTTP 429, or a `Retry-After` header pauses
+    /// every clone.
+    pub(crate) fn observe(
+        &self,
+        now: Timestamp,
+        status: u16,
+        header_wait: Option<Duration>,
+        error: Option<&Error>,
+    ) {
+        let rate_limited =
+            status == 429 || error.and_then(Error::api_kind) == Some(ApiErrorKind::RateLimited);
+        let wait = match (rate_limited, header_wait) {
+            (_, Some(wait)) => wait,
+            (true, None) => error
+                .and_then(Error::retry_after)
+                .unwrap_or(self.shared.pause),
+            (false, None) => return,
+        };
+        let until = now.saturating_add(wait);
+        let mut state = self.state();
+        if state.paused_until.is_none_or(|current| current < until) {
+            state.paused_until = Some(until);
+            state.pauses += 1;
+        }
+    }
+}
