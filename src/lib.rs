@@ -100,6 +100,7 @@ mod actor;
 mod checkpoint;
 mod client;
 mod error;
+mod fleet;
 mod ids;
 mod kind;
 mod number;
@@ -128,6 +129,10 @@ pub use client::{
 pub use error::{
     ApiError, ApiErrorKind, ConfigError, Error, GraphError, RetryAdvice, UndecodableReason,
     UnexpectedResponse, ValidationError, WaitReason, WaitRequired,
+};
+pub use fleet::{
+    CancelToken, Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport,
+    InputMap, ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY,
 };
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
 pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};

@@ -35,6 +35,7 @@
 //! ```
 
 mod clock;
+mod customers;
 mod faults;
 pub mod reference;
 mod scenario;
@@ -47,6 +48,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use clock::SimClock;
+pub use customers::SimulatedCustomers;
 pub use faults::Fault;
 pub use scenario::{Scenario, DEFAULT_CODE_TTL, SCENARIO_NAMES, SIMULATOR_TOKEN};
 pub use world::{CallCounts, ServedRequest};

@@ -264,10 +264,14 @@ impl World {
             .and_then(|p| self.number_of(operation, target, p));
         // Set when the request is applied but its answer never reaches the caller.
         let mut lost: Option<TransportError> = None;
-        let fault = faults::take(&mut self.faults, operation).or_else(|| {
-            let number = self.numbers.get_mut(about.as_deref()?)?;
-            faults::take(&mut number.faults, operation)
-        });
+        // The world's faults first, then the number's own.
+        let mut fault = faults::take(&mut self.faults, operation);
+        if let Some(number) = about.as_deref().and_then(|key| self.numbers.get_mut(key)) {
+            number.calls.count(operation);
+            if fault.is_none() {
+                fault = faults::take(&mut number.faults, operation);
+            }
+        }
         let at = self.now();
         let answer = match fault {
             Some(Fault::Latency(delay)) => {
@@ -313,11 +317,7 @@ impl World {
     ) -> Option<String> {
         match operation? {
             Operation::StartMigration => {
-                let key = format!(
-                    "+{}{}",
-                    text(params, "cc")?,
-                    text(params, "phone_number")?
-                );
+                let key = format!("+{}{}", text(params, "cc")?, text(params, "phone_number")?);
                 self.numbers.contains_key(&key).then_some(key)
             }
             Operation::ListPhoneNumbers => None,
@@ -352,9 +352,6 @@ impl World {
         operation: Option<Operation>,
         about: Option<&str>,
     ) -> Answer {
-        if let Some(number) = about.and_then(|key| self.numbers.get_mut(key)) {
-            number.calls.count(operation);
-        }
         let trace = self.trace();
         let authorized = request
             .headers

@@ -1,0 +1,504 @@
+//! Many ports at once: bounded concurrency, one throttle, one store.
+
+mod cancel;
+mod inputs;
+mod progress;
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+pub use cancel::CancelToken;
+pub use inputs::{FleetInputs, InputMap};
+pub use progress::{
+    FleetEvent, FleetProgress, FleetReport, ProgressColumn, SessionOutcome, SessionResult,
+};
+
+use crate::actor::Actor;
+use crate::client::{PortingClient, PortingClientBuilder};
+use crate::error::{ConfigError, Error};
+use crate::operation::Operation;
+use crate::params::{CodeMethod, Language};
+use crate::session::{NextAction, PortingSession};
+use crate::state::{PortingState, StateName};
+use crate::store::{SessionKey, SessionStore, StoreCheckpoint, StoreError};
+use crate::throttle::Throttle;
+
+/// The default number of sessions a fleet advances at once.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// Steps one session may take in one run (a port needs at most six: a
+/// reconcile, four steps and a spare); a bound, so no input can make a
+/// session loop.
+const MAX_STEPS_PER_RUN: usize = 8;
+
+type EventSink = dyn Fn(&FleetEvent<'_>, &FleetProgress) + Send + Sync;
+
+/// Ports many numbers, one [`PortingSession`] each, on one
+/// [`PortingClient`]: up to [`concurrency`](FleetBuilder::concurrency)
+/// sessions at once, every request paced by one shared [`Throttle`], every
+/// session saved to one [`SessionStore`] before each side-effecting request
+/// and after each outcome.
+///
+/// A run advances each session as far as it can without a person — start,
+/// request the code; verify and register once [`FleetInputs`] has the code
+/// and the PIN — and stops it at the first state that waits for someone
+/// (the customer's approval or code, the previous provider's two-step
+/// change, a time to retry at). One session failing stops no other. Run
+/// the fleet again (or [`resume`](Self::resume) after a restart) to move
+/// the waiting ones on: each session continues from the store, and a step
+/// whose outcome was lost is reconciled first, never blindly repeated.
+///
+/// The run is one future: poll it on any runtime. It drives its sessions
+/// concurrently on the task that polls it (like
+/// `futures::stream::buffer_unordered`), which suits the I/O-bound work.
+///
+/// ```
+/// use std::sync::Arc;
+/// use waba_porting::simulator::Scenario;
+/// use waba_porting::{Fleet, InMemoryStore, Pin};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sim = Scenario::happy_path().build();
+/// let sessions: Vec<_> = (0..10)
+///     .map(|i| sim.add_number(&Scenario::happy_path().numbered(i)))
+///     .collect();
+/// let fleet = Fleet::builder(sim.client_builder(), Arc::new(InMemoryStore::new()))
+///     .inputs(sim.customers(Pin::new("482913")?))
+///     .concurrency(4)
+///     .build()?;
+/// let report = fleet.run(sessions).await;
+/// assert_eq!(report.progress.registered, 10);
+/// # Ok(()) }
+/// ```
+pub struct Fleet {
+    client: PortingClient,
+    store: Arc<dyn SessionStore>,
+    inputs: Arc<dyn FleetInputs>,
+    throttle: Throttle,
+    concurrency: usize,
+    code_method: CodeMethod,
+    language: Language,
+    cancel: CancelToken,
+    on_event: Option<Arc<EventSink>>,
+}
+
+impl fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fleet")
+            .field("client", &self.client)
+            .field("store", &self.store)
+            .field("inputs", &self.inputs)
+            .field("concurrency", &self.concurrency)
+            .field("code_method", &self.code_method)
+            .field("language", &self.language)
+            .field("cancelled", &self.cancel.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+const _: fn() = || {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Fleet>();
+};
+
+/// Configures a [`Fleet`]; see [`Fleet::builder`].
+#[must_use = "a builder does nothing until build() is called"]
+pub struct FleetBuilder {
+    client: PortingClientBuilder,
+    store: Arc<dyn SessionStore>,
+    inputs: Arc<dyn FleetInputs>,
+    throttle: Throttle,
+    concurrency: usize,
+    code_method: CodeMethod,
+    language: Language,
+    cancel: CancelToken,
+    on_event: Option<Arc<EventSink>>,
+}
+
+impl fmt::Debug for FleetBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FleetBuilder")
+            .field("client", &self.client)
+            .field("store", &self.store)
+            .field("throttle", &self.throttle)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FleetBuilder {
+    /// Where codes and PINs come from (default: an empty [`InputMap`] —
+    /// every session stops at the code).
+    pub fn inputs(mut self, inputs: impl FleetInputs + 'static) -> Self {
+        self.inputs = Arc::new(inputs);
+        self
+    }
+
+    /// How many sessions advance at once (default
+    /// [`DEFAULT_CONCURRENCY`]; at least 1).
+    pub fn concurrency(mut self, sessions: usize) -> Self {
+        self.concurrency = sessions.max(1);
+        self
+    }
+
+    /// The throttle every request goes through (default: [`Throttle::new`],
+    /// no budget). Share one throttle between fleets to share its budget.
+    pub fn throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = throttle;
+        self
+    }
+
+    /// How codes are requested (default SMS).
+    pub fn code_method(mut self, method: CodeMethod) -> Self {
+        self.code_method = method;
+        self
+    }
+
+    /// The language of code messages (default `en_US`).
+    pub fn language(mut self, language: Language) -> Self {
+        self.language = language;
+        self
+    }
+
+    /// The token that stops the runs of this fleet (default: a new one; see
+    /// [`Fleet::cancel_token`]).
+    pub fn cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// Called on every [`FleetEvent`] with the counts after it, on the task
+    /// that polls the run: keep it quick (update a progress bar, send on a
+    /// channel).
+    pub fn on_event(
+        mut self,
+        sink: impl Fn(&FleetEvent<'_>, &FleetProgress) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_event = Some(Arc::new(sink));
+        self
+    }
+
+    /// Builds the fleet's client (with the store as its
+    /// [`Checkpoint`](crate::Checkpoint) — replacing any the client builder
+    /// had — and the throttle) and the fleet.
+    ///
+    /// # Errors
+    /// The client builder's [`ConfigError`].
+    pub fn build(self) -> Result<Fleet, ConfigError> {
+        let client = self
+            .client
+            .checkpoint(StoreCheckpoint(Arc::clone(&self.store)))
+            .throttle(self.throttle.clone())
+            .build()?;
+        Ok(Fleet {
+            client,
+            store: self.store,
+            inputs: self.inputs,
+            throttle: self.throttle,
+            concurrency: self.concurrency,
+            code_method: self.code_method,
+            language: self.language,
+            cancel: self.cancel,
+            on_event: self.on_event,
+        })
+    }
+}
+
+/// The shared state of one run.
+struct Run<'a> {
+    fleet: &'a Fleet,
+    progress: Mutex<FleetProgress>,
+}
+
+impl Run<'_> {
+    /// Applies `change` to the counts and reports `event` with the result.
+    fn report(&self, event: &FleetEvent<'_>, change: impl FnOnce(&mut FleetProgress)) {
+        let snapshot = {
+            let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+            change(&mut progress);
+            *progress
+        };
+        if let Some(sink) = &self.fleet.on_event {
+            sink(event, &snapshot);
+        }
+    }
+}
+
+impl Fleet {
+    /// Starts configuring a fleet over the client `client` would build and
+    /// `store` (pass an `Arc` of your store to keep a handle on it).
+    pub fn builder(
+        client: PortingClientBuilder,
+        store: impl SessionStore + 'static,
+    ) -> FleetBuilder {
+        FleetBuilder {
+            client,
+            store: Arc::new(store),
+            inputs: Arc::new(InputMap::new()),
+            throttle: Throttle::new(),
+            concurrency: DEFAULT_CONCURRENCY,
+            code_method: CodeMethod::Sms,
+            language: Language::default(),
+            cancel: CancelToken::new(),
+            on_event: None,
+        }
+    }
+
+    /// The client every session goes through.
+    pub fn client(&self) -> &PortingClient {
+        &self.client
+    }
+
+    /// The store sessions are saved to.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.store
+    }
+
+    /// The shared throttle.
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
+    }
+
+    /// A clone of the token that cancels this fleet's runs.
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
+
+    /// Advances `sessions`. A session the store already holds (same
+    /// [`SessionKey`]) continues from the stored one — so running the same
+    /// list again after a crash neither restarts a port nor repeats a step —
+    /// and a new one is saved before its first step.
+    ///
+    /// Never fails as a whole: a session whose load or save fails ends
+    /// [`SessionOutcome::StoreFailed`], and the others go on.
+    pub async fn run<I>(&self, sessions: I) -> FleetReport
+    where
+        I: IntoIterator<Item = PortingSession>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        self.drive(sessions.into_iter(), true).await
+    }
+
+    /// Advances every unfinished session of the store: what a restarted
+    /// process calls.
+    ///
+    /// # Errors
+    /// The store could not list its sessions.
+    pub async fn resume(&self) -> Result<FleetReport, StoreError> {
+        let sessions = self.store.list_unfinished().await?;
+        Ok(self.drive(sessions.into_iter(), false).await)
+    }
+
+    async fn drive(
+        &self,
+        sessions: impl ExactSizeIterator<Item = PortingSession>,
+        load: bool,
+    ) -> FleetReport {
+        let run = Run {
+            fleet: self,
+            progress: Mutex::new(FleetProgress::new(sessions.len())),
+        };
+        let mut results = Vec::with_capacity(sessions.len());
+        let mut sessions = sessions;
+        let mut active = FuturesUnordered::new();
+        loop {
+            while active.len() < self.concurrency {
+                match sessions.next() {
+                    Some(session) => active.push(self.one(&run, session, load)),
+                    None => break,
+                }
+            }
+            match active.next().await {
+                Some(result) => results.push(result),
+                None => break,
+            }
+        }
+        let progress = *run.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        FleetReport {
+            progress,
+            sessions: results,
+        }
+    }
+
+    /// One session's run: pick up (load or save), advance, report.
+    async fn one(&self, run: &Run<'_>, session: PortingSession, load: bool) -> SessionResult {
+        let key = SessionKey::of(&session);
+        let picked = if load {
+            self.pick_up(session).await
+        } else {
+            Ok(session)
+        };
+        let mut session = match picked {
+            Ok(session) => session,
+            Err(outcome) => {
+                return finish(run, key, StateName::Draft, outcome, ProgressColumn::Queued)
+            }
+        };
+        if self.cancel.is_cancelled() {
+            // Saved (a new session by pick_up), not stepped.
+            let state = session.state().name();
+            let outcome = SessionOutcome::Cancelled;
+            return finish(run, key, state, outcome, ProgressColumn::Queued);
+        }
+        let started = FleetEvent::Started {
+            key: &key,
+            state: session.state().name(),
+        };
+        run.report(&started, |p| {
+            p.shift(ProgressColumn::Queued, ProgressColumn::Active)
+        });
+        let outcome = self.advance(run, &key, &mut session).await;
+        let state = session.state().name();
+        finish(run, key, state, outcome, ProgressColumn::Active)
+    }
+
+    /// The stored session for `session`'s key, or `session` saved new.
+    async fn pick_up(&self, session: PortingSession) -> Result<PortingSession, SessionOutcome> {
+        let stored = self
+            .store
+            .load(&SessionKey::of(&session))
+            .await
+            .map_err(|error| SessionOutcome::StoreFailed { error })?;
+        match stored {
+            Some(stored) => Ok(stored),
+            None => {
+                self.store
+                    .save(&session)
+                    .await
+                    .map_err(|error| SessionOutcome::StoreFailed { error })?;
+                Ok(session)
+            }
+        }
+    }
+
+    /// Steps `session` until it is finished or waits for someone.
+    async fn advance(
+        &self,
+        run: &Run<'_>,
+        key: &SessionKey,
+        session: &mut PortingSession,
+    ) -> SessionOutcome {
+        for _ in 0..MAX_STEPS_PER_RUN {
+            if let Some(outcome) = settled(session) {
+                return outcome;
+            }
+            if self.cancel.is_cancelled() {
+                return SessionOutcome::Cancelled;
+            }
+            let next = session.next_action();
+            let now = self.client.clock().now();
+            if next.not_before.is_some_and(|until| until > now) {
+                return SessionOutcome::Waiting { next, error: None };
+            }
+            let client = &self.client;
+            let result = match next.action {
+                NextAction::StartMigration => client.start_migration(session).await,
+                NextAction::RequestCode => {
+                    client
+                        .request_code(session, self.code_method, &self.language)
+                        .await
+                }
+                NextAction::VerifyCode => match self.inputs.verification_code(session).await {
+                    Some(code) => client.verify_code(session, &code).await,
+                    None => return SessionOutcome::Waiting { next, error: None },
+                },
+                NextAction::Register => match self.inputs.pin(session).await {
+                    Some(pin) => {
+                        let region = self.inputs.data_localization_region(session).await;
+                        client.register(session, &pin, region.as_ref()).await
+                    }
+                    None => {
+                        // Our PIN is what is missing, not the customer's act.
+                        let mut next = next;
+                        next.actor = Actor::Us;
+                        return SessionOutcome::Waiting { next, error: None };
+                    }
+                },
+                NextAction::Reconcile { .. } => client.reconcile(session).await,
+                // Waiting for a person, finished, or rejected: settled()
+                // reports it on the next turn.
+                _ => return SessionOutcome::Waiting { next, error: None },
+            };
+            let step = next.action.step().unwrap_or(Operation::StartMigration);
+            let error = result.err();
+            let stepped = FleetEvent::Stepped {
+                key,
+                step,
+                state: session.state().name(),
+                error: error.as_ref(),
+            };
+            run.report(&stepped, |p| p.steps += 1);
+            if let Some(error) = error {
+                return after_failure(session, error);
+            }
+        }
+        settled(session).unwrap_or(SessionOutcome::Waiting {
+            next: session.next_action(),
+            error: None,
+        })
+    }
+}
+
+/// Reports that the run is done with a session (counted in `from` until now).
+fn finish(
+    run: &Run<'_>,
+    key: SessionKey,
+    state: StateName,
+    outcome: SessionOutcome,
+    from: ProgressColumn,
+) -> SessionResult {
+    let finished = FleetEvent::Finished {
+        key: &key,
+        state,
+        outcome: &outcome,
+    };
+    run.report(&finished, |p| p.shift(from, outcome.column()));
+    SessionResult {
+        key,
+        state,
+        outcome,
+    }
+}
+
+/// The outcome of a session no step can move now: finished, or waiting
+/// for a person.
+fn settled(session: &PortingSession) -> Option<SessionOutcome> {
+    match session.state() {
+        PortingState::Registered { .. } if session.in_flight().is_none() => {
+            Some(SessionOutcome::Registered)
+        }
+        PortingState::Rejected { reason } => Some(SessionOutcome::Rejected { reason: *reason }),
+        _ => {
+            let next = session.next_action();
+            matches!(next.actor, Actor::Customer | Actor::PreviousProvider)
+                .then_some(())
+                .filter(|()| {
+                    // A code to verify is an input question, not a stop.
+                    !matches!(next.action, NextAction::VerifyCode)
+                })
+                .map(|()| SessionOutcome::Waiting { next, error: None })
+        }
+    }
+}
+
+/// Where a session ends after a failed step: a refusal that made it wait
+/// for someone (or a time) is a wait; one that ended the port is a
+/// rejection; the rest are failures.
+fn after_failure(session: &PortingSession, error: Error) -> SessionOutcome {
+    if let PortingState::Rejected { reason } = session.state() {
+        return SessionOutcome::Rejected { reason: *reason };
+    }
+    let next = session.next_action();
+    let waits_for_person = matches!(next.actor, Actor::Customer | Actor::PreviousProvider);
+    if waits_for_person || matches!(error, Error::WaitRequired(_)) {
+        SessionOutcome::Waiting {
+            next,
+            error: Some(error),
+        }
+    } else {
+        SessionOutcome::Failed { error }
+    }
+}
