@@ -163,8 +163,10 @@ impl PortingClientBuilder {
             Some(transport) => transport,
             None => default_transport(self.connect_timeout)?,
         };
+        let authorization = format!("Bearer {}", token.secret());
         Ok(PortingClient {
             inner: Arc::new(Inner {
+                authorization,
                 transport,
                 token,
                 api_root,

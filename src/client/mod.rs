@@ -9,7 +9,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use url::Url;
 
 pub use builder::{
@@ -85,6 +84,8 @@ struct Inner {
     sleep: Arc<dyn Sleep>,
     checkpoint: Option<Arc<dyn Checkpoint>>,
     throttle: Option<Throttle>,
+    /// `Bearer <token>`, made once.
+    authorization: String,
 }
 
 impl fmt::Debug for PortingClient {
@@ -726,7 +727,7 @@ impl PortingClient {
         operation: Operation,
         object_id: &str,
         query: &[(&str, &str)],
-        body: Option<Value>,
+        body: Option<Vec<u8>>,
     ) -> Result<HttpResponse, Error> {
         let (method, edge) = operation.route();
         let mut url = self.inner.api_root.clone();
@@ -741,15 +742,14 @@ impl PortingClient {
         }
         let mut request = HttpRequest::new(method, url);
         request.timeout = Some(self.inner.timeout);
-        request.headers.push(
-            "Authorization",
-            format!("Bearer {}", self.inner.token.secret()),
-        );
+        request
+            .headers
+            .push("Authorization", self.inner.authorization.clone());
         request.headers.push("Accept", "application/json");
         request.headers.push("User-Agent", USER_AGENT);
         if let Some(body) = body {
             request.headers.push("Content-Type", "application/json");
-            request.body = body.to_string().into_bytes();
+            request.body = body;
         }
         let Some(throttle) = &self.inner.throttle else {
             return self
@@ -860,7 +860,7 @@ impl Step<'_> {
         }
     }
 
-    fn body(&self, phone: &PhoneNumber) -> Value {
+    fn body(&self, phone: &PhoneNumber) -> Vec<u8> {
         match self {
             Self::Start => wire::start_body(phone),
             Self::RequestCode { method, language } => wire::request_code_body(*method, language),

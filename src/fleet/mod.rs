@@ -491,14 +491,35 @@ fn after_failure(session: &PortingSession, error: Error) -> SessionOutcome {
     if let PortingState::Rejected { reason } = session.state() {
         return SessionOutcome::Rejected { reason: *reason };
     }
-    let next = session.next_action();
-    let waits_for_person = matches!(next.actor, Actor::Customer | Actor::PreviousProvider);
-    if waits_for_person || matches!(error, Error::WaitRequired(_)) {
+    let mut next = session.next_action();
+    let person = |actor| matches!(actor, Actor::Customer | Actor::PreviousProvider);
+    // The answer may name a person the state does not wait for (a display
+    // name to get approved): then that person is who the session waits for.
+    if !person(next.actor) && person(error.who_must_act()) {
+        next.actor = error.who_must_act();
+    }
+    if person(next.actor) || matches!(error, Error::WaitRequired(_)) {
         SessionOutcome::Waiting {
             next,
             error: Some(error),
         }
     } else {
         SessionOutcome::Failed { error }
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        eprintln!(
+            "session {} result {} outcome {} error {} number {} object {} waba {}",
+            std::mem::size_of::<crate::PortingSession>(),
+            std::mem::size_of::<super::SessionResult>(),
+            std::mem::size_of::<super::SessionOutcome>(),
+            std::mem::size_of::<crate::Error>(),
+            std::mem::size_of::<crate::simulator::world_sizes::Number>(),
+            std::mem::size_of::<crate::simulator::world_sizes::PhoneObject>(),
+            std::mem::size_of::<crate::simulator::world_sizes::Waba>(),
+        );
     }
 }

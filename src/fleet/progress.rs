@@ -69,6 +69,13 @@ impl SessionOutcome {
     pub fn label(&self) -> String {
         let column = self.column().as_str();
         let error = match self {
+            Self::Rejected { reason } => {
+                let reason = match reason {
+                    RejectionReason::EligibleForDirectAdd => "eligible for direct add",
+                    RejectionReason::BusinessMismatch => "business mismatch",
+                };
+                return format!("{column}: {reason}");
+            }
             Self::Waiting { error, .. } => error.as_ref(),
             Self::Failed { error } => Some(error),
             Self::StoreFailed { .. } => return format!("{column}: store"),

@@ -70,13 +70,13 @@ impl Rng {
 
     /// `len` decimal digits; the first is not zero when `nonzero_first`.
     pub(crate) fn digits(&mut self, len: usize, nonzero_first: bool) -> String {
-        (0..len)
-            .map(|i| {
-                let lead = i == 0 && nonzero_first;
-                let digit = self.next_u64() % if lead { 9 } else { 10 } + u64::from(lead);
-                char::from_digit(u32::try_from(digit).unwrap_or(0), 10).unwrap_or('0')
-            })
-            .collect()
+        let mut out = String::with_capacity(len);
+        for i in 0..len {
+            let lead = i == 0 && nonzero_first;
+            let digit = self.next_u64() % if lead { 9 } else { 10 } + u64::from(lead);
+            out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+        }
+        out
     }
 }
 

@@ -40,6 +40,10 @@ mod faults;
 pub mod reference;
 mod scenario;
 mod world;
+#[cfg(test)]
+pub(crate) mod world_sizes {
+    pub(crate) use super::world::{Number, PhoneObject, Waba};
+}
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -172,8 +176,7 @@ impl Simulator {
     /// Every code delivered to `phone`, oldest first.
     pub fn inbox(&self, phone: &PhoneNumber) -> Vec<DeliveredCode> {
         self.world()
-            .numbers
-            .get(phone.e164())
+            .number(phone.e164())
             .into_iter()
             .flat_map(|n| n.inbox.iter())
             .filter_map(|d| {
@@ -190,7 +193,7 @@ impl Simulator {
     /// The last code delivered to `phone`.
     pub fn latest_code(&self, phone: &PhoneNumber) -> Option<VerificationCode> {
         let world = self.world();
-        let delivery = world.numbers.get(phone.e164())?.inbox.last()?;
+        let delivery = world.number(phone.e164())?.inbox.last()?;
         VerificationCode::new(&delivery.code).ok()
     }
 
@@ -230,7 +233,7 @@ impl Simulator {
     /// How many requests about `phone` the world received, by step; `None`
     /// for a number it does not hold.
     pub fn calls(&self, phone: &PhoneNumber) -> Option<CallCounts> {
-        self.world().numbers.get(phone.e164()).map(|n| n.calls)
+        self.world().number(phone.e164()).map(|n| n.calls)
     }
 
     /// How many requests were served in all (logged or not).
@@ -296,7 +299,7 @@ impl Simulator {
     /// (what resubmitting "with the right Business Manager id" achieves).
     pub fn align_business(&self, waba: &WabaId, phone: &PhoneNumber) -> bool {
         let mut world = self.world();
-        let Some(business) = world.numbers.get(phone.e164()).map(|n| n.business.clone()) else {
+        let Some(business) = world.number(phone.e164()).map(|n| n.business.clone()) else {
             return false;
         };
         match world.wabas.get_mut(waba.as_str()) {
@@ -341,11 +344,7 @@ impl Simulator {
     }
 
     fn with_number(&self, phone: &PhoneNumber, change: impl FnOnce(&mut world::Number)) -> bool {
-        self.world()
-            .numbers
-            .get_mut(phone.e164())
-            .map(change)
-            .is_some()
+        self.world().number_mut(phone.e164()).map(change).is_some()
     }
 }
 

@@ -1,6 +1,8 @@
 //! The simulated world and how each endpoint of reference §1 answers.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -16,6 +18,80 @@ use crate::params::CodeMethod;
 use crate::phone::PhoneNumber;
 use crate::time::{Clock, Timestamp};
 use crate::transport::{HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
+
+/// The Fx hash (rustc's) with a SplitMix64 finish: the world's keys are
+/// short digit strings it chose itself, so a keyed hash (SipHash) buys
+/// nothing and cost a tenth of a port.
+#[derive(Default)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word.iter_mut().zip(chunk).for_each(|(w, b)| *w = *b);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.write(&[byte]);
+    }
+
+    fn finish(&self) -> u64 {
+        // Fx leaves the low bits (the bucket) to the low bits of each word;
+        // a SplitMix64 finalizer spreads every input bit over all of them.
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// An `fbtrace_id` (`SIM000042`), on the stack: made for every answer,
+/// read only by error answers.
+pub(crate) struct Trace {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Trace {
+    fn new(n: u64) -> Self {
+        // Digits, least significant first.
+        let mut reversed = [0u8; 20];
+        let mut count = 0;
+        let mut rest = n;
+        for slot in reversed.iter_mut() {
+            *slot = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            count += 1;
+            if rest == 0 {
+                break;
+            }
+        }
+        let width = count.max(6);
+        let mut buf = [0u8; 24];
+        let mut out = buf.iter_mut();
+        out.by_ref().zip(b"SIM").for_each(|(o, b)| *o = *b);
+        out.by_ref().zip(count..width).for_each(|(o, _)| *o = b'0');
+        out.zip(reversed.iter().take(count).rev())
+            .for_each(|(o, b)| *o = *b);
+        Self {
+            buf,
+            len: 3 + width,
+        }
+    }
+}
+
+impl std::ops::Deref for Trace {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+}
 
 /// Meta's register/deregister limit: 10 calls per number in 72 hours.
 pub(crate) const REGISTER_LIMIT: usize = 10;
@@ -47,6 +123,8 @@ pub(crate) struct Number {
     pub(crate) calls: CallCounts,
     /// Codes delivered to this number, oldest first.
     pub(crate) inbox: Vec<Delivery>,
+    /// Its phone number objects (in any WABA), by id.
+    pub(crate) placed: Vec<PhoneNumberId>,
 }
 
 /// How many requests about one number the simulator received, by step
@@ -85,6 +163,9 @@ impl CallCounts {
 #[derive(Debug)]
 pub(crate) struct PhoneObject {
     pub(crate) id: PhoneNumberId,
+    pub(crate) waba: WabaId,
+    /// The number's index in the world.
+    pub(crate) number: usize,
     pub(crate) phone: PhoneNumber,
     pub(crate) code: Option<(String, Timestamp)>,
     pub(crate) verified: bool,
@@ -125,13 +206,15 @@ pub(crate) struct World {
     token: String,
     code_ttl: Duration,
     /// By id.
-    pub(crate) wabas: HashMap<String, Waba>,
-    /// By E.164 form.
-    pub(crate) numbers: HashMap<String, Number>,
+    pub(crate) wabas: FxMap<String, Waba>,
+    /// In the order added; found by [`World::number`].
+    pub(crate) numbers: Vec<Number>,
+    /// Index in `numbers` by E.164 form.
+    number_index: FxMap<String, usize>,
     /// By id.
-    pub(crate) objects: HashMap<String, PhoneObject>,
+    pub(crate) objects: FxMap<String, PhoneObject>,
     /// Each WABA's phone number objects (ids), in creation order.
-    listed: HashMap<String, Vec<PhoneNumberId>>,
+    listed: FxMap<String, Vec<PhoneNumberId>>,
     /// Faults for any request.
     pub(crate) faults: Vec<FaultPlan>,
     pub(crate) served: Vec<ServedRequest>,
@@ -147,10 +230,11 @@ impl World {
             rng: Rng::new(scenario.seed),
             token: scenario.access_token.clone(),
             code_ttl: scenario.code_ttl,
-            wabas: HashMap::new(),
-            numbers: HashMap::new(),
-            objects: HashMap::new(),
-            listed: HashMap::new(),
+            wabas: FxMap::default(),
+            numbers: Vec::new(),
+            number_index: FxMap::default(),
+            objects: FxMap::default(),
+            listed: FxMap::default(),
             faults: Vec::new(),
             served: Vec::new(),
             served_count: 0,
@@ -181,62 +265,95 @@ impl World {
             );
         }
         let phone = &scenario.phone_number;
-        self.numbers.insert(
-            phone.e164().to_owned(),
-            Number {
-                phone: phone.clone(),
-                business: scenario.customer_business.clone(),
-                source_ready: scenario.source_ready,
-                two_step_pin: scenario.two_step_pin.clone(),
-                display_name_approved: scenario.display_name_approved,
-                eligible_for_direct_add: scenario.eligible_for_direct_add,
-                register_calls: Vec::new(),
-                blocked_until: None,
-                faults: if own_faults {
-                    scenario.faults.clone()
-                } else {
-                    Vec::new()
-                },
-                calls: CallCounts::default(),
-                inbox: Vec::new(),
+        let number = Number {
+            phone: phone.clone(),
+            business: scenario.customer_business.clone(),
+            source_ready: scenario.source_ready,
+            two_step_pin: scenario.two_step_pin.clone(),
+            display_name_approved: scenario.display_name_approved,
+            eligible_for_direct_add: scenario.eligible_for_direct_add,
+            register_calls: Vec::new(),
+            blocked_until: None,
+            faults: if own_faults {
+                scenario.faults.clone()
+            } else {
+                Vec::new()
             },
-        );
-        if scenario.already_in_destination && self.placed(waba, phone).is_none() {
-            self.add_object(scenario.destination_waba.clone(), phone.clone());
+            calls: CallCounts::default(),
+            inbox: Vec::new(),
+            placed: Vec::new(),
+        };
+        // A number added again is set up anew; its objects stay.
+        let index = match self.number_index.get(phone.e164()) {
+            Some(&index) => {
+                if let Some(slot) = self.numbers.get_mut(index) {
+                    let placed = std::mem::take(&mut slot.placed);
+                    *slot = Number { placed, ..number };
+                }
+                index
+            }
+            None => {
+                self.numbers.push(number);
+                let index = self.numbers.len() - 1;
+                self.number_index.insert(phone.e164().to_owned(), index);
+                index
+            }
+        };
+        if scenario.already_in_destination && self.placed(waba, index).is_none() {
+            self.add_object(scenario.destination_waba.clone(), index);
         }
     }
 
-    /// The object of `phone` in `waba`, if the WABA lists it.
-    fn placed(&self, waba: &str, phone: &PhoneNumber) -> Option<&PhoneObject> {
-        self.listed
-            .get(waba)?
-            .iter()
-            .filter_map(|id| self.objects.get(id.as_str()))
-            .find(|o| &o.phone == phone)
+    /// The number with E.164 form `e164`.
+    pub(crate) fn number(&self, e164: &str) -> Option<&Number> {
+        self.numbers.get(*self.number_index.get(e164)?)
     }
 
-    fn add_object(&mut self, waba: WabaId, phone: PhoneNumber) -> PhoneNumberId {
+    /// The number with E.164 form `e164`.
+    pub(crate) fn number_mut(&mut self, e164: &str) -> Option<&mut Number> {
+        self.numbers.get_mut(*self.number_index.get(e164)?)
+    }
+
+    /// The object of number `index` in `waba`, if the WABA lists it.
+    fn placed(&self, waba: &str, index: usize) -> Option<&PhoneObject> {
+        self.numbers
+            .get(index)?
+            .placed
+            .iter()
+            .filter_map(|id| self.objects.get(id.as_str()))
+            .find(|o| o.waba.as_str() == waba)
+    }
+
+    fn add_object(&mut self, waba: WabaId, number: usize) -> Option<PhoneNumberId> {
         let id = PhoneNumberId::trusted(self.rng.digits(15, true));
-        self.listed
-            .entry(waba.as_str().to_owned())
-            .or_default()
-            .push(id.clone());
+        let owner = self.numbers.get_mut(number)?;
+        owner.placed.push(id.clone());
+        let phone = owner.phone.clone();
+        match self.listed.get_mut(waba.as_str()) {
+            Some(ids) => ids.push(id.clone()),
+            None => {
+                self.listed
+                    .insert(waba.as_str().to_owned(), vec![id.clone()]);
+            }
+        }
         self.objects.insert(
             id.as_str().to_owned(),
             PhoneObject {
                 id: id.clone(),
+                waba,
+                number,
                 phone,
                 code: None,
                 verified: false,
                 registered: false,
             },
         );
-        id
+        Some(id)
     }
 
-    fn trace(&mut self) -> String {
+    fn trace(&mut self) -> Trace {
         self.traces += 1;
-        format!("SIM{:06}", self.traces)
+        Trace::new(self.traces)
     }
 
     pub(crate) fn now(&self) -> Timestamp {
@@ -266,7 +383,7 @@ impl World {
         let mut lost: Option<TransportError> = None;
         // The world's faults first, then the number's own.
         let mut fault = faults::take(&mut self.faults, operation);
-        if let Some(number) = about.as_deref().and_then(|key| self.numbers.get_mut(key)) {
+        if let Some(number) = about.and_then(|index| self.numbers.get_mut(index)) {
             number.calls.count(operation);
             if fault.is_none() {
                 fault = faults::take(&mut number.faults, operation);
@@ -279,17 +396,17 @@ impl World {
                 if request.timeout.is_some_and(|limit| delay >= limit) {
                     lost = Some(TransportError::from_kind(TransportErrorKind::Timeout));
                 }
-                self.answer(request, target, params, operation, about.as_deref())
+                self.answer(request, target, params, operation, about)
             }
             Some(Fault::AnswerLost) => {
                 lost = Some(TransportError::new(
                     TransportErrorKind::Other,
                     "connection reset by peer after the request was sent",
                 ));
-                self.answer(request, target, params, operation, about.as_deref())
+                self.answer(request, target, params, operation, about)
             }
             Some(fault) => self.fault_answer(&fault),
-            None => self.answer(request, target, params, operation, about.as_deref()),
+            None => self.answer(request, target, params, operation, about),
         };
         self.served_count += 1;
         if self.keep_log {
@@ -307,21 +424,21 @@ impl World {
         }
     }
 
-    /// The E.164 key of the number a request is about: the one `start`
-    /// names, or the one behind the phone number object.
+    /// The index of the number a request is about: the one `start` names,
+    /// or the one behind the phone number object.
     fn number_of(
         &self,
         operation: Option<Operation>,
         target: &str,
         params: &Map<String, Value>,
-    ) -> Option<String> {
+    ) -> Option<usize> {
         match operation? {
             Operation::StartMigration => {
                 let key = format!("+{}{}", text(params, "cc")?, text(params, "phone_number")?);
-                self.numbers.contains_key(&key).then_some(key)
+                self.number_index.get(&key).copied()
             }
             Operation::ListPhoneNumbers => None,
-            _ => Some(self.objects.get(target)?.phone.e164().to_owned()),
+            _ => Some(self.objects.get(target)?.number),
         }
     }
 
@@ -350,7 +467,7 @@ impl World {
         target: &str,
         params: Option<Map<String, Value>>,
         operation: Option<Operation>,
-        about: Option<&str>,
+        about: Option<usize>,
     ) -> Answer {
         let trace = self.trace();
         let authorized = request
@@ -382,7 +499,7 @@ impl World {
         &mut self,
         waba_id: &str,
         params: &Map<String, Value>,
-        about: Option<&str>,
+        about: Option<usize>,
         trace: &str,
     ) -> Answer {
         let Some(waba) = self.wabas.get(waba_id) else {
@@ -399,8 +516,8 @@ impl World {
         };
         // A number of the world is found by its digits; any other is read
         // with libphonenumber to answer as Meta would.
-        let number = match about.and_then(|key| self.numbers.get(key)) {
-            Some(number) if number.phone.country_code() == cc => number,
+        let index = match about.and_then(|index| Some((index, self.numbers.get(index)?))) {
+            Some((index, number)) if number.phone.country_code() == cc => index,
             Some(_) => return answers::invalid_parameter("cc", trace),
             None => {
                 let Ok(phone) = PhoneNumber::parse(&format!("+{cc}{national}")) else {
@@ -409,15 +526,18 @@ impl World {
                 if phone.country_code() != cc {
                     return answers::invalid_parameter("cc", trace);
                 }
-                match self.numbers.get(phone.e164()) {
-                    Some(number) => number,
+                match self.number_index.get(phone.e164()) {
+                    Some(&index) => index,
                     None => return answers::migration_error(texts::ADD_DIRECTLY, trace),
                 }
             }
         };
-        if self.placed(waba_id, &number.phone).is_some() {
+        if self.placed(waba_id, index).is_some() {
             return answers::already_in_list(trace);
         }
+        let Some(number) = self.numbers.get(index) else {
+            return answers::migration_error(texts::ADD_DIRECTLY, trace);
+        };
         let refusal = if number.eligible_for_direct_add {
             Some(texts::ADD_DIRECTLY)
         } else if number.business != waba.business {
@@ -442,9 +562,11 @@ impl World {
         if let Some(text) = refusal {
             return answers::migration_error(text, trace);
         }
-        let (waba_id, phone) = (waba.id.clone(), number.phone.clone());
-        let id = self.add_object(waba_id, phone);
-        answers::phone_number_created(id.as_str())
+        let waba_id = waba.id.clone();
+        match self.add_object(waba_id, index) {
+            Some(id) => answers::phone_number_created(id.as_str()),
+            None => answers::something_went_wrong(trace),
+        }
     }
 
     fn list(&mut self, waba_id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
@@ -515,7 +637,7 @@ impl World {
         };
         facts.name_approved = self
             .numbers
-            .get(object.phone.e164())
+            .get(object.number)
             .is_some_and(|n| n.display_name_approved);
         facts
     }
@@ -536,7 +658,7 @@ impl World {
             return answers::unknown_object(id, trace);
         };
         object.code = Some((code.clone(), expires_at));
-        if let Some(number) = self.numbers.get_mut(object.phone.e164()) {
+        if let Some(number) = self.numbers.get_mut(object.number) {
             number.inbox.push(Delivery {
                 code,
                 method,
@@ -582,7 +704,7 @@ impl World {
         else {
             return answers::invalid_parameter("pin must be 6 digits", trace);
         };
-        let Some(number) = self.numbers.get_mut(object.phone.e164()) else {
+        let Some(number) = self.numbers.get_mut(object.number) else {
             return answers::unknown_object(id, trace);
         };
         // The limit counts every call that reaches the number.
@@ -606,7 +728,7 @@ impl World {
         if number.two_step_pin.as_deref().is_some_and(|old| old != pin) {
             return answers::pin_mismatch(trace);
         }
-        number.two_step_pin = Some(pin);
+        number.two_step_pin = Some(pin.into_owned());
         object.registered = true;
         answers::success()
     }
@@ -652,10 +774,10 @@ fn params(request: &HttpRequest) -> Option<Map<String, Value>> {
     Some(map)
 }
 
-fn text(params: &Map<String, Value>, key: &str) -> Option<String> {
+fn text<'a>(params: &'a Map<String, Value>, key: &str) -> Option<Cow<'a, str>> {
     match params.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
 }
