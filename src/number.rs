@@ -67,7 +67,12 @@ impl PhoneNumberRecord {
 
 /// `{"id": "…"}` as a string or a number.
 pub(crate) fn id_of(value: &Value) -> Option<PhoneNumberId> {
-    match value.get("id")? {
+    id_value(value.get("id")?)
+}
+
+/// An `id` member's value as an id (a string, or a number).
+pub(crate) fn id_value(id: &Value) -> Option<PhoneNumberId> {
+    match id {
         Value::String(id) => PhoneNumberId::new(id).ok(),
         Value::Number(id) => PhoneNumberId::new(id.to_string()).ok(),
         _ => None,

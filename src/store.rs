@@ -115,7 +115,9 @@ impl<S: SessionStore> Checkpoint for StoreCheckpoint<S> {
 /// Sessions in memory (tests, short-lived tools); share it behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
-    sessions: Mutex<BTreeMap<SessionKey, String>>,
+    /// Each session's JSON, exactly as long as it is (no spare capacity: a
+    /// hundred thousand sessions are ~75 MB, not ~100).
+    sessions: Mutex<BTreeMap<SessionKey, Box<str>>>,
 }
 
 impl InMemoryStore {
@@ -124,7 +126,7 @@ impl InMemoryStore {
         Self::default()
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, BTreeMap<SessionKey, String>> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, BTreeMap<SessionKey, Box<str>>> {
         self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -139,12 +141,13 @@ impl SessionStore for InMemoryStore {
     async fn save(&self, session: &PortingSession) -> Result<(), StoreError> {
         let json = serde_json::to_string(session)
             .map_err(|e| StoreError::new("a session could not be serialized", e))?;
-        self.sessions().insert(SessionKey::of(session), json);
+        self.sessions()
+            .insert(SessionKey::of(session), json.into_boxed_str());
         Ok(())
     }
 
     async fn list_unfinished(&self) -> Result<Vec<PortingSession>, StoreError> {
-        let saved: Vec<(SessionKey, String)> = self
+        let saved: Vec<(SessionKey, Box<str>)> = self
             .sessions()
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))

@@ -1,6 +1,7 @@
 //! The wire format: request bodies and response decoding.
 
-use serde::Serialize;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::retry_after::parse_retry_after;
@@ -123,12 +124,36 @@ pub(crate) fn header_wait(response: &HttpResponse, now: Timestamp) -> Option<std
         .and_then(|v| parse_retry_after(v, now.into()))
 }
 
+/// What a 2xx success answer holds, read in one pass without building a
+/// `Value`. Anything else — an `error` member (of any type), a duplicate
+/// key, no JSON — goes through [`decode`], which classifies it.
+#[derive(Deserialize)]
+struct SuccessProbe {
+    success: Option<bool>,
+    error: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct IdProbe {
+    id: Option<Value>,
+    error: Option<IgnoredAny>,
+}
+
 /// `{"success": true}`.
 pub(crate) fn expect_success(
     operation: Operation,
     response: &HttpResponse,
     now: Timestamp,
 ) -> Result<(), Error> {
+    if (200..300).contains(&response.status) {
+        if let Ok(SuccessProbe {
+            success: Some(true),
+            error: None,
+        }) = serde_json::from_slice(&response.body)
+        {
+            return Ok(());
+        }
+    }
     let value = decode(operation, response, now)?;
     if value.get("success").and_then(Value::as_bool) == Some(true) {
         Ok(())
@@ -143,6 +168,17 @@ pub(crate) fn expect_id(
     response: &HttpResponse,
     now: Timestamp,
 ) -> Result<PhoneNumberId, Error> {
+    if (200..300).contains(&response.status) {
+        if let Ok(IdProbe {
+            id: Some(id),
+            error: None,
+        }) = serde_json::from_slice(&response.body)
+        {
+            if let Some(id) = crate::number::id_value(&id) {
+                return Ok(id);
+            }
+        }
+    }
     let value = decode(operation, response, now)?;
     id_of(&value).ok_or_else(|| shape_error(operation, response))
 }

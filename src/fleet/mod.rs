@@ -507,19 +507,3 @@ fn after_failure(session: &PortingSession, error: Error) -> SessionOutcome {
         SessionOutcome::Failed { error }
     }
 }
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn sizes() {
-        eprintln!(
-            "session {} result {} outcome {} error {} number {} object {} waba {}",
-            std::mem::size_of::<crate::PortingSession>(),
-            std::mem::size_of::<super::SessionResult>(),
-            std::mem::size_of::<super::SessionOutcome>(),
-            std::mem::size_of::<crate::Error>(),
-            std::mem::size_of::<crate::simulator::world_sizes::Number>(),
-            std::mem::size_of::<crate::simulator::world_sizes::PhoneObject>(),
-            std::mem::size_of::<crate::simulator::world_sizes::Waba>(),
-        );
-    }
-}

@@ -40,10 +40,6 @@ mod faults;
 pub mod reference;
 mod scenario;
 mod world;
-#[cfg(test)]
-pub(crate) mod world_sizes {
-    pub(crate) use super::world::{Number, PhoneObject, Waba};
-}
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
