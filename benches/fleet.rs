@@ -61,13 +61,7 @@ fn world(numbers: u32, offset: u32) -> (Simulator, Vec<PortingSession>) {
     sim.log_requests(false);
     let waba = sim.scenario().waba_id().clone();
     let sessions = (offset..offset + numbers)
-        .map(|i| {
-            sim.add_number(
-                &Scenario::happy_path()
-                    .numbered(i)
-                    .with_waba(waba.clone()),
-            )
-        })
+        .map(|i| sim.add_number(&Scenario::happy_path().numbered(i).with_waba(waba.clone())))
         .collect();
     (sim, sessions)
 }

@@ -4,6 +4,8 @@ mod builder;
 mod phone_numbers;
 mod wire;
 
+pub(crate) use wire::decode;
+
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;

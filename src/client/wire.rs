@@ -104,6 +104,13 @@ pub(crate) fn decode(
     if response.body.iter().all(u8::is_ascii_whitespace) {
         return Err(undecodable(UndecodableReason::EmptyBody));
     }
+    // An error status almost always carries a Graph error: read it in one
+    // pass; anything else falls through to the general path.
+    if response.status >= 400 {
+        if let Some(graph) = crate::error::graph_fast::from_body(&response.body) {
+            return Err(ApiError::new(graph, operation, response.status, retry_after).into());
+        }
+    }
     let value: Value = serde_json::from_slice(&response.body)
         .map_err(|_| undecodable(UndecodableReason::NotJson))?;
     if let Some(graph) = GraphError::from_value(&value) {

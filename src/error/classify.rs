@@ -46,8 +46,6 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
     use ApiErrorKind::*;
     let codes = [error.code, error.error_subcode];
     let has = |wanted: i64| codes.contains(&Some(wanted));
-    let texts: Vec<String> = error.texts().map(normalize).collect();
-    let says = |needle: &str| texts.iter().any(|t| t.contains(needle));
 
     if has(ALREADY_IN_LIST) {
         return AlreadyInDestination;
@@ -55,6 +53,24 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
     if NOT_BEING_MIGRATED.iter().any(|c| has(*c)) {
         return EligibleForDirectAdd;
     }
+    // Normalizing allocates: read the texts only when a needle can be in
+    // them — every two-step needle has "two" (normalizing changes only the
+    // case of ASCII letters, so the raw text has it too), and the 2388103
+    // texts are needed for that code alone.
+    let mentions_two = error.texts().any(|t| {
+        t.as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"two"))
+    });
+    // One buffer for all texts, a line each (no needle spans a line).
+    let mut texts = String::new();
+    if mentions_two || has(MIGRATION) {
+        for text in error.texts() {
+            normalize_into(text, &mut texts);
+            texts.push('\n');
+        }
+    }
+    let says = |needle: &str| texts.contains(needle);
     if TWO_STEP_TEXTS.iter().any(|t| says(t)) {
         return TwoStepEnabled;
     }
@@ -93,12 +109,32 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
 }
 
 /// Lower-case, straight quotes, single spaces: wording survives cosmetic edits.
-fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Appends `text` lower-cased, with typographic quotes and dashes made
+/// ASCII and whitespace runs made one space.
+fn normalize_into(text: &str, out: &mut String) {
+    out.reserve(text.len());
+    if text.is_ascii() {
+        // Byte by byte: the common case, and the hot one.
+        let mut pending_space = false;
+        for byte in text.bytes() {
+            if char::from(byte).is_whitespace() {
+                pending_space = true;
+                continue;
+            }
+            if pending_space && !out.is_empty() && !out.ends_with('\n') {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(char::from(byte.to_ascii_lowercase()));
+        }
+        return;
+    }
+    let mut first = true;
     for word in text.split_whitespace() {
-        if !out.is_empty() {
+        if !first {
             out.push(' ');
         }
+        first = false;
         out.extend(word.chars().map(|c| match c {
             '\u{2018}' | '\u{2019}' => '\'',
             '\u{201C}' | '\u{201D}' => '"',
@@ -106,7 +142,6 @@ fn normalize(text: &str) -> String {
             c => c.to_ascii_lowercase(),
         }));
     }
-    out
 }
 
 /// One test per row of reference §3: the wire body goes through the same
@@ -411,5 +446,39 @@ mod tests {
             all.iter().filter(|k| k.is_troubleshooting_case()).count(),
             6
         );
+    }
+
+    /// The byte-wise path for ASCII texts normalizes as the general one.
+    #[test]
+    fn ascii_fast_path_agrees_with_the_general_one() {
+        fn general(text: &str) -> String {
+            let mut out = String::new();
+            for word in text.split_whitespace() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+            }
+            out
+        }
+        let samples = [
+            "",
+            " ",
+            "  A  b\t\x0bC\r\n",
+            "Two-Step  Verification\x0cMUST be",
+            "x",
+            " lead",
+            "trail ",
+            "(#2388103) Your WhatsApp account's \"Messaging For\" request",
+        ];
+        for sample in samples {
+            let mut fast = String::new();
+            normalize_into(sample, &mut fast);
+            assert_eq!(fast, general(sample), "{sample:?}");
+            // After an earlier text and its line break, too.
+            let mut after = String::from("earlier\n");
+            normalize_into(sample, &mut after);
+            assert_eq!(after, format!("earlier\n{}", general(sample)), "{sample:?}");
+        }
     }
 }

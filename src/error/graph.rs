@@ -48,16 +48,7 @@ impl GraphError {
     /// Reads the envelope from parsed JSON (see `from_body`).
     pub(crate) fn from_value(value: &Value) -> Option<Self> {
         let error = value.get("error")?.as_object()?;
-        let data = error.get("error_data");
-        let details = match data {
-            Some(Value::Object(map)) => text(map, "details"),
-            // Graph sometimes sends error_data as a JSON-encoded string.
-            Some(Value::String(raw)) => match serde_json::from_str::<Value>(raw) {
-                Ok(Value::Object(map)) => text(&map, "details"),
-                _ => Some(bounded(raw)),
-            },
-            _ => None,
-        };
+        let details = error.get("error_data").and_then(details_of);
         Some(Self {
             code: number(error, "code"),
             error_subcode: number(error, "error_subcode"),
@@ -84,6 +75,19 @@ impl GraphError {
     }
 }
 
+/// `error_data.details`: from the object, or from the JSON string Graph
+/// sometimes sends instead (kept whole when it is not JSON).
+pub(crate) fn details_of(data: &Value) -> Option<String> {
+    match data {
+        Value::Object(map) => text(map, "details"),
+        Value::String(raw) => match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Object(map)) => text(&map, "details"),
+            _ => Some(bounded(raw)),
+        },
+        _ => None,
+    }
+}
+
 fn number(map: &Map<String, Value>, key: &str) -> Option<i64> {
     match map.get(key)? {
         Value::Number(n) => n.as_i64(),
@@ -100,7 +104,11 @@ fn text(map: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-fn bounded(s: &str) -> String {
+pub(crate) fn bounded(s: &str) -> String {
+    // At most as many chars as bytes: short texts are kept whole at once.
+    if s.len() <= MAX_FIELD_CHARS {
+        return s.to_owned();
+    }
     match s.char_indices().nth(MAX_FIELD_CHARS) {
         Some((cut, _)) => format!("{}…", s.get(..cut).unwrap_or_default()),
         None => s.to_owned(),

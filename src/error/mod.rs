@@ -11,6 +11,7 @@
 mod api;
 mod classify;
 mod graph;
+pub(crate) mod graph_fast;
 mod response;
 pub(crate) mod retry;
 pub(crate) mod retry_after;
@@ -69,6 +70,31 @@ pub enum Error {
 }
 
 impl Error {
+    /// Classifies an answer to `operation` you received yourself (when you
+    /// drive [`PortingSession::apply`](crate::PortingSession::apply) with
+    /// your own I/O): the typed error it carries — a Graph error body
+    /// (whatever the status), a redirect, an empty, non-JSON or
+    /// wrongly-shaped body — or `None` for a 2xx answer that carries no
+    /// error. `now` resolves an HTTP-date `Retry-After`. This is exactly
+    /// what the client does with every answer.
+    ///
+    /// ```
+    /// use waba_porting::transport::{Headers, HttpResponse};
+    /// use waba_porting::{ApiErrorKind, Error, Operation, Timestamp};
+    ///
+    /// let body = r#"{"error":{"code":133016,"message":"Account has been deregistered","fbtrace_id":"A1"}}"#;
+    /// let answer = HttpResponse::new(400, Headers::new(), body);
+    /// let error = Error::from_response(Operation::Register, &answer, Timestamp::now()).unwrap();
+    /// assert_eq!(error.api_kind(), Some(ApiErrorKind::RegisterLimitReached));
+    /// ```
+    pub fn from_response(
+        operation: Operation,
+        response: &crate::transport::HttpResponse,
+        now: crate::time::Timestamp,
+    ) -> Option<Self> {
+        crate::client::decode(operation, response, now).err()
+    }
+
     /// The API error, when Meta answered with one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
