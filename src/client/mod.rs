@@ -4,7 +4,7 @@ mod builder;
 mod phone_numbers;
 mod wire;
 
-pub(crate) use wire::decode;
+pub(crate) use wire::{decode, At};
 
 use std::collections::HashSet;
 use std::fmt;
@@ -264,7 +264,7 @@ impl PortingClient {
         let response = self
             .send(operation, phone_number_id.as_str(), &query, None)
             .await?;
-        let value = wire::decode(operation, &response, self.now())?;
+        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
         // A record of another number is no answer to this read.
         PhoneNumberRecord::from_value(&value)
             .filter(|record| &record.id == phone_number_id)
@@ -318,7 +318,7 @@ impl PortingClient {
                 query.push(("after", cursor));
             }
             let response = self.send(operation, waba_id.as_str(), &query, None).await?;
-            let value = wire::decode(operation, &response, self.now())?;
+            let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
             let page = phone_numbers::parse_page(&value)
                 .ok_or_else(|| wire::shape_error(operation, &response))?;
             if visit(page.records) {
@@ -419,8 +419,11 @@ impl PortingClient {
                 return Err(session.state().refuse(operation).into());
             }
         }
+        let mut now = now;
         if let Some(flight) = session.in_flight().cloned() {
             let observed = self.reconcile_flight(session, &flight).await?;
+            // The read took time.
+            now = self.now();
             // What the read showed may make this call moot: the step in
             // flight was this very request and it happened (a lost code
             // request counts: it is never re-sent blindly), or Meta is past
@@ -437,7 +440,6 @@ impl PortingClient {
             }
         }
         session.check(operation)?;
-        let now = self.now();
         if operation == Operation::Register {
             if let Some(until) = session.register_budget_frees_at(now) {
                 return Err(WaitRequired {
@@ -475,7 +477,8 @@ impl PortingClient {
             Step::Start => {
                 return self.finish_start(session, response).await;
             }
-            _ => response.and_then(|r| wire::expect_success(operation, &r, self.now())),
+            _ => response
+                .and_then(|r| wire::expect_success(operation, &r, self.inner.clock.as_ref())),
         };
         match result {
             Ok(()) => {
@@ -504,7 +507,8 @@ impl PortingClient {
         response: Result<HttpResponse, Error>,
     ) -> Result<StateName, Error> {
         let operation = Operation::StartMigration;
-        let answer = response.and_then(|r| wire::expect_id(operation, &r, self.now()));
+        let answer =
+            response.and_then(|r| wire::expect_id(operation, &r, self.inner.clock.as_ref()));
         let outcome = match answer {
             Ok(phone_number_id) => StepOutcome::MigrationStarted { phone_number_id },
             Err(Error::Api(e)) if e.kind() == ApiErrorKind::AlreadyInDestination => {
@@ -772,8 +776,8 @@ impl PortingClient {
             .map_err(|e| e.for_operation(operation))?;
         if response.status >= 400 {
             let now = self.now();
-            let error = wire::decode(operation, &response, now).err();
-            let header = wire::header_wait(&response, now);
+            let error = wire::decode(operation, &response, &wire::At(now)).err();
+            let header = wire::header_wait(&response, &wire::At(now));
             throttle.observe(now, response.status, header, error.as_ref());
         }
         Ok(response)

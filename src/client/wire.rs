@@ -12,7 +12,7 @@ use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
 use crate::secret::{Pin, VerificationCode};
-use crate::time::Timestamp;
+use crate::time::{Clock, Timestamp};
 use crate::transport::HttpResponse;
 
 // Bodies are serialized straight from borrowed structs (fields in the
@@ -86,9 +86,9 @@ pub(crate) fn register_body(pin: &Pin, region: Option<&DataLocalizationRegion>) 
 pub(crate) fn decode(
     operation: Operation,
     response: &HttpResponse,
-    now: Timestamp,
+    clock: &dyn Clock,
 ) -> Result<Value, Error> {
-    let retry_after = header_wait(response, now);
+    let retry_after = header_wait(response, clock);
     let undecodable = |reason| {
         Error::from(UnexpectedResponse::new(
             operation,
@@ -124,11 +124,26 @@ pub(crate) fn decode(
 }
 
 /// The `Retry-After` header's wait, when sent and readable.
-pub(crate) fn header_wait(response: &HttpResponse, now: Timestamp) -> Option<std::time::Duration> {
+/// The clock is read only when the header is there (an HTTP date is
+/// relative to now).
+pub(crate) fn header_wait(
+    response: &HttpResponse,
+    clock: &dyn Clock,
+) -> Option<std::time::Duration> {
     response
         .headers
         .get("retry-after")
-        .and_then(|v| parse_retry_after(v, now.into()))
+        .and_then(|v| parse_retry_after(v, clock.now().into()))
+}
+
+/// A clock stopped at one time (for callers that pass the time).
+#[derive(Debug)]
+pub(crate) struct At(pub(crate) Timestamp);
+
+impl Clock for At {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
 }
 
 /// What a 2xx success answer holds, read in one pass without building a
@@ -150,7 +165,7 @@ struct IdProbe {
 pub(crate) fn expect_success(
     operation: Operation,
     response: &HttpResponse,
-    now: Timestamp,
+    clock: &dyn Clock,
 ) -> Result<(), Error> {
     if (200..300).contains(&response.status) {
         if let Ok(SuccessProbe {
@@ -161,7 +176,7 @@ pub(crate) fn expect_success(
             return Ok(());
         }
     }
-    let value = decode(operation, response, now)?;
+    let value = decode(operation, response, clock)?;
     if value.get("success").and_then(Value::as_bool) == Some(true) {
         Ok(())
     } else {
@@ -173,7 +188,7 @@ pub(crate) fn expect_success(
 pub(crate) fn expect_id(
     operation: Operation,
     response: &HttpResponse,
-    now: Timestamp,
+    clock: &dyn Clock,
 ) -> Result<PhoneNumberId, Error> {
     if (200..300).contains(&response.status) {
         if let Ok(IdProbe {
@@ -186,7 +201,7 @@ pub(crate) fn expect_id(
             }
         }
     }
-    let value = decode(operation, response, now)?;
+    let value = decode(operation, response, clock)?;
     id_of(&value).ok_or_else(|| shape_error(operation, response))
 }
 
@@ -245,23 +260,23 @@ mod tests {
     fn decodes_success_shapes() {
         let op = Operation::StartMigration;
         assert_eq!(
-            expect_id(op, &response(200, r#"{"id":"123"}"#), T0)
+            expect_id(op, &response(200, r#"{"id":"123"}"#), &At(T0))
                 .unwrap()
                 .as_str(),
             "123"
         );
         assert_eq!(
-            expect_id(op, &response(200, r#"{"id":123}"#), T0)
+            expect_id(op, &response(200, r#"{"id":123}"#), &At(T0))
                 .unwrap()
                 .as_str(),
             "123"
         );
         assert!(matches!(
-            expect_id(op, &response(200, r#"{"id":"x1"}"#), T0),
+            expect_id(op, &response(200, r#"{"id":"x1"}"#), &At(T0)),
             Err(Error::UnexpectedResponse(_))
         ));
-        assert!(expect_success(op, &response(200, r#"{"success":true}"#), T0).is_ok());
-        let err = expect_success(op, &response(200, r#"{"success":false}"#), T0).unwrap_err();
+        assert!(expect_success(op, &response(200, r#"{"success":true}"#), &At(T0)).is_ok());
+        let err = expect_success(op, &response(200, r#"{"success":false}"#), &At(T0)).unwrap_err();
         assert!(
             matches!(&err, Error::UnexpectedResponse(e) if e.reason() == UndecodableReason::UnexpectedShape)
         );
@@ -272,7 +287,7 @@ mod tests {
         let err = expect_success(
             Operation::Register,
             &response(200, r#"{"error":{"code":133016}}"#),
-            T0,
+            &At(T0),
         )
         .unwrap_err();
         assert_eq!(err.api_kind(), Some(ApiErrorKind::RegisterLimitReached));
@@ -281,7 +296,7 @@ mod tests {
     #[test]
     fn undecodable_bodies() {
         let op = Operation::VerifyCode;
-        let reason = |status, body| match decode(op, &response(status, body), T0) {
+        let reason = |status, body| match decode(op, &response(status, body), &At(T0)) {
             Err(Error::UnexpectedResponse(e)) => e.reason(),
             other => panic!("{other:?}"),
         };
@@ -363,12 +378,12 @@ mod properties {
             let body: String = (0..len).map(|_| rng.pick(PIECES)).collect();
             let status = [200, 400, 429, 500, 502][(rng.next() % 5) as usize];
             let response = HttpResponse::new(status, Headers::new(), body.clone());
-            let decoded = decode(Operation::Register, &response, T0);
+            let decoded = decode(Operation::Register, &response, &At(T0));
             if status != 200 {
                 assert!(decoded.is_err(), "HTTP {status} decoded as success: {body}");
             }
-            let _ = expect_success(Operation::Register, &response, T0);
-            let _ = expect_id(Operation::StartMigration, &response, T0);
+            let _ = expect_success(Operation::Register, &response, &At(T0));
+            let _ = expect_id(Operation::StartMigration, &response, &At(T0));
         }
     }
 
@@ -377,14 +392,14 @@ mod properties {
         let body = r#"{"error":{"message":"(#2388103) There was an error migrating this phone number","type":"OAuthException","code":2388103,"fbtrace_id":"Az8or2"}}"#;
         for cut in 0..body.len() {
             let response = HttpResponse::new(400, Headers::new(), &body.as_bytes()[..cut]);
-            match decode(Operation::StartMigration, &response, T0) {
+            match decode(Operation::StartMigration, &response, &At(T0)) {
                 Err(Error::UnexpectedResponse(e)) => assert!(e.body_snippet().len() <= cut + 3),
                 other => panic!("cut at {cut}: {other:?}"),
             }
         }
         let whole = HttpResponse::new(400, Headers::new(), body);
         assert!(matches!(
-            decode(Operation::StartMigration, &whole, T0),
+            decode(Operation::StartMigration, &whole, &At(T0)),
             Err(Error::Api(_))
         ));
     }

@@ -92,7 +92,7 @@ impl Error {
         response: &crate::transport::HttpResponse,
         now: crate::time::Timestamp,
     ) -> Option<Self> {
-        crate::client::decode(operation, response, now).err()
+        crate::client::decode(operation, response, &crate::client::At(now)).err()
     }
 
     /// The API error, when Meta answered with one.
