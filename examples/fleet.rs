@@ -20,12 +20,28 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use waba_porting::simulator::{Fault, Scenario, Simulator};
+use waba_porting::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use waba_porting::{
     DirectoryStore, Fleet, FleetEvent, FleetProgress, FleetReport, InMemoryStore, Operation, Pin,
     PortingSession, SessionStore,
 };
 
 const CONCURRENCY: usize = 64;
+
+/// The simulator answers at once, so a run would never pause; like a real
+/// network, this transport lets the task switch after each answer, so
+/// sessions interleave (and a kill lands mid-run, after Meta acted).
+#[derive(Clone, Debug)]
+struct Network(Simulator);
+
+#[waba_porting::async_trait]
+impl Transport for Network {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let answer = self.0.send(request).await;
+        tokio::task::yield_now().await;
+        answer
+    }
+}
 
 /// The `i`-th number's case: mostly ports that go through, and every
 /// troubleshooting case and network fault in the mix.
@@ -86,6 +102,12 @@ fn progress_bar(total: u64) -> ProgressBar {
     bar
 }
 
+/// Prints above the progress bar (also when output is not a terminal and
+/// the bar is hidden).
+fn say(bar: &ProgressBar, text: String) {
+    bar.suspend(|| println!("{text}"));
+}
+
 fn line(p: &FleetProgress) -> String {
     format!(
         "registered {} | customer {} | previous BSP {} | us {} | rejected {} | failed {}",
@@ -98,6 +120,10 @@ fn line(p: &FleetProgress) -> String {
     )
 }
 
+fn client_builder(sim: &Simulator) -> waba_porting::PortingClientBuilder {
+    sim.client_builder().transport(Network(sim.clone()))
+}
+
 fn fleet(
     sim: &Simulator,
     store: impl SessionStore + 'static,
@@ -105,7 +131,7 @@ fn fleet(
 ) -> Result<Fleet, Box<dyn std::error::Error>> {
     let bar = bar.clone();
     let last_draw = std::sync::Mutex::new(Instant::now());
-    Ok(Fleet::builder(sim.client_builder(), store)
+    Ok(Fleet::builder(client_builder(sim), store)
         .inputs(sim.customers(Pin::new("482913")?))
         .concurrency(CONCURRENCY)
         .on_event(move |event, progress| {
@@ -173,7 +199,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (kill, killed) = tokio::sync::oneshot::channel::<()>();
             let kill = std::sync::Mutex::new(Some(kill));
             let threshold = total * 2 / 5;
-            let first = Fleet::builder(sim.client_builder(), DirectoryStore::open(dir)?)
+            let first = Fleet::builder(client_builder(&sim), DirectoryStore::open(dir)?)
                 .inputs(sim.customers(Pin::new("482913")?))
                 .concurrency(CONCURRENCY)
                 .on_event({
@@ -191,8 +217,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .build()?;
             tokio::select! {
-                _ = first.run(sessions.clone()) => bar.println("(the first run ended before the kill)"),
-                _ = killed => bar.println(format!(
+                _ = first.run(sessions.clone()) => say(&bar, "(the first run ended before the kill)".into()),
+                _ = killed => say(&bar, format!(
                     "killed the first process with {threshold} of {total} sessions done; restarting from {}",
                     dir.display()
                 )),
@@ -201,7 +227,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // Second process: a new fleet on the same directory.
             let store = DirectoryStore::open(dir)?;
             let unfinished = store.list_unfinished().await?.len();
-            bar.println(format!("the store holds {unfinished} unfinished sessions"));
+            say(
+                &bar,
+                format!("the store holds {unfinished} unfinished sessions"),
+            );
             bar.set_position(0);
             let second = fleet(&sim, store, &bar)?;
             // Resume the unfinished ones, then run the full list: sessions
