@@ -23,7 +23,7 @@ use waba_porting::simulator::{Fault, Scenario, Simulator};
 use waba_porting::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use waba_porting::{
     DirectoryStore, Fleet, FleetEvent, FleetProgress, FleetReport, InMemoryStore, Operation, Pin,
-    PortingSession, SessionStore,
+    PortingSession, SessionStore, WabaId,
 };
 
 const CONCURRENCY: usize = 64;
@@ -44,8 +44,13 @@ impl Transport for Network {
 }
 
 /// The `i`-th number's case: mostly ports that go through, and every
-/// troubleshooting case and network fault in the mix.
-fn scenario(i: u32) -> Scenario {
+/// troubleshooting case and network fault in the mix. Numbers share the
+/// world's destination WABA, except those whose case is the WABA's own
+/// (the customer's "message on behalf" approval, the business) and those
+/// already listed in it (the client lists the WABA to find them): those get
+/// a WABA each.
+fn scenario(i: u32, shared: &WabaId) -> Scenario {
+    let own_waba = matches!(i % 20, 0 | 3 | 4);
     let base = match i % 20 {
         0 => Scenario::on_behalf_not_accepted(),
         1 => Scenario::two_step_enabled(),
@@ -58,7 +63,24 @@ fn scenario(i: u32) -> Scenario {
         8 => Scenario::happy_path().display_name_approved(false),
         _ => Scenario::happy_path(),
     };
-    base.numbered(i)
+    let numbered = base.numbered(i);
+    if own_waba {
+        numbered
+    } else {
+        numbered.with_waba(shared.clone())
+    }
+}
+
+/// The sessions, made as they are taken (as from a database cursor).
+fn sessions(n: u32, shared: &WabaId) -> impl ExactSizeIterator<Item = PortingSession> + '_ {
+    (0..n).map(move |i| {
+        let s = scenario(i, shared);
+        PortingSession::new(
+            s.phone_number().clone(),
+            s.waba_id().clone(),
+            s.business_id().clone(),
+        )
+    })
 }
 
 struct Args {
@@ -147,7 +169,7 @@ fn fleet(
         .build()?)
 }
 
-fn print_summary(report: &FleetReport, sessions: &[PortingSession], sim: &Simulator) {
+fn print_summary(report: &FleetReport, numbers: u32, shared: &WabaId, sim: &Simulator) {
     let mut by_state: BTreeMap<&str, usize> = BTreeMap::new();
     for result in &report.sessions {
         *by_state.entry(result.state.as_str()).or_default() += 1;
@@ -161,7 +183,7 @@ fn print_summary(report: &FleetReport, sessions: &[PortingSession], sim: &Simula
         println!("  {label:<64} {count:>8}");
     }
     let (mut registers, mut codes) = (0u32, 0u32);
-    for session in sessions {
+    for session in sessions(numbers, shared) {
         if let Some(calls) = sim.calls(session.phone_number()) {
             registers = registers.max(calls.register);
             codes = codes.max(calls.request_code);
@@ -175,10 +197,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = args()?;
     let sim = Scenario::happy_path().build();
     sim.log_requests(false);
-    let sessions: Vec<PortingSession> = (0..args.numbers)
-        .map(|i| sim.add_number(&scenario(i)))
-        .collect();
-    let total = sessions.len();
+    let shared = sim.scenario().waba_id().clone();
+    for i in 0..args.numbers {
+        sim.add_number(&scenario(i, &shared));
+    }
+    let total = args.numbers as usize;
     println!(
         "porting {total} numbers through the simulator, {CONCURRENCY} at a time{}",
         match &args.resume {
@@ -192,7 +215,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = match &args.resume {
         None => {
             let fleet = fleet(&sim, InMemoryStore::new(), &bar)?;
-            fleet.run(sessions.clone()).await
+            fleet.run(sessions(args.numbers, &shared)).await
         }
         Some(dir) => {
             // First process: killed (its run dropped mid-step) at 40%.
@@ -217,7 +240,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .build()?;
             tokio::select! {
-                _ = first.run(sessions.clone()) => say(&bar, "(the first run ended before the kill)".into()),
+                _ = first.run(sessions(args.numbers, &shared)) => say(&bar, "(the first run ended before the kill)".into()),
                 _ = killed => say(&bar, format!(
                     "killed the first process with {threshold} of {total} sessions done; restarting from {}",
                     dir.display()
@@ -237,7 +260,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // the store holds continue (finished ones send nothing), new
             // ones start.
             second.resume().await?;
-            second.run(sessions.clone()).await
+            second.run(sessions(args.numbers, &shared)).await
         }
     };
     bar.set_message(line(&report.progress));
@@ -250,6 +273,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         total as f64 / elapsed.as_secs_f64(),
         sim.served_count()
     );
-    print_summary(&report, &sessions, &sim);
+    print_summary(&report, args.numbers, &shared, &sim);
     Ok(())
 }

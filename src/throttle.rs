@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::error::retry_after::MAX_WAIT;
 use crate::error::{ApiErrorKind, Error};
 use crate::retry_policy::Sleep;
 use crate::time::{Clock, Timestamp};
@@ -20,12 +21,13 @@ pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 /// - **A budget**: at most [`calls_per_second`](Self::calls_per_second)
 ///   requests start per second, spaced evenly (no burst).
 /// - **Rate-limit answers slow everyone**: when any request meets Graph's
-///   rate limits (codes 4, 17, 341, 80007, 130429), HTTP 429, or any error
-///   answer carrying a `Retry-After` header, no request of any clone starts
-///   until the wait it asked for (the `Retry-After`, else
-///   [`rate_limit_pause`](Self::rate_limit_pause)) is over. A wait Meta
-///   documents for one number's case (a register limit, a code request
-///   too soon) stays that session's own and pauses nobody else.
+///   rate limits (codes 4, 17, 341, 80007, 130429), HTTP 429, or another
+///   error answer carrying a `Retry-After` header (a 503, say), no request
+///   of any clone starts until the wait it asked for (the `Retry-After`,
+///   else [`rate_limit_pause`](Self::rate_limit_pause); at most 72 hours)
+///   is over. A case whose wait Meta documents for one number (a register
+///   limit, a code asked for too soon) stays that session's own, with or
+///   without `Retry-After`, and pauses nobody else.
 ///
 /// Plug it into a client with
 /// [`PortingClientBuilder::throttle`](crate::PortingClientBuilder::throttle);
@@ -184,8 +186,13 @@ impl Throttle {
         header_wait: Option<Duration>,
         error: Option<&Error>,
     ) {
-        let rate_limited =
-            status == 429 || error.and_then(Error::api_kind) == Some(ApiErrorKind::RateLimited);
+        let kind = error.and_then(Error::api_kind);
+        let rate_limited = status == 429 || kind == Some(ApiErrorKind::RateLimited);
+        // A case whose wait Meta documents for one number (a register
+        // limit, a code asked for too soon) is that session's, even with a
+        // Retry-After header.
+        let own_wait = !rate_limited && kind.and_then(ApiErrorKind::documented_wait).is_some();
+        let header_wait = header_wait.filter(|_| !own_wait);
         let wait = match (rate_limited, header_wait) {
             (_, Some(wait)) => wait,
             (true, None) => error
@@ -193,7 +200,8 @@ impl Throttle {
                 .unwrap_or(self.shared.pause),
             (false, None) => return,
         };
-        let until = now.saturating_add(wait);
+        // A broken header must not stop every session for centuries.
+        let until = now.saturating_add(wait.min(MAX_WAIT));
         let mut state = self.state();
         if state.paused_until.is_none_or(|current| current < until) {
             state.paused_until = Some(until);

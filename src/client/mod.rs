@@ -459,6 +459,18 @@ impl PortingClient {
                 .ok_or_else(|| session.state().refuse(operation))?,
         };
         let body = step.body(session.phone_number());
+        // Wait for the throttle before the step is marked in flight and
+        // saved: a process that dies while waiting has sent nothing, and
+        // its saved session must not say otherwise.
+        let now = match &self.inner.throttle {
+            Some(throttle) => {
+                throttle
+                    .admit(self.inner.clock.as_ref(), self.inner.sleep.as_ref())
+                    .await;
+                self.now()
+            }
+            None => now,
+        };
         let snapshot = self.inner.checkpoint.as_ref().map(|_| session.clone());
         session.begin(operation, now, step.code_params());
         if operation.has_side_effect() {
@@ -472,7 +484,9 @@ impl PortingClient {
                 return Err(error.into());
             }
         }
-        let response = self.send(operation, &target, &[], Some(body)).await;
+        let response = self
+            .send_admitted(operation, &target, &[], Some(body), true)
+            .await;
         let result = match step {
             Step::Start => {
                 return self.finish_start(session, response).await;
@@ -735,6 +749,20 @@ impl PortingClient {
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<HttpResponse, Error> {
+        self.send_admitted(operation, object_id, query, body, false)
+            .await
+    }
+
+    /// [`send`](Self::send); `admitted`: the throttle already let this
+    /// request through.
+    async fn send_admitted(
+        &self,
+        operation: Operation,
+        object_id: &str,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        admitted: bool,
+    ) -> Result<HttpResponse, Error> {
         let (method, edge) = operation.route();
         let mut url = self.inner.api_root.clone();
         url.path_segments_mut()
@@ -765,9 +793,11 @@ impl PortingClient {
                 .await
                 .map_err(|e| e.for_operation(operation).into());
         };
-        throttle
-            .admit(self.inner.clock.as_ref(), self.inner.sleep.as_ref())
-            .await;
+        if !admitted {
+            throttle
+                .admit(self.inner.clock.as_ref(), self.inner.sleep.as_ref())
+                .await;
+        }
         let response = self
             .inner
             .transport

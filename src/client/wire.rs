@@ -4,6 +4,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::graph_fast::object;
 use crate::error::retry_after::parse_retry_after;
 use crate::error::{ApiError, Error, GraphError, UndecodableReason, UnexpectedResponse};
 use crate::ids::PhoneNumberId;
@@ -168,10 +169,10 @@ pub(crate) fn expect_success(
     clock: &dyn Clock,
 ) -> Result<(), Error> {
     if (200..300).contains(&response.status) {
-        if let Ok(SuccessProbe {
+        if let Some(SuccessProbe {
             success: Some(true),
             error: None,
-        }) = serde_json::from_slice(&response.body)
+        }) = object(&response.body)
         {
             return Ok(());
         }
@@ -191,10 +192,10 @@ pub(crate) fn expect_id(
     clock: &dyn Clock,
 ) -> Result<PhoneNumberId, Error> {
     if (200..300).contains(&response.status) {
-        if let Ok(IdProbe {
+        if let Some(IdProbe {
             id: Some(id),
             error: None,
-        }) = serde_json::from_slice(&response.body)
+        }) = object(&response.body)
         {
             if let Some(id) = crate::number::id_value(&id) {
                 return Ok(id);

@@ -17,7 +17,33 @@ use super::graph::{bounded, details_of, GraphError};
 
 #[derive(Deserialize)]
 struct Envelope {
-    error: Option<RawError>,
+    error: Option<Object<RawError>>,
+}
+
+/// A struct read only from a JSON object: serde's derived struct readers
+/// also take an array (fields by position), which the `Value` path never
+/// reads as an envelope.
+pub(crate) struct Object<T>(pub(crate) T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData)).map(Object)
+    }
+}
+
+/// Reads `T` from `body` only when the body is a JSON object.
+pub(crate) fn object<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Option<T> {
+    serde_json::from_slice::<Object<T>>(body).ok().map(|o| o.0)
 }
 
 #[derive(Deserialize)]
@@ -44,7 +70,7 @@ struct RawError {
 
 /// Reads the envelope of an error body in one pass (see the module docs).
 pub(crate) fn from_body(body: &[u8]) -> Option<GraphError> {
-    let raw = serde_json::from_slice::<Envelope>(body).ok()?.error?;
+    let raw = object::<Envelope>(body)?.error?.0;
     Some(GraphError {
         code: raw.code.0,
         error_subcode: raw.error_subcode.0,
@@ -247,6 +273,10 @@ mod tests {
             br#"{"error":{"code":1,"code":2}}"#,
             br#"<html>502</html>"#,
             br#"{"error":{"code":1}} trailing"#,
+            br#"[{"code":4}]"#,
+            br#"{"error":[190]}"#,
+            br#"{"error":[133016,"m"]}"#,
+            br#"[[4]]"#,
         ] {
             assert!(
                 from_body(body).is_none(),

@@ -4,6 +4,7 @@ mod cancel;
 mod inputs;
 mod progress;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -24,6 +25,7 @@ use crate::session::{NextAction, PortingSession};
 use crate::state::{PortingState, StateName};
 use crate::store::{SessionKey, SessionStore, StoreCheckpoint, StoreError};
 use crate::throttle::Throttle;
+use crate::time::Timestamp;
 
 /// The default number of sessions a fleet advances at once.
 pub const DEFAULT_CONCURRENCY: usize = 32;
@@ -272,8 +274,12 @@ impl Fleet {
     /// list again after a crash neither restarts a port nor repeats a step —
     /// and a new one is saved before its first step.
     ///
-    /// Never fails as a whole: a session whose load or save fails ends
-    /// [`SessionOutcome::StoreFailed`], and the others go on.
+    /// Never fails as a whole: a session the fleet cannot load or first
+    /// save ends [`SessionOutcome::StoreFailed`]; one whose save fails
+    /// inside a step ends [`SessionOutcome::Failed`] with
+    /// [`Error::Checkpoint`] (the step's own outcome inside); the others go
+    /// on. A session listed twice is advanced once (the copy that comes
+    /// while the first is active ends [`SessionOutcome::Duplicate`]).
     pub async fn run<I>(&self, sessions: I) -> FleetReport
     where
         I: IntoIterator<Item = PortingSession>,
@@ -304,15 +310,30 @@ impl Fleet {
         let mut results = Vec::with_capacity(sessions.len());
         let mut sessions = sessions;
         let mut active = FuturesUnordered::new();
+        // The keys being advanced: a second copy of one is skipped, never
+        // run beside the first (a copy that comes after the first finished
+        // continues from the store, which sends nothing twice).
+        let mut in_flight: HashSet<SessionKey> = HashSet::new();
         loop {
             while active.len() < self.concurrency {
-                match sessions.next() {
-                    Some(session) => active.push(self.one(&run, session, load)),
-                    None => break,
+                let Some(session) = sessions.next() else {
+                    break;
+                };
+                let key = SessionKey::of(&session);
+                if in_flight.contains(&key) {
+                    let state = session.state().name();
+                    let outcome = SessionOutcome::Duplicate;
+                    results.push(finish(&run, key, state, outcome, ProgressColumn::Queued));
+                    continue;
                 }
+                in_flight.insert(key);
+                active.push(self.one(&run, session, load));
             }
             match active.next().await {
-                Some(result) => results.push(result),
+                Some(result) => {
+                    in_flight.remove(&result.key);
+                    results.push(result);
+                }
                 None => break,
             }
         }
@@ -432,7 +453,7 @@ impl Fleet {
             };
             run.report(&stepped, |p| p.steps += 1);
             if let Some(error) = error {
-                return after_failure(session, error);
+                return after_failure(session, error, self.client.clock().now());
             }
         }
         settled(session).unwrap_or(SessionOutcome::Waiting {
@@ -487,7 +508,7 @@ fn settled(session: &PortingSession) -> Option<SessionOutcome> {
 /// Where a session ends after a failed step: a refusal that made it wait
 /// for someone (or a time) is a wait; one that ended the port is a
 /// rejection; the rest are failures.
-fn after_failure(session: &PortingSession, error: Error) -> SessionOutcome {
+fn after_failure(session: &PortingSession, error: Error, now: Timestamp) -> SessionOutcome {
     if let PortingState::Rejected { reason } = session.state() {
         return SessionOutcome::Rejected { reason: *reason };
     }
@@ -498,7 +519,10 @@ fn after_failure(session: &PortingSession, error: Error) -> SessionOutcome {
     if !person(next.actor) && person(error.who_must_act()) {
         next.actor = error.who_must_act();
     }
-    if person(next.actor) || matches!(error, Error::WaitRequired(_)) {
+    // A wait still ahead (a long Retry-After the retries could not sit
+    // out) is a time to come back at, not a failure.
+    let must_wait = next.not_before.is_some_and(|until| until > now);
+    if person(next.actor) || must_wait || matches!(error, Error::WaitRequired(_)) {
         SessionOutcome::Waiting {
             next,
             error: Some(error),

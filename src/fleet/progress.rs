@@ -37,8 +37,10 @@ pub enum SessionOutcome {
         /// The step's error.
         error: Error,
     },
-    /// The store could not load or save the session; the port's progress
-    /// since its last successful save is unknown to the store.
+    /// The fleet could not load the session from the store, or save it
+    /// there before its first step (a save that fails inside a step is a
+    /// [`Failed`](Self::Failed) with
+    /// [`Error::Checkpoint`](crate::Error::Checkpoint)).
     StoreFailed {
         /// The store's error.
         error: StoreError,
@@ -46,6 +48,10 @@ pub enum SessionOutcome {
     /// The run was cancelled before the session finished; it is saved and
     /// resumes on the next run.
     Cancelled,
+    /// The same session ([`SessionKey`]) came again while the run was
+    /// advancing it: this copy was skipped (two copies at once would send
+    /// every step twice).
+    Duplicate,
 }
 
 impl SessionOutcome {
@@ -61,6 +67,7 @@ impl SessionOutcome {
             },
             Self::Failed { .. } | Self::StoreFailed { .. } => ProgressColumn::Failed,
             Self::Cancelled => ProgressColumn::Cancelled,
+            Self::Duplicate => ProgressColumn::Skipped,
         }
     }
 
@@ -124,11 +131,13 @@ pub enum ProgressColumn {
     Failed,
     /// Cancelled.
     Cancelled,
+    /// Skipped (a duplicate of a session in the run).
+    Skipped,
 }
 
 impl ProgressColumn {
     /// Every column, in order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Queued,
         Self::Active,
         Self::WaitingOnCustomer,
@@ -138,6 +147,7 @@ impl ProgressColumn {
         Self::Rejected,
         Self::Failed,
         Self::Cancelled,
+        Self::Skipped,
     ];
 
     /// `snake_case` name.
@@ -152,6 +162,7 @@ impl ProgressColumn {
             Self::Rejected => "rejected",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Skipped => "skipped",
         }
     }
 }
@@ -187,6 +198,8 @@ pub struct FleetProgress {
     pub failed: usize,
     /// Cancelled.
     pub cancelled: usize,
+    /// Skipped (duplicates).
+    pub skipped: usize,
     /// Steps (requests' worth of work) done so far.
     pub steps: u64,
 }
@@ -212,6 +225,7 @@ impl FleetProgress {
             ProgressColumn::Rejected => self.rejected,
             ProgressColumn::Failed => self.failed,
             ProgressColumn::Cancelled => self.cancelled,
+            ProgressColumn::Skipped => self.skipped,
         }
     }
 
@@ -226,6 +240,7 @@ impl FleetProgress {
             ProgressColumn::Rejected => &mut self.rejected,
             ProgressColumn::Failed => &mut self.failed,
             ProgressColumn::Cancelled => &mut self.cancelled,
+            ProgressColumn::Skipped => &mut self.skipped,
         }
     }
 
