@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use waba_porting::simulator::{Scenario, Simulator};
-use waba_porting::{CodeMethod, Fleet, InMemoryStore, Language, Pin, PortingSession};
+use waba_porting::{
+    CodeMethod, Fleet, InMemoryStore, Language, Pin, PortingClient, PortingSession,
+};
 
 /// Counts live heap bytes (for `session_bytes_heap`).
 struct Counting;
@@ -66,6 +68,25 @@ fn world(numbers: u32, offset: u32) -> (Simulator, Vec<PortingSession>) {
     (sim, sessions)
 }
 
+/// One complete port: start, request the code, read it from the inbox,
+/// verify, register.
+async fn port(
+    sim: &Simulator,
+    client: &PortingClient,
+    session: &mut PortingSession,
+    pin: &Pin,
+    language: &Language,
+) {
+    client.start_migration(session).await.expect("start");
+    client
+        .request_code(session, CodeMethod::Sms, language)
+        .await
+        .expect("code");
+    let code = sim.latest_code(session.phone_number()).expect("delivered");
+    client.verify_code(session, &code).await.expect("verify");
+    client.register(session, pin, None).await.expect("register");
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -83,20 +104,7 @@ fn sim_ports_per_sec() -> f64 {
         let started = Instant::now();
         rt.block_on(async {
             for mut session in sessions {
-                client.start_migration(&mut session).await.expect("start");
-                client
-                    .request_code(&mut session, CodeMethod::Sms, &language)
-                    .await
-                    .expect("code");
-                let code = sim.latest_code(session.phone_number()).expect("delivered");
-                client
-                    .verify_code(&mut session, &code)
-                    .await
-                    .expect("verify");
-                client
-                    .register(&mut session, &pin, None)
-                    .await
-                    .expect("register");
+                port(&sim, &client, &mut session, &pin, &language).await;
             }
         });
         rates.push(f64::from(PORTS) / started.elapsed().as_secs_f64());
@@ -149,22 +157,14 @@ fn session_bytes() -> (usize, usize) {
     let (sim, mut sessions) = world(1, 7_000_000);
     let client = sim.client().expect("client");
     let mut session = sessions.pop().expect("one");
-    rt.block_on(async {
-        client.start_migration(&mut session).await.expect("start");
-        client
-            .request_code(&mut session, CodeMethod::Sms, &Language::default())
-            .await
-            .expect("code");
-        let code = sim.latest_code(session.phone_number()).expect("delivered");
-        client
-            .verify_code(&mut session, &code)
-            .await
-            .expect("verify");
-        client
-            .register(&mut session, &Pin::new("482913").expect("pin"), None)
-            .await
-            .expect("register");
-    });
+    let pin = Pin::new("482913").expect("pin");
+    rt.block_on(port(
+        &sim,
+        &client,
+        &mut session,
+        &pin,
+        &Language::default(),
+    ));
     let json = serde_json::to_string(&session).expect("json");
     // Once first, so lazily built tables (none today) are not counted.
     drop(serde_json::from_str::<PortingSession>(&json).expect("load"));

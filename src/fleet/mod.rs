@@ -77,6 +77,11 @@ type EventSink = dyn Fn(&FleetEvent<'_>, &FleetProgress) + Send + Sync;
 /// ```
 pub struct Fleet {
     client: PortingClient,
+    settings: Settings,
+}
+
+/// What a fleet is configured with, besides its client.
+struct Settings {
     store: Arc<dyn SessionStore>,
     inputs: Arc<dyn FleetInputs>,
     throttle: Throttle,
@@ -91,13 +96,23 @@ impl fmt::Debug for Fleet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Fleet")
             .field("client", &self.client)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
             .field("store", &self.store)
             .field("inputs", &self.inputs)
+            .field("throttle", &self.throttle)
             .field("concurrency", &self.concurrency)
             .field("code_method", &self.code_method)
             .field("language", &self.language)
             .field("cancelled", &self.cancel.is_cancelled())
-            .finish_non_exhaustive()
+            .field("on_event", &self.on_event.is_some())
+            .finish()
     }
 }
 
@@ -110,24 +125,15 @@ const _: fn() = || {
 #[must_use = "a builder does nothing until build() is called"]
 pub struct FleetBuilder {
     client: PortingClientBuilder,
-    store: Arc<dyn SessionStore>,
-    inputs: Arc<dyn FleetInputs>,
-    throttle: Throttle,
-    concurrency: usize,
-    code_method: CodeMethod,
-    language: Language,
-    cancel: CancelToken,
-    on_event: Option<Arc<EventSink>>,
+    settings: Settings,
 }
 
 impl fmt::Debug for FleetBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FleetBuilder")
             .field("client", &self.client)
-            .field("store", &self.store)
-            .field("throttle", &self.throttle)
-            .field("concurrency", &self.concurrency)
-            .finish_non_exhaustive()
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -135,40 +141,40 @@ impl FleetBuilder {
     /// Where codes and PINs come from (default: an empty [`InputMap`] —
     /// every session stops at the code).
     pub fn inputs(mut self, inputs: impl FleetInputs + 'static) -> Self {
-        self.inputs = Arc::new(inputs);
+        self.settings.inputs = Arc::new(inputs);
         self
     }
 
     /// How many sessions advance at once (default
     /// [`DEFAULT_CONCURRENCY`]; at least 1).
     pub fn concurrency(mut self, sessions: usize) -> Self {
-        self.concurrency = sessions.max(1);
+        self.settings.concurrency = sessions.max(1);
         self
     }
 
     /// The throttle every request goes through (default: [`Throttle::new`],
     /// no budget). Share one throttle between fleets to share its budget.
     pub fn throttle(mut self, throttle: Throttle) -> Self {
-        self.throttle = throttle;
+        self.settings.throttle = throttle;
         self
     }
 
     /// How codes are requested (default SMS).
     pub fn code_method(mut self, method: CodeMethod) -> Self {
-        self.code_method = method;
+        self.settings.code_method = method;
         self
     }
 
     /// The language of code messages (default `en_US`).
     pub fn language(mut self, language: Language) -> Self {
-        self.language = language;
+        self.settings.language = language;
         self
     }
 
     /// The token that stops the runs of this fleet (default: a new one; see
     /// [`Fleet::cancel_token`]).
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
-        self.cancel = token;
+        self.settings.cancel = token;
         self
     }
 
@@ -179,7 +185,7 @@ impl FleetBuilder {
         mut self,
         sink: impl Fn(&FleetEvent<'_>, &FleetProgress) + Send + Sync + 'static,
     ) -> Self {
-        self.on_event = Some(Arc::new(sink));
+        self.settings.on_event = Some(Arc::new(sink));
         self
     }
 
@@ -192,19 +198,12 @@ impl FleetBuilder {
     pub fn build(self) -> Result<Fleet, ConfigError> {
         let client = self
             .client
-            .checkpoint(StoreCheckpoint(Arc::clone(&self.store)))
-            .throttle(self.throttle.clone())
+            .checkpoint(StoreCheckpoint(Arc::clone(&self.settings.store)))
+            .throttle(self.settings.throttle.clone())
             .build()?;
         Ok(Fleet {
             client,
-            store: self.store,
-            inputs: self.inputs,
-            throttle: self.throttle,
-            concurrency: self.concurrency,
-            code_method: self.code_method,
-            language: self.language,
-            cancel: self.cancel,
-            on_event: self.on_event,
+            settings: self.settings,
         })
     }
 }
@@ -223,7 +222,7 @@ impl Run<'_> {
             change(&mut progress);
             *progress
         };
-        if let Some(sink) = &self.fleet.on_event {
+        if let Some(sink) = &self.fleet.settings.on_event {
             sink(event, &snapshot);
         }
     }
@@ -238,14 +237,16 @@ impl Fleet {
     ) -> FleetBuilder {
         FleetBuilder {
             client,
-            store: Arc::new(store),
-            inputs: Arc::new(InputMap::new()),
-            throttle: Throttle::new(),
-            concurrency: DEFAULT_CONCURRENCY,
-            code_method: CodeMethod::Sms,
-            language: Language::default(),
-            cancel: CancelToken::new(),
-            on_event: None,
+            settings: Settings {
+                store: Arc::new(store),
+                inputs: Arc::new(InputMap::new()),
+                throttle: Throttle::new(),
+                concurrency: DEFAULT_CONCURRENCY,
+                code_method: CodeMethod::Sms,
+                language: Language::default(),
+                cancel: CancelToken::new(),
+                on_event: None,
+            },
         }
     }
 
@@ -256,17 +257,17 @@ impl Fleet {
 
     /// The store sessions are saved to.
     pub fn store(&self) -> &Arc<dyn SessionStore> {
-        &self.store
+        &self.settings.store
     }
 
     /// The shared throttle.
     pub fn throttle(&self) -> &Throttle {
-        &self.throttle
+        &self.settings.throttle
     }
 
     /// A clone of the token that cancels this fleet's runs.
     pub fn cancel_token(&self) -> CancelToken {
-        self.cancel.clone()
+        self.settings.cancel.clone()
     }
 
     /// Advances `sessions`. A session the store already holds (same
@@ -294,7 +295,7 @@ impl Fleet {
     /// # Errors
     /// The store could not list its sessions.
     pub async fn resume(&self) -> Result<FleetReport, StoreError> {
-        let sessions = self.store.list_unfinished().await?;
+        let sessions = self.settings.store.list_unfinished().await?;
         Ok(self.drive(sessions.into_iter(), false).await)
     }
 
@@ -315,7 +316,7 @@ impl Fleet {
         // continues from the store, which sends nothing twice).
         let mut in_flight: HashSet<SessionKey> = HashSet::new();
         loop {
-            while active.len() < self.concurrency {
+            while active.len() < self.settings.concurrency {
                 let Some(session) = sessions.next() else {
                     break;
                 };
@@ -358,7 +359,7 @@ impl Fleet {
                 return finish(run, key, StateName::Draft, outcome, ProgressColumn::Queued)
             }
         };
-        if self.cancel.is_cancelled() {
+        if self.settings.cancel.is_cancelled() {
             // Saved (a new session by pick_up), not stepped.
             let state = session.state().name();
             let outcome = SessionOutcome::Cancelled;
@@ -379,6 +380,7 @@ impl Fleet {
     /// The stored session for `session`'s key, or `session` saved new.
     async fn pick_up(&self, session: PortingSession) -> Result<PortingSession, SessionOutcome> {
         let stored = self
+            .settings
             .store
             .load(&SessionKey::of(&session))
             .await
@@ -386,7 +388,8 @@ impl Fleet {
         match stored {
             Some(stored) => Ok(stored),
             None => {
-                self.store
+                self.settings
+                    .store
                     .save(&session)
                     .await
                     .map_err(|error| SessionOutcome::StoreFailed { error })?;
@@ -406,7 +409,7 @@ impl Fleet {
             if let Some(outcome) = settled(session) {
                 return outcome;
             }
-            if self.cancel.is_cancelled() {
+            if self.settings.cancel.is_cancelled() {
                 return SessionOutcome::Cancelled;
             }
             let next = session.next_action();
@@ -419,16 +422,18 @@ impl Fleet {
                 NextAction::StartMigration => client.start_migration(session).await,
                 NextAction::RequestCode => {
                     client
-                        .request_code(session, self.code_method, &self.language)
+                        .request_code(session, self.settings.code_method, &self.settings.language)
                         .await
                 }
-                NextAction::VerifyCode => match self.inputs.verification_code(session).await {
-                    Some(code) => client.verify_code(session, &code).await,
-                    None => return SessionOutcome::Waiting { next, error: None },
-                },
-                NextAction::Register => match self.inputs.pin(session).await {
+                NextAction::VerifyCode => {
+                    match self.settings.inputs.verification_code(session).await {
+                        Some(code) => client.verify_code(session, &code).await,
+                        None => return SessionOutcome::Waiting { next, error: None },
+                    }
+                }
+                NextAction::Register => match self.settings.inputs.pin(session).await {
                     Some(pin) => {
-                        let region = self.inputs.data_localization_region(session).await;
+                        let region = self.settings.inputs.data_localization_region(session).await;
                         client.register(session, &pin, region.as_ref()).await
                     }
                     None => {
