@@ -32,7 +32,10 @@ pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 /// Plug it into a client with
 /// [`PortingClientBuilder::throttle`](crate::PortingClientBuilder::throttle);
 /// the fleet does it for you. It waits with the client's [`Sleep`] on the
-/// client's [`Clock`].
+/// client's [`Clock`]: with a budget most requests wait a little, so give
+/// the client your runtime's timer
+/// ([`PortingClientBuilder::sleep`](crate::PortingClientBuilder::sleep));
+/// the default [`ThreadSleep`](crate::ThreadSleep) parks a thread per wait.
 ///
 /// ```
 /// use std::time::Duration;
