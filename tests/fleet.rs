@@ -1,6 +1,7 @@
 //! The fleet driver end to end on a multi-number simulator: throttle,
 //! progress, isolation of failures, kill-and-restart from the directory
 //! store, cancellation.
+#![cfg(feature = "simulator")]
 
 use std::future::Future;
 use std::pin::Pin as StdPin;

@@ -1,5 +1,6 @@
 //! Hostile review of the fleet / throttle / multi-number simulator /
 //! one-pass error envelope change (since 047f9ba).
+#![cfg(feature = "simulator")]
 
 use std::fmt;
 use std::future::Future;

@@ -56,25 +56,31 @@ type EventSink = dyn Fn(&FleetEvent<'_>, &FleetProgress) + Send + Sync;
 /// concurrently on the task that polls it (like
 /// `futures::stream::buffer_unordered`), which suits the I/O-bound work.
 ///
-/// ```
-/// use std::sync::Arc;
-/// use waba_porting::simulator::Scenario;
-/// use waba_porting::{Fleet, InMemoryStore, Pin};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let sim = Scenario::happy_path().build();
-/// let sessions: Vec<_> = (0..10)
-///     .map(|i| sim.add_number(&Scenario::happy_path().numbered(i)))
-///     .collect();
-/// let fleet = Fleet::builder(sim.client_builder(), Arc::new(InMemoryStore::new()))
-///     .inputs(sim.customers(Pin::new("482913")?))
-///     .concurrency(4)
-///     .build()?;
-/// let report = fleet.run(sessions).await;
-/// assert_eq!(report.progress.registered, 10);
-/// # Ok(()) }
-/// ```
+/// (The example runs on the simulator, with the default `simulator` feature.)
+#[cfg_attr(
+    feature = "simulator",
+    doc = r#"
+```
+use std::sync::Arc;
+use waba_porting::simulator::Scenario;
+use waba_porting::{Fleet, InMemoryStore, Pin};
+
+# #[tokio::main(flavor = "current_thread")]
+# async fn main() -> Result<(), Box<dyn std::error::Error>> {
+let sim = Scenario::happy_path().build();
+let sessions: Vec<_> = (0..10)
+    .map(|i| sim.add_number(&Scenario::happy_path().numbered(i)))
+    .collect();
+let fleet = Fleet::builder(sim.client_builder(), Arc::new(InMemoryStore::new()))
+    .inputs(sim.customers(Pin::new("482913")?))
+    .concurrency(4)
+    .build()?;
+let report = fleet.run(sessions).await;
+assert_eq!(report.progress.registered, 10);
+# Ok(()) }
+```
+"#
+)]
 pub struct Fleet {
     client: PortingClient,
     settings: Settings,
