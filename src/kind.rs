@@ -179,7 +179,7 @@ impl ApiErrorKind {
                 AfterAction,
                 Actor::Us,
                 "Subscribe at least one app to the destination WABA's webhooks \
-                 (POST /{waba-id}/subscribed_apps), then retry.",
+                 (PortingClient::subscribe_app, POST /{waba-id}/subscribed_apps), then retry.",
             ),
             DisplayNameNotApproved => row(
                 "Display name is not approved",

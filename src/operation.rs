@@ -10,6 +10,8 @@ use crate::transport::Method;
 /// [`PortingSession`](crate::PortingSession); `ListPhoneNumbers` is the
 /// look-up that resolves "already in your list", and `ReadPhoneNumber` the
 /// read that reconciles a session after a step whose outcome is unknown.
+/// `SubscribeApp` and `SetTwoStepPin` are the fixes around the port the
+/// client makes itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -26,18 +28,26 @@ pub enum Operation {
     ListPhoneNumbers,
     /// `GET /{phone-number-id}` (the number's status).
     ReadPhoneNumber,
+    /// `POST /{waba-id}/subscribed_apps`: subscribes our app to the WABA's
+    /// webhooks (without it a port fails with "Cannot migrate phone number").
+    SubscribeApp,
+    /// `POST /{phone-number-id}` with `{"pin": …}`: sets or changes the
+    /// number's two-step verification PIN.
+    SetTwoStepPin,
 }
 
 impl Operation {
     /// Every operation, in flow order.
     #[cfg(feature = "simulator")]
-    pub(crate) const ALL: [Self; 6] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::StartMigration,
         Self::RequestCode,
         Self::VerifyCode,
         Self::Register,
         Self::ListPhoneNumbers,
         Self::ReadPhoneNumber,
+        Self::SubscribeApp,
+        Self::SetTwoStepPin,
     ];
 
     /// The HTTP method and the last path segment (after the object id; empty
@@ -51,6 +61,8 @@ impl Operation {
             Self::Register => (Method::Post, "register"),
             Self::ListPhoneNumbers => (Method::Get, "phone_numbers"),
             Self::ReadPhoneNumber => (Method::Get, ""),
+            Self::SubscribeApp => (Method::Post, "subscribed_apps"),
+            Self::SetTwoStepPin => (Method::Post, ""),
         }
     }
 
@@ -63,6 +75,8 @@ impl Operation {
             Self::Register => "register",
             Self::ListPhoneNumbers => "list_phone_numbers",
             Self::ReadPhoneNumber => "read_phone_number",
+            Self::SubscribeApp => "subscribe_app",
+            Self::SetTwoStepPin => "set_two_step_pin",
         }
     }
 
@@ -70,7 +84,9 @@ impl Operation {
     /// side or for the customer: `request_code` texts or calls the customer,
     /// `verify_code` uses up the code, `register` spends one of 10 calls per
     /// 72 hours. `start_migration` is repeatable (a repeat meets 2388012,
-    /// which the client resolves), and reads have no effect.
+    /// which the client resolves), reads have no effect, and
+    /// `subscribe_app` and `set_two_step_pin` leave the same state however
+    /// often they are sent.
     pub fn has_side_effect(self) -> bool {
         matches!(self, Self::RequestCode | Self::VerifyCode | Self::Register)
     }

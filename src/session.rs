@@ -592,7 +592,10 @@ impl PortingSession {
             Operation::VerifyCode => &mut self.counters.verify_requests,
             Operation::Register => &mut self.counters.register_requests,
             Operation::ReadPhoneNumber => &mut self.counters.reconciles,
-            Operation::ListPhoneNumbers => return,
+            // Not steps of a session.
+            Operation::ListPhoneNumbers | Operation::SubscribeApp | Operation::SetTwoStepPin => {
+                return
+            }
         };
         *counter = counter.saturating_add(1);
         if operation == Operation::Register {

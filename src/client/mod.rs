@@ -228,6 +228,82 @@ impl PortingClient {
         Ok(session.state().name())
     }
 
+    /// Subscribes this app to `waba_id`'s webhooks
+    /// (`POST /{waba-id}/subscribed_apps`): the fix for
+    /// [`ApiErrorKind::DestinationWebhookMissing`] ("Cannot migrate phone
+    /// number."), and what a ported number needs to receive anything.
+    /// Repeating it changes nothing, so it is retried under the client's
+    /// [`RetryPolicy`] like a read.
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn subscribe_app(&self, waba_id: &WabaId) -> Result<(), Error> {
+        self.idempotent(Operation::SubscribeApp, waba_id.as_str(), None)
+            .await
+    }
+
+    /// Sets (or changes) the number's two-step verification PIN
+    /// (`POST /{phone-number-id}` with `{"pin": …}`). A register with two-step
+    /// verification off already made its PIN the number's; call this to
+    /// change it later. There is no API to turn two-step verification off.
+    /// Repeating it with the same PIN changes nothing, so it is retried
+    /// under the client's [`RetryPolicy`].
+    ///
+    /// # Errors
+    /// See [`Error`].
+    pub async fn set_two_step_pin(
+        &self,
+        phone_number_id: &PhoneNumberId,
+        pin: &Pin,
+    ) -> Result<(), Error> {
+        let body = wire::pin_body(pin);
+        self.idempotent(
+            Operation::SetTwoStepPin,
+            phone_number_id.as_str(),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Sends a call that leaves the same state however often it is sent,
+    /// expecting `{"success": true}`, under the retry policy: repeated after
+    /// any failure a retry can help, after the answer's wait or a backoff,
+    /// within the policy's attempts and deadline.
+    async fn idempotent(
+        &self,
+        operation: Operation,
+        target: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(), Error> {
+        let policy = &self.inner.retry_policy;
+        let started = self.now();
+        let mut attempt = 1;
+        loop {
+            let result = match self.send(operation, target, &[], body.clone()).await {
+                Ok(response) => {
+                    wire::expect_success(operation, &response, self.inner.clock.as_ref())
+                }
+                Err(error) => Err(error),
+            };
+            let error = match result {
+                Ok(()) => return Ok(()),
+                Err(error) => error,
+            };
+            if attempt >= policy.max_attempts() || !error.is_retryable() {
+                return Err(error);
+            }
+            let wait = error
+                .retry_after()
+                .unwrap_or_else(|| policy.backoff(attempt));
+            let spent = self.now().saturating_since(started);
+            if spent.saturating_add(wait) > policy.deadline() {
+                return Err(error);
+            }
+            self.inner.sleep.sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
     /// Lists the phone numbers of a WABA (all pages).
     ///
     /// # Errors

@@ -82,6 +82,15 @@ pub(crate) fn register_body(pin: &Pin, region: Option<&DataLocalizationRegion>) 
     })
 }
 
+#[derive(Serialize)]
+struct PinBody<'a> {
+    pin: &'a str,
+}
+
+pub(crate) fn pin_body(pin: &Pin) -> Vec<u8> {
+    to_bytes(&PinBody { pin: pin.secret() })
+}
+
 /// Turns a response into its JSON value, or into the error it carries.
 /// `now` (the client's clock) resolves an HTTP-date `Retry-After`.
 pub(crate) fn decode(

@@ -266,6 +266,15 @@ impl Simulator {
         self.with_number(phone, |n| n.two_step_pin = pin.map(str::to_owned))
     }
 
+    /// Whether `phone`'s two-step verification PIN is `pin` (a test oracle:
+    /// the world's PINs are never shown).
+    pub fn two_step_pin_is(&self, phone: &PhoneNumber, pin: &crate::secret::Pin) -> bool {
+        self.world()
+            .number(phone.e164())
+            .and_then(|n| n.two_step_pin.as_deref())
+            .is_some_and(|held| held == pin.secret())
+    }
+
     /// Meta approves the number's display name.
     pub fn approve_display_name(&self, phone: &PhoneNumber) -> bool {
         self.with_number(phone, |n| n.display_name_approved = true)

@@ -488,6 +488,8 @@ impl World {
             Some(Operation::VerifyCode) => self.verify_code(target, &params, &trace),
             Some(Operation::Register) => self.register(target, &params, &trace),
             Some(Operation::ReadPhoneNumber) => self.read(target, &params, &trace),
+            Some(Operation::SubscribeApp) => self.subscribe_app(target, &trace),
+            Some(Operation::SetTwoStepPin) => self.set_two_step_pin(target, &params, &trace),
             _ => answers::invalid_parameter(
                 &format!("Unknown path components: {}", request.url.path()),
                 &trace,
@@ -684,6 +686,38 @@ impl World {
                 }
             }
             _ => answers::code_rejected(false, trace),
+        }
+    }
+
+    /// `POST /{waba-id}/subscribed_apps`: our app now gets the WABA's
+    /// webhooks.
+    fn subscribe_app(&mut self, waba_id: &str, trace: &str) -> Answer {
+        match self.wabas.get_mut(waba_id) {
+            Some(waba) => {
+                waba.webhook_subscribed = true;
+                answers::success()
+            }
+            None => answers::unknown_object(waba_id, trace),
+        }
+    }
+
+    /// `POST /{phone-number-id}` with `{"pin": …}`: the number's two-step
+    /// PIN becomes `pin`.
+    fn set_two_step_pin(&mut self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
+        let Some(object) = self.objects.get(id) else {
+            return answers::unknown_object(id, trace);
+        };
+        let Some(pin) =
+            text(params, "pin").filter(|p| p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return answers::invalid_parameter("pin must be 6 digits", trace);
+        };
+        match self.numbers.get_mut(object.number) {
+            Some(number) => {
+                number.two_step_pin = Some(pin.into_owned());
+                answers::success()
+            }
+            None => answers::unknown_object(id, trace),
         }
     }
 

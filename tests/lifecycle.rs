@@ -1,0 +1,169 @@
+//! The fixes around the port the client makes itself (issue 9, first part):
+//! `subscribe_app` and `set_two_step_pin` — their wire format against an
+//! HTTP mock, and the flow on the simulator.
+#![cfg(all(feature = "simulator", feature = "reqwest"))]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use waba_porting::simulator::Scenario;
+use waba_porting::{ApiErrorKind, Operation, PhoneNumberId, Pin, RetryPolicy, StateName, WabaId};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[tokio::test]
+async fn subscribe_app_posts_to_the_wabas_subscribed_apps_without_a_body() {
+    let server = MockServer::start().await;
+    let edge = format!("/{VERSION}/{WABA}/subscribed_apps");
+    answer(&server, "POST", &edge, success(), 1).await;
+    client(&server)
+        .subscribe_app(&WabaId::new(WABA).unwrap())
+        .await
+        .unwrap();
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 1);
+    let request = &sent[0];
+    assert_eq!(request.method.as_str(), "POST");
+    assert_eq!(request.url.path(), edge);
+    assert_eq!(request.url.query(), None);
+    assert!(request.body.is_empty(), "{:?}", request.body);
+    assert_eq!(
+        header(request, "authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+}
+
+#[tokio::test]
+async fn set_two_step_pin_posts_the_pin_to_the_number_itself() {
+    let server = MockServer::start().await;
+    let number = format!("/{VERSION}/{NUMBER_ID}");
+    answer(&server, "POST", &number, success(), 1).await;
+    client(&server)
+        .set_two_step_pin(
+            &PhoneNumberId::new(NUMBER_ID).unwrap(),
+            &Pin::new("482913").unwrap(),
+        )
+        .await
+        .unwrap();
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 1);
+    let request = &sent[0];
+    assert_eq!(request.method.as_str(), "POST");
+    assert_eq!(request.url.path(), number);
+    assert_eq!(request.url.query(), None);
+    assert_eq!(body_json(request), json!({"pin": "482913"}));
+    assert_eq!(header(request, "content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn a_refused_call_is_a_typed_error_and_the_pin_never_shows() {
+    let server = MockServer::start().await;
+    let number = format!("/{VERSION}/{NUMBER_ID}");
+    Mock::given(method("POST"))
+        .and(path(number.as_str()))
+        .respond_with(ResponseTemplate::new(400).set_body_json(graph_error(
+            100,
+            None,
+            "Invalid parameter",
+        )))
+        .mount(&server)
+        .await;
+    let error = client(&server)
+        .set_two_step_pin(
+            &PhoneNumberId::new(NUMBER_ID).unwrap(),
+            &Pin::new("482913").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.operation(), Some(Operation::SetTwoStepPin));
+    assert!(error.api().is_some(), "{error:?}");
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("482913"), "{shown}");
+}
+
+#[tokio::test]
+async fn subscribe_app_is_retried_after_a_temporary_failure() {
+    let server = MockServer::start().await;
+    let edge = format!("/{VERSION}/{WABA}/subscribed_apps");
+    Mock::given(method("POST"))
+        .and(path(edge.as_str()))
+        .respond_with(ResponseTemplate::new(503).set_body_json(graph_error(
+            2,
+            None,
+            "Service temporarily unavailable",
+        )))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    answer(&server, "POST", &edge, success(), 1).await;
+    let client = waba_porting::PortingClient::builder()
+        .access_token(TOKEN)
+        .base_url(server.uri())
+        .retry_policy(
+            RetryPolicy::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
+    client
+        .subscribe_app(&WabaId::new(WABA).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+/// The webhook case end to end: the start is refused, the SDK's own fix
+/// makes the retry go through.
+#[tokio::test]
+async fn subscribing_the_app_fixes_the_webhook_case() {
+    let sim = Scenario::happy_path().webhook_subscribed(false).build();
+    let client = sim.client().unwrap();
+    let mut session = sim.session();
+    let err = client.start_migration(&mut session).await.unwrap_err();
+    assert_eq!(
+        err.api_kind(),
+        Some(ApiErrorKind::DestinationWebhookMissing)
+    );
+    assert!(err.remediation().contains("subscribe_app"));
+    client.subscribe_app(session.waba_id()).await.unwrap();
+    client.start_migration(&mut session).await.unwrap();
+    assert_eq!(session.state().name(), StateName::Initiated);
+}
+
+/// After the port, the PIN can be changed: the world holds the new one.
+#[tokio::test]
+async fn set_two_step_pin_changes_the_numbers_pin() {
+    let sim = Scenario::happy_path().build();
+    let client = sim.client().unwrap();
+    let mut session = sim.session();
+    client.start_migration(&mut session).await.unwrap();
+    let (code_method, language) = sms();
+    client
+        .request_code(&mut session, code_method, &language)
+        .await
+        .unwrap();
+    let code = sim.latest_code(session.phone_number()).unwrap();
+    client.verify_code(&mut session, &code).await.unwrap();
+    let first = Pin::new("482913").unwrap();
+    client.register(&mut session, &first, None).await.unwrap();
+    // With two-step verification off, register made its PIN the number's.
+    assert!(sim.two_step_pin_is(session.phone_number(), &first));
+    let id = session.state().phone_number_id().unwrap().clone();
+
+    let second = Pin::new("246810").unwrap();
+    client.set_two_step_pin(&id, &second).await.unwrap();
+    assert!(sim.two_step_pin_is(session.phone_number(), &second));
+    assert!(!sim.two_step_pin_is(session.phone_number(), &first));
+    // The call is not a step of the session: it is left as it was.
+    assert_eq!(session.state().name(), StateName::Registered);
+
+    // An unknown number object is a typed error.
+    let error = client
+        .set_two_step_pin(&PhoneNumberId::new("999999999999999").unwrap(), &second)
+        .await
+        .unwrap_err();
+    assert_eq!(error.operation(), Some(Operation::SetTwoStepPin));
+    assert!(error.api().is_some(), "{error:?}");
+}
