@@ -163,9 +163,12 @@ impl ApiErrorKind {
                 "Source and destination WhatsApp accounts must represent the same business",
                 WithCorrectedInput,
                 Actor::Customer,
-                "The Business Manager id given for this port is not the one that manages the \
-                 number's current WABA. Confirm the right id in Business Manager or the previous \
-                 BSP's dashboard, then start again with it.",
+                "The destination WABA was not made for the business that owns the number's \
+                 current WABA. A new session with another business id alone changes nothing (the \
+                 request does not carry it): the destination WABA must be created on behalf of, \
+                 or shared with, the business that owns the number. Confirm that business in \
+                 Business Manager or with the previous BSP, port into a WABA made for it, and \
+                 run PortingClient::check_readiness first: it compares the two.",
             ),
             MigrationFailed => row(
                 "Something went wrong when trying to migrate the phone number",

@@ -107,6 +107,7 @@ mod number;
 mod operation;
 mod params;
 mod phone;
+mod readiness;
 mod retry_policy;
 mod secret;
 mod session;
@@ -119,6 +120,7 @@ mod throttle;
 mod time;
 pub mod transport;
 mod validation;
+mod waba;
 
 pub use actor::{Actor, Recovery};
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
@@ -139,6 +141,7 @@ pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRe
 pub use operation::Operation;
 pub use params::{CodeMethod, DataLocalizationRegion, Language, SUPPORTED_REGIONS};
 pub use phone::PhoneNumber;
+pub use readiness::{ReadinessCheck, ReadinessFinding, ReadinessReport, Severity};
 pub use retry_policy::{RetryPolicy, Sleep, ThreadSleep};
 pub use secret::{AccessToken, Pin, VerificationCode};
 pub use session::{
@@ -157,6 +160,7 @@ pub use time::{Clock, SystemClock, Timestamp};
 #[cfg(feature = "reqwest")]
 pub use transport::{ReqwestTransport, ReqwestTransportBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use transport::{Transport, TransportError, TransportErrorKind};
+pub use waba::{AccountReviewStatus, BusinessVerificationStatus, WabaRecord};
 
 /// Re-exported so that [`Transport`], [`Checkpoint`] and [`Sleep`] can be
 /// implemented without naming the `async-trait` crate.

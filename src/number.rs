@@ -120,6 +120,8 @@ macro_rules! graph_enum {
     };
 }
 
+pub(crate) use graph_enum;
+
 graph_enum! {
     /// A number's `status`. `CONNECTED` means registered and able to send.
     NumberStatus {

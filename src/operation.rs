@@ -34,12 +34,16 @@ pub enum Operation {
     /// `POST /{phone-number-id}` with `{"pin": …}`: sets or changes the
     /// number's two-step verification PIN.
     SetTwoStepPin,
+    /// `GET /{waba-id}/subscribed_apps` (readiness check).
+    ListSubscribedApps,
+    /// `GET /{waba-id}?fields=…` (readiness check).
+    ReadWaba,
 }
 
 impl Operation {
     /// Every operation, in flow order.
     #[cfg(feature = "simulator")]
-    pub(crate) const ALL: [Self; 8] = [
+    pub(crate) const ALL: [Self; 10] = [
         Self::StartMigration,
         Self::RequestCode,
         Self::VerifyCode,
@@ -48,6 +52,10 @@ impl Operation {
         Self::ReadPhoneNumber,
         Self::SubscribeApp,
         Self::SetTwoStepPin,
+        Self::ListSubscribedApps,
+        // Same route as ReadPhoneNumber: the simulator tells them apart by
+        // the object read.
+        Self::ReadWaba,
     ];
 
     /// The HTTP method and the last path segment (after the object id; empty
@@ -63,6 +71,8 @@ impl Operation {
             Self::ReadPhoneNumber => (Method::Get, ""),
             Self::SubscribeApp => (Method::Post, "subscribed_apps"),
             Self::SetTwoStepPin => (Method::Post, ""),
+            Self::ListSubscribedApps => (Method::Get, "subscribed_apps"),
+            Self::ReadWaba => (Method::Get, ""),
         }
     }
 
@@ -77,6 +87,8 @@ impl Operation {
             Self::ReadPhoneNumber => "read_phone_number",
             Self::SubscribeApp => "subscribe_app",
             Self::SetTwoStepPin => "set_two_step_pin",
+            Self::ListSubscribedApps => "list_subscribed_apps",
+            Self::ReadWaba => "read_waba",
         }
     }
 

@@ -593,9 +593,11 @@ impl PortingSession {
             Operation::Register => &mut self.counters.register_requests,
             Operation::ReadPhoneNumber => &mut self.counters.reconciles,
             // Not steps of a session.
-            Operation::ListPhoneNumbers | Operation::SubscribeApp | Operation::SetTwoStepPin => {
-                return
-            }
+            Operation::ListPhoneNumbers
+            | Operation::SubscribeApp
+            | Operation::SetTwoStepPin
+            | Operation::ListSubscribedApps
+            | Operation::ReadWaba => return,
         };
         *counter = counter.saturating_add(1);
         if operation == Operation::Register {

@@ -167,3 +167,130 @@ async fn set_two_step_pin_changes_the_numbers_pin() {
     assert_eq!(error.operation(), Some(Operation::SetTwoStepPin));
     assert!(error.api().is_some(), "{error:?}");
 }
+
+/// `check_readiness`'s two reads, on the wire.
+#[tokio::test]
+async fn the_readiness_check_reads_subscribed_apps_and_the_waba_fields() {
+    use waba_porting::simulator::reference::{self as answers, WabaFacts};
+    let server = MockServer::start().await;
+    let apps = format!("/{VERSION}/{WABA}/subscribed_apps");
+    let waba = format!("/{VERSION}/{WABA}");
+    let to_template = |answer: answers::Answer| {
+        ResponseTemplate::new(answer.status)
+            .set_body_raw(answer.body.into_bytes(), answer.content_type)
+    };
+    Mock::given(method("GET"))
+        .and(path(apps.as_str()))
+        .respond_with(to_template(answers::subscribed_apps(false)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(waba.as_str()))
+        .respond_with(to_template(answers::waba_record(
+            &WabaFacts::new(WABA, "999999999999999"),
+            None,
+        )))
+        .mount(&server)
+        .await;
+    let report = client(&server).check_readiness(&session()).await.unwrap();
+
+    let sent = requests(&server).await;
+    assert_eq!(
+        sent.len(),
+        2,
+        "a session without a number id reads no number"
+    );
+    assert_eq!(sent[0].method.as_str(), "GET");
+    assert_eq!(sent[0].url.path(), apps);
+    assert_eq!(sent[0].url.query(), None);
+    assert!(sent[0].body.is_empty());
+    assert_eq!(sent[1].method.as_str(), "GET");
+    assert_eq!(sent[1].url.path(), waba);
+    let fields: Vec<(String, String)> = sent[1].url.query_pairs().into_owned().collect();
+    assert_eq!(
+        fields,
+        vec![(
+            "fields".to_owned(),
+            "id,account_review_status,business_verification_status,primary_funding_id,on_behalf_of_business_info".to_owned()
+        )]
+    );
+    assert!(sent[1].body.is_empty());
+
+    assert!(!report.is_ready());
+    let kinds: Vec<_> = report.blockers().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            Some(ApiErrorKind::DestinationWebhookMissing),
+            Some(ApiErrorKind::BusinessMismatch)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_happy_path_is_ready_and_a_neglected_waba_is_not() {
+    let sim = Scenario::happy_path().build();
+    let report = sim
+        .client()
+        .unwrap()
+        .check_readiness(&sim.session())
+        .await
+        .unwrap();
+    assert!(report.is_ready(), "{report}");
+    assert!(report.findings.is_empty(), "{report}");
+
+    let sim = Scenario::happy_path()
+        .webhook_subscribed(false)
+        .destination_approved(false)
+        .payment_method(false)
+        .build();
+    let client = sim.client().unwrap();
+    let mut session = sim.session();
+    let report = client.check_readiness(&session).await.unwrap();
+    assert!(!report.is_ready());
+    let blockers: Vec<_> = report.blockers().map(|f| f.check).collect();
+    assert_eq!(
+        blockers,
+        vec![
+            waba_porting::ReadinessCheck::WebhookSubscription,
+            waba_porting::ReadinessCheck::WabaReview
+        ]
+    );
+    let warnings: Vec<_> = report.warnings().map(|f| f.check).collect();
+    assert_eq!(warnings, vec![waba_porting::ReadinessCheck::PaymentMethod]);
+    // The check sent nothing that changes anything: the port is untouched.
+    assert_eq!(session.state().name(), StateName::Draft);
+    // The SDK's own fix clears the webhook blocker.
+    client.subscribe_app(session.waba_id()).await.unwrap();
+    sim.approve_waba(session.waba_id());
+    sim.add_payment_method(session.waba_id());
+    let report = client.check_readiness(&session).await.unwrap();
+    assert!(report.is_ready(), "{report}");
+    client.start_migration(&mut session).await.unwrap();
+}
+
+/// The business id now means something: a session naming a business the
+/// destination WABA was not made for is predicted to fail, before anything
+/// is sent, with a remediation that says what must change.
+#[tokio::test]
+async fn a_business_mismatch_is_predicted_before_anything_is_sent() {
+    let sim = Scenario::business_mismatch().build();
+    let client = sim.client().unwrap();
+    let session = sim.session();
+    let report = client.check_readiness(&session).await.unwrap();
+    let finding = report
+        .blockers()
+        .find(|f| f.check == waba_porting::ReadinessCheck::BusinessOwnership)
+        .expect("predicted");
+    assert_eq!(finding.kind, Some(ApiErrorKind::BusinessMismatch));
+    assert!(
+        finding.remediation.contains("created for"),
+        "{}",
+        finding.remediation
+    );
+    // Only reads were sent.
+    assert!(sim
+        .served()
+        .iter()
+        .all(|r| r.method == waba_porting::transport::Method::Get));
+}

@@ -29,6 +29,7 @@ use crate::number::{self, PhoneNumberRecord};
 use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
+use crate::readiness::ReadinessReport;
 use crate::retry_policy::{RetryPolicy, Sleep};
 use crate::secret::{AccessToken, Pin, VerificationCode};
 use crate::session::{InFlight, PortingSession};
@@ -36,6 +37,7 @@ use crate::state::{Observed, PortingState, StateName, StepOutcome};
 use crate::throttle::Throttle;
 use crate::time::{Clock, Timestamp};
 use crate::transport::{HttpRequest, HttpResponse, Transport};
+use crate::waba::WabaRecord;
 
 /// Drives porting sessions against the Graph API.
 ///
@@ -226,6 +228,49 @@ impl PortingClient {
             self.reconcile_flight(session, &flight).await?;
         }
         Ok(session.state().name())
+    }
+
+    /// Checks, before anybody is asked to act, what the port needs from
+    /// the destination WABA and the session: an app subscribed to the
+    /// WABA's webhooks (`GET /{waba-id}/subscribed_apps`), Meta's review of
+    /// the WABA, the business's verification, a payment method, that the
+    /// WABA was made for the business that owns the number
+    /// (`GET /{waba-id}?fields=account_review_status,business_verification_status,primary_funding_id,on_behalf_of_business_info`),
+    /// and — once the session has a phone number id — the display name
+    /// (`name_status`). Each blocker names the error the port would meet
+    /// and what to do; nothing is changed.
+    ///
+    /// # Errors
+    /// A read that fails (a token without the permission to read the WABA
+    /// is an [`Error::Api`]).
+    pub async fn check_readiness(
+        &self,
+        session: &PortingSession,
+    ) -> Result<ReadinessReport, Error> {
+        let waba = session.waba_id().as_str();
+        let operation = Operation::ListSubscribedApps;
+        let response = self.send(operation, waba, &[], None).await?;
+        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        let apps = crate::waba::subscribed_apps(&value)
+            .ok_or_else(|| wire::shape_error(operation, &response))?;
+
+        let operation = Operation::ReadWaba;
+        let query = [("fields", crate::waba::FIELDS)];
+        let response = self.send(operation, waba, &query, None).await?;
+        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        let record = WabaRecord::from_value(&value)
+            .ok_or_else(|| wire::shape_error(operation, &response))?;
+
+        let name_status = match session.state().phone_number_id() {
+            Some(id) => self.read_phone_number(id).await?.name_status,
+            None => None,
+        };
+        Ok(ReadinessReport::assess(
+            Some(apps),
+            Some(&record),
+            session.business_id().as_str(),
+            name_status.as_ref(),
+        ))
     }
 
     /// Subscribes this app to `waba_id`'s webhooks

@@ -209,6 +209,93 @@ pub fn phone_number(facts: &PhoneNumberFacts, fields: Option<&str>) -> Answer {
     Answer::json(200, &phone_number_record(facts, fields))
 }
 
+/// The answer to `GET /{waba-id}/subscribed_apps` (reference §5): one
+/// app when `subscribed`, else an empty `data`.
+pub fn subscribed_apps(subscribed: bool) -> Answer {
+    let data = if subscribed {
+        json!([{ "whatsapp_business_api_data": {
+            "id": "670843887433847",
+            "link": "https://www.example.com/waba-porting-simulator",
+            "name": "waba-porting simulator"
+        }}])
+    } else {
+        json!([])
+    };
+    Answer::json(200, &json!({ "data": data }))
+}
+
+/// The facts the simulator keeps about a WABA, for
+/// [`waba_record`]'s answer.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct WabaFacts {
+    /// The WABA's id.
+    pub id: String,
+    /// Meta approved the account.
+    pub approved: bool,
+    /// The business is verified.
+    pub business_verified: bool,
+    /// A payment method is attached.
+    pub payment_method: bool,
+    /// The business the WABA was made for.
+    pub on_behalf_of_business: String,
+}
+
+impl WabaFacts {
+    /// A WABA in order (approved, verified business, payment method) made
+    /// for `on_behalf_of_business`; change the public fields as needed.
+    pub fn new(id: impl Into<String>, on_behalf_of_business: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            approved: true,
+            business_verified: true,
+            payment_method: true,
+            on_behalf_of_business: on_behalf_of_business.into(),
+        }
+    }
+}
+
+/// The answer to `GET /{waba-id}?fields=…` (reference §5): `id` and the
+/// fields named (all without `fields`); `primary_funding_id` only when a
+/// payment method is attached.
+pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
+    let mut all = Map::new();
+    all.insert("id".into(), facts.id.clone().into());
+    all.insert(
+        "account_review_status".into(),
+        if facts.approved {
+            "APPROVED"
+        } else {
+            "PENDING"
+        }
+        .into(),
+    );
+    all.insert(
+        "business_verification_status".into(),
+        if facts.business_verified {
+            "verified"
+        } else {
+            "not_verified"
+        }
+        .into(),
+    );
+    if facts.payment_method {
+        all.insert("primary_funding_id".into(), "1972385232742141".into());
+    }
+    all.insert(
+        "on_behalf_of_business_info".into(),
+        json!({
+            "name": "Customer business",
+            "id": facts.on_behalf_of_business,
+            "status": "APPROVED",
+            "type": "INTERNAL"
+        }),
+    );
+    let wanted: Option<Vec<&str>> = fields.map(|f| f.split(',').map(str::trim).collect());
+    all.retain(|key, _| key == "id" || wanted.as_ref().is_none_or(|w| w.contains(&key.as_str())));
+    Answer::json(200, &Value::Object(all))
+}
+
 /// A Graph error envelope with every field of reference §2.
 pub fn graph_error(
     status: u16,

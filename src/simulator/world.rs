@@ -489,6 +489,10 @@ impl World {
             Some(Operation::Register) => self.register(target, &params, &trace),
             Some(Operation::ReadPhoneNumber) => self.read(target, &params, &trace),
             Some(Operation::SubscribeApp) => self.subscribe_app(target, &trace),
+            Some(Operation::ListSubscribedApps) => match self.wabas.get(target) {
+                Some(waba) => answers::subscribed_apps(waba.webhook_subscribed),
+                None => answers::unknown_object(target, &trace),
+            },
             Some(Operation::SetTwoStepPin) => self.set_two_step_pin(target, &params, &trace),
             _ => answers::invalid_parameter(
                 &format!("Unknown path components: {}", request.url.path()),
@@ -611,6 +615,17 @@ impl World {
     /// `GET /{phone-number-id}`: the number as the world sees it now.
     fn read(&self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
         let Some(object) = self.objects.get(id) else {
+            // `GET /{id}` reads a WABA too (the readiness check).
+            if let Some(waba) = self.wabas.get(id) {
+                let facts = answers::WabaFacts {
+                    id: id.to_owned(),
+                    approved: waba.approved,
+                    business_verified: true,
+                    payment_method: waba.payment_method,
+                    on_behalf_of_business: waba.business.as_str().to_owned(),
+                };
+                return answers::waba_record(&facts, text(params, "fields").as_deref());
+            }
             return answers::unknown_object(id, trace);
         };
         answers::phone_number(&self.facts(object), text(params, "fields").as_deref())

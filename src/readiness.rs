@@ -1,0 +1,306 @@
+//! What a port needs before anybody is asked to act, checked up front.
+
+use std::fmt;
+
+use crate::kind::ApiErrorKind;
+use crate::number::NameStatus;
+use crate::waba::{AccountReviewStatus, BusinessVerificationStatus, WabaRecord};
+
+/// One thing the readiness check looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReadinessCheck {
+    /// At least one app subscribed to the destination WABA's webhooks.
+    WebhookSubscription,
+    /// Meta's review of the destination WABA (`account_review_status`).
+    WabaReview,
+    /// The business's verification (`business_verification_status`).
+    BusinessVerification,
+    /// A payment method on the destination WABA (`primary_funding_id`).
+    PaymentMethod,
+    /// The destination WABA was made for the business that owns the number
+    /// (`on_behalf_of_business_info`).
+    BusinessOwnership,
+    /// The number's display name (`name_status`), when the number can be
+    /// read.
+    DisplayName,
+}
+
+impl ReadinessCheck {
+    /// `snake_case` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WebhookSubscription => "webhook_subscription",
+            Self::WabaReview => "waba_review",
+            Self::BusinessVerification => "business_verification",
+            Self::PaymentMethod => "payment_method",
+            Self::BusinessOwnership => "business_ownership",
+            Self::DisplayName => "display_name",
+        }
+    }
+}
+
+/// How much a finding stands in the way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Severity {
+    /// The port would fail: fix it first.
+    Blocker,
+    /// Worth a look; the port may still go through.
+    Warning,
+}
+
+/// One finding of the readiness check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadinessFinding {
+    /// What was checked.
+    pub check: ReadinessCheck,
+    /// Blocker or warning.
+    pub severity: Severity,
+    /// The error the port would otherwise meet, when one is known.
+    pub kind: Option<ApiErrorKind>,
+    /// What was seen (`account_review_status is PENDING`).
+    pub detail: String,
+    /// What to do.
+    pub remediation: &'static str,
+}
+
+/// The readiness check's findings: empty when nothing stands in the way.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadinessReport {
+    /// Blockers first, then warnings.
+    pub findings: Vec<ReadinessFinding>,
+    /// The checks that could be made (a field not granted to the token, or
+    /// a number not yet readable, leaves its check out).
+    pub checked: Vec<ReadinessCheck>,
+}
+
+impl ReadinessReport {
+    /// Whether nothing blocks the port.
+    pub fn is_ready(&self) -> bool {
+        self.blockers().next().is_none()
+    }
+
+    /// The blockers.
+    pub fn blockers(&self) -> impl Iterator<Item = &ReadinessFinding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Blocker)
+    }
+
+    /// The warnings.
+    pub fn warnings(&self) -> impl Iterator<Item = &ReadinessFinding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+    }
+
+    fn add(
+        &mut self,
+        check: ReadinessCheck,
+        severity: Severity,
+        kind: Option<ApiErrorKind>,
+        detail: String,
+        remediation: &'static str,
+    ) {
+        self.findings.push(ReadinessFinding {
+            check,
+            severity,
+            kind,
+            detail,
+            remediation,
+        });
+    }
+
+    /// Builds the report from what was read (pure: tested without I/O).
+    pub(crate) fn assess(
+        subscribed_apps: Option<usize>,
+        waba: Option<&WabaRecord>,
+        business_id: &str,
+        name_status: Option<&NameStatus>,
+    ) -> Self {
+        use ReadinessCheck::*;
+        let mut report = Self::default();
+        if let Some(apps) = subscribed_apps {
+            report.checked.push(WebhookSubscription);
+            if apps == 0 {
+                report.add(
+                    WebhookSubscription,
+                    Severity::Blocker,
+                    Some(ApiErrorKind::DestinationWebhookMissing),
+                    "no app is subscribed to the destination WABA's webhooks".into(),
+                    "Call PortingClient::subscribe_app(waba_id) (POST /{waba-id}/subscribed_apps): \
+                     without it the port fails with \"Cannot migrate phone number.\" and a ported \
+                     number receives nothing.",
+                );
+            }
+        }
+        if let Some(waba) = waba {
+            if let Some(status) = &waba.account_review_status {
+                report.checked.push(WabaReview);
+                if *status != AccountReviewStatus::Approved {
+                    report.add(
+                        WabaReview,
+                        Severity::Blocker,
+                        Some(ApiErrorKind::DestinationNotApproved),
+                        format!("account_review_status is {status}"),
+                        "Wait for Meta to approve the destination WABA (or fix what its review \
+                         rejected) before porting into it.",
+                    );
+                }
+            }
+            if let Some(status) = &waba.business_verification_status {
+                report.checked.push(BusinessVerification);
+                if *status != BusinessVerificationStatus::Verified {
+                    report.add(
+                        BusinessVerification,
+                        Severity::Blocker,
+                        None,
+                        format!("business_verification_status is {status}"),
+                        "Meta's migration guide requires a verified business: complete business \
+                         verification in Meta Business Manager first.",
+                    );
+                }
+            }
+            report.checked.push(PaymentMethod);
+            if waba.primary_funding_id.is_none() {
+                report.add(
+                    PaymentMethod,
+                    Severity::Warning,
+                    None,
+                    "no primary_funding_id on the destination WABA".into(),
+                    "Meta's migration guide requires a payment method on the destination WABA: \
+                     attach one (the field may also be hidden from this token).",
+                );
+            }
+            if let Some(owner) = &waba.on_behalf_of_business_id {
+                report.checked.push(BusinessOwnership);
+                if owner != business_id {
+                    report.add(
+                        BusinessOwnership,
+                        Severity::Blocker,
+                        Some(ApiErrorKind::BusinessMismatch),
+                        format!(
+                            "the destination WABA was made for business {owner}, the session \
+                             names {business_id}"
+                        ),
+                        "The destination WABA must be created for (or shared with) the business \
+                         that owns the number: a new session with another business id sends the \
+                         same request and fails the same way. Create the WABA on behalf of the \
+                         number's business, or confirm which business owns the number.",
+                    );
+                }
+            }
+        }
+        if let Some(status) = name_status {
+            report.checked.push(DisplayName);
+            if !matches!(
+                status,
+                NameStatus::Approved | NameStatus::AvailableWithoutReview
+            ) {
+                report.add(
+                    DisplayName,
+                    Severity::Blocker,
+                    Some(ApiErrorKind::DisplayNameNotApproved),
+                    format!("name_status is {status}"),
+                    "The customer gets the number's display name approved (and no name change \
+                     pending) in WhatsApp Manager, then the port can go on.",
+                );
+            }
+        }
+        report.findings.sort_by_key(|f| f.severity);
+        report
+    }
+}
+
+impl fmt::Display for ReadinessReport {
+    /// One line per finding (`blocker  webhook_subscription: …`), or
+    /// `ready` with what was checked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let checked: Vec<&str> = self.checked.iter().map(|c| c.as_str()).collect();
+        if self.findings.is_empty() {
+            return write!(f, "ready (checked: {})", checked.join(", "));
+        }
+        let verdict = if self.is_ready() {
+            "ready, with warnings"
+        } else {
+            "not ready"
+        };
+        writeln!(f, "{verdict} (checked: {})", checked.join(", "))?;
+        for finding in &self.findings {
+            let severity = match finding.severity {
+                Severity::Blocker => "blocker",
+                Severity::Warning => "warning",
+            };
+            writeln!(
+                f,
+                "  {severity:<8} {}: {}",
+                finding.check.as_str(),
+                finding.detail
+            )?;
+            writeln!(f, "           fix: {}", finding.remediation)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waba(review: &str, verification: &str, funding: bool, owner: &str) -> WabaRecord {
+        WabaRecord {
+            id: Some("1".into()),
+            account_review_status: Some(AccountReviewStatus::from_graph(review)),
+            business_verification_status: Some(BusinessVerificationStatus::from_graph(
+                verification,
+            )),
+            primary_funding_id: funding.then(|| "9".into()),
+            on_behalf_of_business_id: Some(owner.into()),
+        }
+    }
+
+    #[test]
+    fn everything_in_order_is_ready() {
+        let w = waba("APPROVED", "verified", true, "77");
+        let report = ReadinessReport::assess(Some(1), Some(&w), "77", Some(&NameStatus::Approved));
+        assert!(report.is_ready());
+        assert!(report.findings.is_empty());
+        assert_eq!(report.checked.len(), 6);
+        assert!(report.to_string().starts_with("ready (checked: "));
+    }
+
+    #[test]
+    fn each_blocker_names_the_error_it_would_cause() {
+        let w = waba("PENDING", "pending", false, "88");
+        let report =
+            ReadinessReport::assess(Some(0), Some(&w), "77", Some(&NameStatus::PendingReview));
+        assert!(!report.is_ready());
+        let kinds: Vec<_> = report.blockers().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                Some(ApiErrorKind::DestinationWebhookMissing),
+                Some(ApiErrorKind::DestinationNotApproved),
+                None,
+                Some(ApiErrorKind::BusinessMismatch),
+                Some(ApiErrorKind::DisplayNameNotApproved),
+            ]
+        );
+        // A missing payment method is a warning only.
+        let warnings: Vec<_> = report.warnings().map(|f| f.check).collect();
+        assert_eq!(warnings, vec![ReadinessCheck::PaymentMethod]);
+        let shown = report.to_string();
+        assert!(shown.starts_with("not ready"), "{shown}");
+        assert!(shown.contains("subscribe_app"), "{shown}");
+    }
+
+    #[test]
+    fn unread_fields_leave_their_checks_out() {
+        let report = ReadinessReport::assess(None, None, "77", None);
+        assert!(report.is_ready());
+        assert!(report.checked.is_empty());
+    }
+}

@@ -1,0 +1,163 @@
+//! The destination WABA as the readiness check reads it.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::number::graph_enum;
+
+/// The fields the readiness check reads
+/// (`GET /{waba-id}?fields=…`, reference §5).
+pub(crate) const FIELDS: &str = "id,account_review_status,business_verification_status,\
+primary_funding_id,on_behalf_of_business_info";
+
+graph_enum! {
+    /// A WABA's `account_review_status`: Meta's review of the account.
+    AccountReviewStatus {
+        /// Approved: numbers can be migrated into it.
+        Approved = "APPROVED",
+        /// Under review.
+        Pending = "PENDING",
+        /// Rejected.
+        Rejected = "REJECTED",
+    }
+}
+
+graph_enum! {
+    /// A business's `business_verification_status` (values from Meta's
+    /// WhatsApp Business Account reference).
+    BusinessVerificationStatus {
+        /// Verification expired.
+        Expired = "expired",
+        /// Verification failed.
+        Failed = "failed",
+        /// Not eligible for verification.
+        Ineligible = "ineligible",
+        /// Never verified.
+        NotVerified = "not_verified",
+        /// In progress.
+        Pending = "pending",
+        /// Meta needs more information.
+        PendingNeedMoreInfo = "pending_need_more_info",
+        /// Waiting to be submitted.
+        PendingSubmission = "pending_submission",
+        /// Rejected.
+        Rejected = "rejected",
+        /// Revoked.
+        Revoked = "revoked",
+        /// Verified.
+        Verified = "verified",
+    }
+}
+
+/// A destination WABA's readiness fields, as read; every field may be
+/// missing (not granted, not sent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WabaRecord {
+    /// `id`.
+    pub id: Option<String>,
+    /// `account_review_status`.
+    pub account_review_status: Option<AccountReviewStatus>,
+    /// `business_verification_status`.
+    pub business_verification_status: Option<BusinessVerificationStatus>,
+    /// `primary_funding_id`: the payment method, when one is attached.
+    pub primary_funding_id: Option<String>,
+    /// `on_behalf_of_business_info.id`: the business the WABA was created
+    /// for (the one that must own the number being ported).
+    pub on_behalf_of_business_id: Option<String>,
+}
+
+impl WabaRecord {
+    /// Reads the answer leniently: wrong types are absent fields.
+    pub(crate) fn from_value(value: &Value) -> Option<Self> {
+        let map = value.as_object()?;
+        let text = |key: &str| match map.get(key)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let on_behalf_of_business_id =
+            map.get("on_behalf_of_business_info")
+                .and_then(|info| match info.get("id")? {
+                    Value::String(s) if !s.is_empty() => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                });
+        Some(Self {
+            id: text("id"),
+            account_review_status: text("account_review_status")
+                .map(|s| AccountReviewStatus::from_graph(&s)),
+            business_verification_status: text("business_verification_status")
+                .map(|s| BusinessVerificationStatus::from_graph(&s)),
+            primary_funding_id: text("primary_funding_id"),
+            on_behalf_of_business_id,
+        })
+    }
+}
+
+/// How many apps the `GET /{waba-id}/subscribed_apps` answer lists, or
+/// `None` when it has no `data` array.
+pub(crate) fn subscribed_apps(value: &Value) -> Option<usize> {
+    value.get("data")?.as_array().map(Vec::len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_fields_leniently_and_keeps_unknown_values() {
+        let record = WabaRecord::from_value(&json!({
+            "id": "102290129340398",
+            "account_review_status": "APPROVED",
+            "business_verification_status": "pending_need_more_info",
+            "primary_funding_id": 42,
+            "on_behalf_of_business_info": {"id": "106540352242922", "name": "Acme", "status": "APPROVED", "type": "INTERNAL"}
+        }))
+        .unwrap();
+        assert_eq!(
+            record.account_review_status,
+            Some(AccountReviewStatus::Approved)
+        );
+        assert_eq!(
+            record.business_verification_status,
+            Some(BusinessVerificationStatus::PendingNeedMoreInfo)
+        );
+        assert_eq!(record.primary_funding_id.as_deref(), Some("42"));
+        assert_eq!(
+            record.on_behalf_of_business_id.as_deref(),
+            Some("106540352242922")
+        );
+
+        let odd = WabaRecord::from_value(&json!({
+            "account_review_status": "ESCALATED",
+            "business_verification_status": 7,
+            "primary_funding_id": "",
+            "on_behalf_of_business_info": "x"
+        }))
+        .unwrap();
+        assert_eq!(
+            odd.account_review_status,
+            Some(AccountReviewStatus::Other("ESCALATED".into()))
+        );
+        assert_eq!(
+            odd.business_verification_status,
+            Some(BusinessVerificationStatus::Other("7".into()))
+        );
+        assert_eq!(odd.primary_funding_id, None);
+        assert_eq!(odd.on_behalf_of_business_id, None);
+        assert_eq!(WabaRecord::from_value(&json!([1])), None);
+    }
+
+    #[test]
+    fn counts_subscribed_apps() {
+        assert_eq!(subscribed_apps(&json!({"data": []})), Some(0));
+        assert_eq!(
+            subscribed_apps(&json!({"data": [{"whatsapp_business_api_data": {"id": "1"}}]})),
+            Some(1)
+        );
+        assert_eq!(subscribed_apps(&json!({"data": {}})), None);
+    }
+}
