@@ -87,6 +87,47 @@ impl Pin {
     pub fn secret(&self) -> &str {
         &self.0
     }
+
+    /// A new random PIN from the operating system's random source, never
+    /// one of the easily guessed (all one digit, or six digits in a row up
+    /// or down).
+    ///
+    /// The PIN a register sends becomes the number's two-step verification
+    /// PIN (when two-step verification is off), so keep it: every register
+    /// of a session must send the same PIN (one whose answer was lost may
+    /// have set it), and changing it later
+    /// ([`PortingClient::set_two_step_pin`](crate::PortingClient::set_two_step_pin))
+    /// starts from it. Store it as a secret beside the session (sessions
+    /// never hold it), encrypted at rest.
+    ///
+    /// # Errors
+    /// The operating system's random source failed.
+    pub fn generate() -> Result<Self, std::io::Error> {
+        loop {
+            let mut bytes = [0u8; 4];
+            getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+            let value = u32::from_le_bytes(bytes);
+            // Rejection sampling: only draws below a multiple of 10^6 keep
+            // every PIN equally likely.
+            if value >= 4_294_000_000 {
+                continue;
+            }
+            let pin = format!("{:06}", value % 1_000_000);
+            if !guessable(&pin) {
+                return Ok(Self(pin));
+            }
+        }
+    }
+}
+
+/// All one digit, or six consecutive digits up or down.
+fn guessable(pin: &str) -> bool {
+    let digits = pin.as_bytes();
+    let steps: Vec<i16> = digits
+        .windows(2)
+        .filter_map(|w| Some(i16::from(*w.get(1)?) - i16::from(*w.first()?)))
+        .collect();
+    steps.iter().all(|d| *d == 0) || steps.iter().all(|d| *d == 1) || steps.iter().all(|d| *d == -1)
 }
 
 impl fmt::Debug for Pin {
@@ -192,5 +233,18 @@ mod tests {
         assert!(!err.to_string().contains("98765"));
         let err = VerificationCode::new("55512").unwrap_err();
         assert!(!err.to_string().contains("55512"));
+    }
+
+    #[test]
+    fn generated_pins_are_valid_varied_and_not_guessable() {
+        let pins: Vec<Pin> = (0..200).map(|_| Pin::generate().unwrap()).collect();
+        for pin in &pins {
+            assert!(Pin::new(pin.secret()).is_ok());
+            assert!(!guessable(pin.secret()));
+        }
+        let distinct: std::collections::HashSet<&str> = pins.iter().map(Pin::secret).collect();
+        assert!(distinct.len() > 190, "{} distinct of 200", distinct.len());
+        assert!(guessable("111111") && guessable("123456") && guessable("654321"));
+        assert!(!guessable("123457") && !guessable("482913"));
     }
 }
