@@ -76,18 +76,17 @@ fn usage(problem: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Plays a scenario on the simulator, the humans included.
 /// Checks what the port needs before anybody is asked to act, and prints
-/// the report (the port goes on either way: the steps show what happens).
-async fn readiness(client: &PortingClient, session: &PortingSession) -> Result<(), String> {
-    let report = client
-        .check_readiness(session)
-        .await
-        .map_err(|e| format!("readiness check failed: {e}"))?;
-    println!("Readiness: {report}");
-    Ok(())
+/// the report. The port goes on either way (the steps show what happens),
+/// also when the token may not read the WABA.
+async fn readiness(client: &PortingClient, session: &PortingSession) {
+    match client.check_readiness(session).await {
+        Ok(report) => println!("Readiness: {report}"),
+        Err(err) => println!("Readiness: not checked ({err})"),
+    }
 }
 
+/// Plays a scenario on the simulator, the humans included.
 async fn run_simulated(scenario: Scenario) -> Result<(), String> {
     println!(
         "Porting against the embedded simulator, scenario `{}` (no credentials needed)\n",
@@ -101,7 +100,7 @@ async fn run_simulated(scenario: Scenario) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut session = sim.session();
     show(&session);
-    readiness(&client, &session).await?;
+    readiness(&client, &session).await;
 
     for _ in 0..20 {
         let action = session.next_action().action;
@@ -203,7 +202,7 @@ async fn run_live() -> Result<(), String> {
         session.waba_id()
     );
     show(&session);
-    readiness(&client, &session).await?;
+    readiness(&client, &session).await;
 
     let stop = |err: Error, session: &PortingSession| {
         explain(&err);

@@ -296,9 +296,12 @@ impl ApiErrorKind {
             VerificationCodeRejected => row(
                 "Verification code rejected",
                 WithCorrectedInput,
-                Actor::Us,
-                "The code is wrong or expired. Check the code, or request a new one and verify \
-                 that.",
+                Actor::Customer,
+                "The code is wrong or expired (Meta's message says which when it can; no \
+                 separate code is published). A wrong code: the customer reads the latest SMS or \
+                 call again and gives the code exactly. An expired one: call request_code again \
+                 (legal from code_requested; Meta limits how often, so wait if it says to) and \
+                 verify the new code.",
             ),
             InvalidAccessToken => row(
                 "Access token is invalid or expired",

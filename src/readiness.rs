@@ -19,8 +19,11 @@ pub enum ReadinessCheck {
     /// A payment method on the destination WABA (`primary_funding_id`).
     PaymentMethod,
     /// The destination WABA was made for the business that owns the number
-    /// (`on_behalf_of_business_info`).
+    /// (`on_behalf_of_business_info.id`).
     BusinessOwnership,
+    /// The customer accepted the "message on behalf" request
+    /// (`on_behalf_of_business_info.status`).
+    OnBehalfApproval,
     /// The number's display name (`name_status`), when the number can be
     /// read.
     DisplayName,
@@ -35,6 +38,7 @@ impl ReadinessCheck {
             Self::BusinessVerification => "business_verification",
             Self::PaymentMethod => "payment_method",
             Self::BusinessOwnership => "business_ownership",
+            Self::OnBehalfApproval => "on_behalf_approval",
             Self::DisplayName => "display_name",
         }
     }
@@ -164,8 +168,16 @@ impl ReadinessReport {
                     );
                 }
             }
-            report.checked.push(PaymentMethod);
-            if waba.primary_funding_id.is_none() {
+            // Only an answer that carried readiness fields says anything
+            // about the payment method (an ungranted field is just absent).
+            let readable = waba.account_review_status.is_some()
+                || waba.business_verification_status.is_some()
+                || waba.primary_funding_id.is_some()
+                || waba.on_behalf_of_business_id.is_some();
+            if readable {
+                report.checked.push(PaymentMethod);
+            }
+            if readable && waba.primary_funding_id.is_none() {
                 report.add(
                     PaymentMethod,
                     Severity::Warning,
@@ -192,6 +204,19 @@ impl ReadinessReport {
                          number's business, or confirm which business owns the number.",
                     );
                 }
+            }
+        }
+        if let Some(status) = waba.and_then(|w| w.on_behalf_of_status.as_ref()) {
+            report.checked.push(OnBehalfApproval);
+            if !status.eq_ignore_ascii_case("APPROVED") {
+                report.add(
+                    OnBehalfApproval,
+                    Severity::Blocker,
+                    Some(ApiErrorKind::OnBehalfNotAccepted),
+                    format!("the \"message on behalf\" request is {status}"),
+                    "The customer approves the \"message on behalf\" (Messaging For) request in \
+                     Meta Business Manager; then the port can start.",
+                );
             }
         }
         if let Some(status) = name_status {
@@ -259,6 +284,7 @@ mod tests {
             )),
             primary_funding_id: funding.then(|| "9".into()),
             on_behalf_of_business_id: Some(owner.into()),
+            on_behalf_of_status: Some("APPROVED".into()),
         }
     }
 
@@ -268,7 +294,7 @@ mod tests {
         let report = ReadinessReport::assess(Some(1), Some(&w), "77", Some(&NameStatus::Approved));
         assert!(report.is_ready());
         assert!(report.findings.is_empty());
-        assert_eq!(report.checked.len(), 6);
+        assert_eq!(report.checked.len(), 7);
         assert!(report.to_string().starts_with("ready (checked: "));
     }
 

@@ -63,9 +63,12 @@ pub struct WabaRecord {
     pub business_verification_status: Option<BusinessVerificationStatus>,
     /// `primary_funding_id`: the payment method, when one is attached.
     pub primary_funding_id: Option<String>,
-    /// `on_behalf_of_business_info.id`: the business the WABA was created
+    /// `on_behalf_of_business_info.id`: the business the WABA was made
     /// for (the one that must own the number being ported).
     pub on_behalf_of_business_id: Option<String>,
+    /// `on_behalf_of_business_info.status`: `APPROVED` once the customer
+    /// accepted the "message on behalf" request.
+    pub on_behalf_of_status: Option<String>,
 }
 
 impl WabaRecord {
@@ -77,13 +80,14 @@ impl WabaRecord {
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         };
-        let on_behalf_of_business_id =
-            map.get("on_behalf_of_business_info")
-                .and_then(|info| match info.get("id")? {
-                    Value::String(s) if !s.is_empty() => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                });
+        let info = map.get("on_behalf_of_business_info");
+        let info_text = |key: &str| match info?.get(key)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let on_behalf_of_business_id = info_text("id");
+        let on_behalf_of_status = info_text("status");
         Some(Self {
             id: text("id"),
             account_review_status: text("account_review_status")
@@ -92,6 +96,7 @@ impl WabaRecord {
                 .map(|s| BusinessVerificationStatus::from_graph(&s)),
             primary_funding_id: text("primary_funding_id"),
             on_behalf_of_business_id,
+            on_behalf_of_status,
         })
     }
 }
@@ -130,6 +135,7 @@ mod tests {
             record.on_behalf_of_business_id.as_deref(),
             Some("106540352242922")
         );
+        assert_eq!(record.on_behalf_of_status.as_deref(), Some("APPROVED"));
 
         let odd = WabaRecord::from_value(&json!({
             "account_review_status": "ESCALATED",

@@ -322,6 +322,7 @@ impl PortingClient {
     ) -> Result<(), Error> {
         let policy = &self.inner.retry_policy;
         let started = self.now();
+        let mut waited = Duration::ZERO;
         let mut attempt = 1;
         loop {
             let result = match self.send(operation, target, &[], body.clone()).await {
@@ -340,11 +341,14 @@ impl PortingClient {
             let wait = error
                 .retry_after()
                 .unwrap_or_else(|| policy.backoff(attempt));
-            let spent = self.now().saturating_since(started);
+            // As in `run`: time slept counts even on a clock that does not
+            // move with the sleep.
+            let spent = self.now().saturating_since(started).max(waited);
             if spent.saturating_add(wait) > policy.deadline() {
                 return Err(error);
             }
             self.inner.sleep.sleep(wait).await;
+            waited = waited.saturating_add(wait);
             attempt += 1;
         }
     }

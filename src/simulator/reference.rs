@@ -239,6 +239,8 @@ pub struct WabaFacts {
     pub payment_method: bool,
     /// The business the WABA was made for.
     pub on_behalf_of_business: String,
+    /// The customer accepted the "message on behalf" request.
+    pub on_behalf_approved: bool,
 }
 
 impl WabaFacts {
@@ -251,14 +253,39 @@ impl WabaFacts {
             business_verified: true,
             payment_method: true,
             on_behalf_of_business: on_behalf_of_business.into(),
+            on_behalf_approved: true,
         }
     }
 }
 
+/// The fields a WABA read answers.
+pub const WABA_FIELDS: &[&str] = &[
+    "id",
+    "account_review_status",
+    "business_verification_status",
+    "primary_funding_id",
+    "on_behalf_of_business_info",
+];
+
 /// The answer to `GET /{waba-id}?fields=…` (reference §5): `id` and the
 /// fields named (all without `fields`); `primary_funding_id` only when a
-/// payment method is attached.
+/// payment method is attached. A field a WABA does not have (a phone
+/// number's, say) is a #100 invalid parameter, as Graph answers it.
 pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
+    if let Some(unknown) = fields
+        .into_iter()
+        .flat_map(|f| f.split(','))
+        .map(str::trim)
+        .find(|f| !f.is_empty() && !WABA_FIELDS.contains(f))
+    {
+        return invalid_parameter(
+            &format!(
+                "Tried accessing nonexisting field ({unknown}) on node type \
+                 (WhatsAppBusinessAccount)"
+            ),
+            "SIMWABA",
+        );
+    }
     let mut all = Map::new();
     all.insert("id".into(), facts.id.clone().into());
     all.insert(
@@ -287,7 +314,7 @@ pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
         json!({
             "name": "Customer business",
             "id": facts.on_behalf_of_business,
-            "status": "APPROVED",
+            "status": if facts.on_behalf_approved { "APPROVED" } else { "PENDING" },
             "type": "INTERNAL"
         }),
     );

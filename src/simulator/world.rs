@@ -374,6 +374,15 @@ impl World {
             None => route(request.method, version, target.is_some(), edge),
         };
         let target = target.unwrap_or_default();
+        // `GET /{id}` reads a WABA when the id is one (the readiness check).
+        let operation = match operation {
+            Some(Operation::ReadPhoneNumber)
+                if !self.objects.contains_key(target) && self.wabas.contains_key(target) =>
+            {
+                Some(Operation::ReadWaba)
+            }
+            other => other,
+        };
         let params = params(request);
         // The number the request is about, for its faults and counters.
         let about = params
@@ -489,6 +498,16 @@ impl World {
             Some(Operation::Register) => self.register(target, &params, &trace),
             Some(Operation::ReadPhoneNumber) => self.read(target, &params, &trace),
             Some(Operation::SubscribeApp) => self.subscribe_app(target, &trace),
+            Some(Operation::ReadWaba) => match self.wabas.get(target) {
+                Some(waba) => {
+                    let mut facts = answers::WabaFacts::new(target, waba.business.as_str());
+                    facts.approved = waba.approved;
+                    facts.payment_method = waba.payment_method;
+                    facts.on_behalf_approved = waba.on_behalf_approved;
+                    answers::waba_record(&facts, text(&params, "fields").as_deref())
+                }
+                None => answers::unknown_object(target, &trace),
+            },
             Some(Operation::ListSubscribedApps) => match self.wabas.get(target) {
                 Some(waba) => answers::subscribed_apps(waba.webhook_subscribed),
                 None => answers::unknown_object(target, &trace),
@@ -615,17 +634,6 @@ impl World {
     /// `GET /{phone-number-id}`: the number as the world sees it now.
     fn read(&self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
         let Some(object) = self.objects.get(id) else {
-            // `GET /{id}` reads a WABA too (the readiness check).
-            if let Some(waba) = self.wabas.get(id) {
-                let facts = answers::WabaFacts {
-                    id: id.to_owned(),
-                    approved: waba.approved,
-                    business_verified: true,
-                    payment_method: waba.payment_method,
-                    on_behalf_of_business: waba.business.as_str().to_owned(),
-                };
-                return answers::waba_record(&facts, text(params, "fields").as_deref());
-            }
             return answers::unknown_object(id, trace);
         };
         answers::phone_number(&self.facts(object), text(params, "fields").as_deref())
