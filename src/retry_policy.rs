@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::time::Timestamp;
+
 /// How many times, and how patiently, the client retries a step.
 ///
 /// Backoff is exponential with full jitter: before retry `n` the client
@@ -130,6 +132,51 @@ impl RetryPolicy {
             Some(span) => Duration::from_nanos(random_u64() % span),
             None => Duration::from_nanos(random_u64()),
         }
+    }
+}
+
+/// The bookkeeping of one call's retries under a policy: attempts made,
+/// when the call started, and the time slept (which counts against the
+/// deadline even on a clock that does not move with the sleep).
+#[derive(Debug)]
+pub(crate) struct Retries {
+    started: Timestamp,
+    waited: Duration,
+    attempt: u32,
+}
+
+impl Retries {
+    /// The first attempt, at `now`.
+    pub(crate) fn start(now: Timestamp) -> Self {
+        Self {
+            started: now,
+            waited: Duration::ZERO,
+            attempt: 1,
+        }
+    }
+
+    /// After `error`, at `now`: the wait before the next attempt (`wait`
+    /// makes it from the attempt number), or `None` when the policy says
+    /// stop — a failure a retry cannot help, the attempt limit, or a wait
+    /// that would pass the deadline. A wait returned is counted as slept.
+    pub(crate) fn next(
+        &mut self,
+        policy: &RetryPolicy,
+        now: Timestamp,
+        error: &crate::error::Error,
+        wait: impl FnOnce(u32) -> Duration,
+    ) -> Option<Duration> {
+        if self.attempt >= policy.max_attempts() || !error.is_retryable() {
+            return None;
+        }
+        let wait = wait(self.attempt);
+        let spent = now.saturating_since(self.started).max(self.waited);
+        if spent.saturating_add(wait) > policy.deadline() {
+            return None;
+        }
+        self.waited = self.waited.saturating_add(wait);
+        self.attempt += 1;
+        Some(wait)
     }
 }
 

@@ -75,17 +75,9 @@ impl WabaRecord {
     /// Reads the answer leniently: wrong types are absent fields.
     pub(crate) fn from_value(value: &Value) -> Option<Self> {
         let map = value.as_object()?;
-        let text = |key: &str| match map.get(key)? {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
+        let text = |key: &str| text_of(map.get(key));
         let info = map.get("on_behalf_of_business_info");
-        let info_text = |key: &str| match info?.get(key)? {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
+        let info_text = |key: &str| text_of(info?.get(key));
         let on_behalf_of_business_id = info_text("id");
         let on_behalf_of_status = info_text("status");
         Some(Self {
@@ -98,6 +90,15 @@ impl WabaRecord {
             on_behalf_of_business_id,
             on_behalf_of_status,
         })
+    }
+}
+
+/// A non-empty string, or a number as text; anything else is absent.
+fn text_of(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

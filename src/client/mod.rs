@@ -30,7 +30,7 @@ use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
 use crate::readiness::ReadinessReport;
-use crate::retry_policy::{RetryPolicy, Sleep};
+use crate::retry_policy::{Retries, RetryPolicy, Sleep};
 use crate::secret::{AccessToken, Pin, VerificationCode};
 use crate::session::{InFlight, PortingSession};
 use crate::state::{Observed, PortingState, StateName, StepOutcome};
@@ -321,9 +321,7 @@ impl PortingClient {
         body: Option<Vec<u8>>,
     ) -> Result<(), Error> {
         let policy = &self.inner.retry_policy;
-        let started = self.now();
-        let mut waited = Duration::ZERO;
-        let mut attempt = 1;
+        let mut retries = Retries::start(self.now());
         loop {
             let result = match self.send(operation, target, &[], body.clone()).await {
                 Ok(response) => {
@@ -335,21 +333,15 @@ impl PortingClient {
                 Ok(()) => return Ok(()),
                 Err(error) => error,
             };
-            if attempt >= policy.max_attempts() || !error.is_retryable() {
-                return Err(error);
+            let wait = |attempt| {
+                error
+                    .retry_after()
+                    .unwrap_or_else(|| policy.backoff(attempt))
+            };
+            match retries.next(policy, self.now(), &error, wait) {
+                Some(wait) => self.inner.sleep.sleep(wait).await,
+                None => return Err(error),
             }
-            let wait = error
-                .retry_after()
-                .unwrap_or_else(|| policy.backoff(attempt));
-            // As in `run`: time slept counts even on a clock that does not
-            // move with the sleep.
-            let spent = self.now().saturating_since(started).max(waited);
-            if spent.saturating_add(wait) > policy.deadline() {
-                return Err(error);
-            }
-            self.inner.sleep.sleep(wait).await;
-            waited = waited.saturating_add(wait);
-            attempt += 1;
         }
     }
 
@@ -480,19 +472,14 @@ impl PortingClient {
     /// `Retry-After` or documented wait), else back off with full jitter.
     async fn run(&self, session: &mut PortingSession, step: Step<'_>) -> Result<StateName, Error> {
         let policy = &self.inner.retry_policy;
-        let started = self.now();
-        let mut waited = Duration::ZERO;
-        let mut attempt = 1;
+        let mut retries = Retries::start(self.now());
         loop {
             let error = match self.attempt(session, &step).await {
                 Ok(state) => return Ok(state),
                 Err(error) => error,
             };
-            if attempt >= policy.max_attempts() || !error.is_retryable() {
-                return Err(error);
-            }
             let now = self.now();
-            let wait = match &error {
+            let wait = |attempt| match &error {
                 Error::WaitRequired(w) => w.until().saturating_since(now),
                 // A wait still ahead is what the answer asked for; an
                 // expired one says nothing about this failure: back off.
@@ -501,13 +488,10 @@ impl PortingClient {
                     None => policy.backoff(attempt),
                 },
             };
-            let spent = now.saturating_since(started).max(waited);
-            if spent.saturating_add(wait) > policy.deadline() {
-                return Err(error);
+            match retries.next(policy, now, &error, wait) {
+                Some(wait) => self.inner.sleep.sleep(wait).await,
+                None => return Err(error),
             }
-            self.inner.sleep.sleep(wait).await;
-            waited = waited.saturating_add(wait);
-            attempt += 1;
         }
     }
 

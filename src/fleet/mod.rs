@@ -505,13 +505,10 @@ fn settled(session: &PortingSession) -> Option<SessionOutcome> {
         PortingState::Rejected { reason } => Some(SessionOutcome::Rejected { reason: *reason }),
         _ => {
             let next = session.next_action();
-            matches!(next.actor, Actor::Customer | Actor::PreviousProvider)
-                .then_some(())
-                .filter(|()| {
-                    // A code to verify is an input question, not a stop.
-                    !matches!(next.action, NextAction::VerifyCode)
-                })
-                .map(|()| SessionOutcome::Waiting { next, error: None })
+            let person = matches!(next.actor, Actor::Customer | Actor::PreviousProvider);
+            // A code to verify is an input question, not a stop.
+            let asks_for_input = matches!(next.action, NextAction::VerifyCode);
+            (person && !asks_for_input).then_some(SessionOutcome::Waiting { next, error: None })
         }
     }
 }

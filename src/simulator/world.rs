@@ -730,9 +730,7 @@ impl World {
         let Some(object) = self.objects.get(id) else {
             return answers::unknown_object(id, trace);
         };
-        let Some(pin) =
-            text(params, "pin").filter(|p| p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()))
-        else {
+        let Some(pin) = six_digit_pin(params) else {
             return answers::invalid_parameter("pin must be 6 digits", trace);
         };
         match self.numbers.get_mut(object.number) {
@@ -752,9 +750,7 @@ impl World {
         if text(params, "messaging_product").as_deref() != Some("whatsapp") {
             return answers::invalid_parameter("messaging_product must be whatsapp", trace);
         }
-        let Some(pin) =
-            text(params, "pin").filter(|p| p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()))
-        else {
+        let Some(pin) = six_digit_pin(params) else {
             return answers::invalid_parameter("pin must be 6 digits", trace);
         };
         let Some(number) = self.numbers.get_mut(object.number) else {
@@ -833,6 +829,11 @@ fn text<'a>(params: &'a Map<String, Value>, key: &str) -> Option<Cow<'a, str>> {
         Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
+}
+
+/// The `pin` parameter, when it is six digits.
+fn six_digit_pin(params: &Map<String, Value>) -> Option<Cow<'_, str>> {
+    text(params, "pin").filter(|p| p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn truthy(value: &Value) -> Option<bool> {
