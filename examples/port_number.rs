@@ -152,6 +152,7 @@ async fn run_simulated(scenario: Scenario) -> Result<(), String> {
             }
         }
     }
+    connected(&client, &mut session).await;
     finish(&session)
 }
 
@@ -235,7 +236,28 @@ async fn run_live() -> Result<(), String> {
         .await
         .map_err(|e| stop(e, &session))?;
     show(&session);
+    connected(&client, &mut session).await;
     finish(&session)
+}
+
+/// After register: the number can send only once it reads `CONNECTED`.
+async fn connected(client: &PortingClient, session: &mut PortingSession) {
+    if session.state().name() != waba_porting::StateName::Registered {
+        return;
+    }
+    match client.refresh(session).await {
+        Ok(Some(record)) => {
+            let status = record.status.as_ref().map_or("unknown", |s| s.as_str());
+            match session.next_action().action {
+                NextAction::AwaitConnected => println!(
+                    "Status: {status}: registered, not CONNECTED yet; it cannot send until it is (read again later)"
+                ),
+                _ => println!("Status: {status}: messaging works"),
+            }
+        }
+        Ok(None) => {}
+        Err(err) => println!("Status: not read ({err})"),
+    }
 }
 
 fn prompt(question: &str) -> Result<String, String> {

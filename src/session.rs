@@ -12,7 +12,8 @@ use crate::operation::Operation;
 use crate::params::{CodeMethod, Language};
 use crate::phone::PhoneNumber;
 use crate::state::{
-    IllegalTransition, InvalidSession, PortingState, RejectionReason, StateName, StepOutcome,
+    IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,
+    StepOutcome,
 };
 use crate::time::Timestamp;
 
@@ -80,6 +81,8 @@ pub struct PortingSession {
     code_unconfirmed: bool,
     #[serde(skip_serializing_if = "is_false")]
     register_unconfirmed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_read: Option<Observed>,
     #[serde(skip_serializing_if = "Counters::is_zero")]
     counters: Counters,
     history: Vec<Transition>,
@@ -111,6 +114,8 @@ struct RawSession {
     code_unconfirmed: bool,
     #[serde(default)]
     register_unconfirmed: bool,
+    #[serde(default)]
+    last_read: Option<Observed>,
     #[serde(default)]
     counters: Counters,
     #[serde(default)]
@@ -168,6 +173,7 @@ impl TryFrom<RawSession> for PortingSession {
             register_calls,
             code_unconfirmed: raw.code_unconfirmed,
             register_unconfirmed: raw.register_unconfirmed,
+            last_read: raw.last_read,
             counters,
             history,
         };
@@ -281,6 +287,21 @@ pub enum NextAction {
     VerifyCode,
     /// Call [`register`](crate::PortingClient::register).
     Register,
+    /// The last read of the number showed its code expired
+    /// (`code_verification_status: EXPIRED`): the customer's code will be
+    /// refused, and a verification that lapsed no longer lets `register`
+    /// through (133006). Call [`request_code`](crate::PortingClient::request_code)
+    /// for a new code, then verify it. Meta may refuse a new request made
+    /// too soon after the last one ([`Error::retry_after`](crate::Error::retry_after)
+    /// says when to try again).
+    RequestNewCode,
+    /// The number is registered, but the last read showed it not
+    /// `CONNECTED` yet: it cannot send messages until it is. Nobody has to
+    /// act; read it again later with
+    /// [`refresh`](crate::PortingClient::refresh). A status that stays away
+    /// from `CONNECTED` (`FLAGGED`, `RESTRICTED`, `DISCONNECTED`) is a
+    /// matter for Meta support, not the port.
+    AwaitConnected,
     /// A step's outcome is unknown (its answer was lost, or the process
     /// stopped): call [`reconcile`](crate::PortingClient::reconcile), or the
     /// step again — the client reads the number first and sends nothing that
@@ -312,17 +333,21 @@ pub enum NextAction {
 impl NextAction {
     /// The step to call next: the action's own step, or for a waiting action
     /// the step to retry once the person acted. `None` when no step can help
-    /// (done, rejected).
+    /// (done, rejected, or a registered number Meta is still connecting: only
+    /// a read — [`refresh`](crate::PortingClient::refresh) — is useful then).
     pub fn step(self) -> Option<Operation> {
         match self {
             Self::StartMigration => Some(Operation::StartMigration),
-            Self::RequestCode => Some(Operation::RequestCode),
+            Self::RequestCode | Self::RequestNewCode => Some(Operation::RequestCode),
             Self::VerifyCode => Some(Operation::VerifyCode),
             Self::Register => Some(Operation::Register),
             Self::Reconcile { step }
             | Self::ApproveOnBehalfRequest { then: step }
             | Self::DisableTwoStepVerification { then: step } => Some(step),
-            Self::ResubmitWithCorrectBusinessId | Self::AddAsNewNumber | Self::Done => None,
+            Self::ResubmitWithCorrectBusinessId
+            | Self::AddAsNewNumber
+            | Self::AwaitConnected
+            | Self::Done => None,
         }
     }
 }
@@ -346,6 +371,7 @@ impl PortingSession {
             register_calls: Vec::new(),
             code_unconfirmed: false,
             register_unconfirmed: false,
+            last_read: None,
             counters: Counters::default(),
             history: Vec::new(),
         }
@@ -449,18 +475,28 @@ impl PortingSession {
             ),
             (None, PortingState::Draft) => (NextAction::StartMigration, Actor::Us),
             (None, PortingState::Initiated { .. }) => (NextAction::RequestCode, Actor::Us),
+            (None, PortingState::CodeRequested { .. } | PortingState::CodeVerified { .. })
+                if self.code_expired() =>
+            {
+                (NextAction::RequestNewCode, Actor::Us)
+            }
             (None, PortingState::CodeRequested { .. }) => (NextAction::VerifyCode, Actor::Customer),
             (None, PortingState::CodeVerified { .. }) => (NextAction::Register, Actor::Us),
+            (None, PortingState::Registered { .. })
+                if self.last_read.is_some_and(|read| !read.registered) =>
+            {
+                (NextAction::AwaitConnected, Actor::Nobody)
+            }
             (None, PortingState::Registered { .. }) => (NextAction::Done, Actor::Nobody),
             (None, waiting @ PortingState::AwaitingOnBehalfApproval { step, .. }) => (
                 NextAction::ApproveOnBehalfRequest {
-                    then: waiting.step_toward_refused().unwrap_or(*step),
+                    then: self.after_wait(waiting, *step),
                 },
                 Actor::Customer,
             ),
             (None, waiting @ PortingState::AwaitingTwoStepDisable { step, .. }) => (
                 NextAction::DisableTwoStepVerification {
-                    then: waiting.step_toward_refused().unwrap_or(*step),
+                    then: self.after_wait(waiting, *step),
                 },
                 Actor::PreviousProvider,
             ),
@@ -488,6 +524,34 @@ impl PortingSession {
             actor,
             not_before: not_before.filter(|_| !self.state.is_terminal()),
         }
+    }
+
+    /// What the last read of the number showed
+    /// ([`PortingClient::refresh`](crate::PortingClient::refresh), or the
+    /// read that settled a step in flight), until a step succeeds after it.
+    pub fn last_read(&self) -> Option<Observed> {
+        self.last_read
+    }
+
+    /// Whether the last read showed the code expired
+    /// (`code_verification_status: EXPIRED`) and no code was requested
+    /// since: a new code must be requested before the port can go on.
+    pub fn code_expired(&self) -> bool {
+        self.last_read
+            .is_some_and(|read| read.code_expired && !read.code_verified && !read.registered)
+            && matches!(
+                self.state.resume_point(),
+                PortingState::CodeRequested { .. } | PortingState::CodeVerified { .. }
+            )
+    }
+
+    /// The step a waiting state leads to once the person acted: a new code
+    /// when the last one expired, else toward the refused step.
+    fn after_wait(&self, waiting: &PortingState, step: Operation) -> Operation {
+        if self.code_expired() {
+            return Operation::RequestCode;
+        }
+        waiting.step_toward_refused().unwrap_or(step)
     }
 
     /// Checks that `operation` is legal now (nothing is changed).
@@ -520,6 +584,17 @@ impl PortingSession {
             } => {
                 self.in_flight = None;
             }
+            // A read is no answer to a step: the step in flight and any wait
+            // stand, unless the number moved past the step.
+            StepOutcome::NumberRead { .. } => {
+                if self
+                    .in_flight
+                    .as_ref()
+                    .is_some_and(|flight| !next.allows(flight.operation))
+                {
+                    self.in_flight = None;
+                }
+            }
             _ => {
                 self.not_before = None;
                 self.in_flight = None;
@@ -527,6 +602,28 @@ impl PortingSession {
         }
         if let StepOutcome::CodeRequested { unconfirmed, .. } = &outcome {
             self.code_unconfirmed = *unconfirmed;
+        }
+        // What a read showed holds until a step moves the number on.
+        match &outcome {
+            StepOutcome::NumberRead { observed }
+            | StepOutcome::Reconciled { observed, .. }
+            | StepOutcome::ExistingNumberAdopted { observed, .. } => {
+                self.last_read = Some(*observed);
+            }
+            StepOutcome::Failed { .. } => {}
+            _ => self.last_read = None,
+        }
+        // Polling a number that does not change adds nothing to the history.
+        if let StepOutcome::NumberRead { .. } = &outcome {
+            let unchanged = next == self.state
+                && self
+                    .history
+                    .last()
+                    .is_some_and(|last| last.outcome == outcome);
+            if unchanged {
+                self.state = next;
+                return Ok(&self.state);
+            }
         }
         if next.name() != StateName::CodeRequested {
             self.code_unconfirmed = false;
@@ -902,5 +999,128 @@ mod tests {
         let before = s.clone();
         assert!(s.apply(StepOutcome::Registered, t(1)).is_err());
         assert_eq!(s, before);
+    }
+
+    fn number_read(registered: bool, verified: bool, expired: bool) -> StepOutcome {
+        StepOutcome::NumberRead {
+            observed: crate::state::Observed::new(registered, verified).with_code_expired(expired),
+        }
+    }
+
+    fn at_code_requested() -> PortingSession {
+        let mut s = session();
+        s.apply(
+            StepOutcome::MigrationStarted {
+                phone_number_id: id(),
+            },
+            t(1),
+        )
+        .unwrap();
+        s.apply(
+            StepOutcome::CodeRequested {
+                method: CodeMethod::Sms,
+                language: Language::default(),
+                unconfirmed: false,
+                sent_at: None,
+            },
+            t(2),
+        )
+        .unwrap();
+        s
+    }
+
+    #[test]
+    fn a_read_leaves_the_step_in_flight_and_the_wait() {
+        let mut s = at_code_requested();
+        s.begin(Operation::VerifyCode, t(3), None);
+        s.set_not_before(Some(t(9_000)));
+        s.apply(number_read(false, false, true), t(4)).unwrap();
+        assert_eq!(
+            s.in_flight().map(|f| f.operation),
+            Some(Operation::VerifyCode)
+        );
+        assert_eq!(s.not_before(), Some(t(9_000)));
+        // In flight, the marker wins: settle it before anything else.
+        assert!(matches!(
+            s.next_action().action,
+            NextAction::Reconcile { .. }
+        ));
+        // A read that shows the number past the step settles the marker.
+        s.apply(number_read(false, true, false), t(5)).unwrap();
+        assert_eq!(s.in_flight(), None);
+        assert_eq!(s.next_action().action, NextAction::Register);
+        let back: PortingSession =
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn an_expired_code_is_forgotten_once_a_new_one_is_requested() {
+        let mut s = at_code_requested();
+        s.apply(number_read(false, false, true), t(3)).unwrap();
+        assert!(s.code_expired());
+        assert_eq!(s.next_action().action, NextAction::RequestNewCode);
+        // A failure leaves it; a success after it clears it.
+        s.apply(
+            StepOutcome::failed(
+                Operation::VerifyCode,
+                ApiErrorKind::VerificationCodeRejected,
+            ),
+            t(4),
+        )
+        .unwrap();
+        assert!(s.code_expired());
+        s.apply(
+            StepOutcome::CodeRequested {
+                method: CodeMethod::Voice,
+                language: Language::default(),
+                unconfirmed: false,
+                sent_at: None,
+            },
+            t(5),
+        )
+        .unwrap();
+        assert!(!s.code_expired());
+        assert_eq!(s.last_read(), None);
+        assert_eq!(s.next_action().action, NextAction::VerifyCode);
+    }
+
+    #[test]
+    fn an_expired_code_while_waiting_leads_to_a_new_code() {
+        let mut s = at_code_requested();
+        s.apply(StepOutcome::CodeVerified, t(3)).unwrap();
+        s.apply(
+            StepOutcome::failed(Operation::Register, ApiErrorKind::TwoStepEnabled),
+            t(4),
+        )
+        .unwrap();
+        assert_eq!(
+            s.next_action().action,
+            NextAction::DisableTwoStepVerification {
+                then: Operation::Register
+            }
+        );
+        s.apply(number_read(false, false, true), t(5)).unwrap();
+        assert_eq!(s.state().name(), StateName::AwaitingTwoStepDisable);
+        assert_eq!(
+            s.next_action().action,
+            NextAction::DisableTwoStepVerification {
+                then: Operation::RequestCode
+            }
+        );
+    }
+
+    #[test]
+    fn a_registered_number_read_not_connected_is_awaited() {
+        let mut s = at_code_requested();
+        s.apply(StepOutcome::CodeVerified, t(3)).unwrap();
+        s.apply(StepOutcome::Registered, t(4)).unwrap();
+        assert_eq!(s.next_action().action, NextAction::Done);
+        s.apply(number_read(false, true, false), t(5)).unwrap();
+        assert_eq!(s.next_action().action, NextAction::AwaitConnected);
+        assert_eq!(s.next_action().actor, Actor::Nobody);
+        assert_eq!(s.next_action().not_before, None);
+        s.apply(number_read(true, true, false), t(6)).unwrap();
+        assert_eq!(s.next_action().action, NextAction::Done);
     }
 }

@@ -182,6 +182,15 @@ pub enum StepOutcome {
         /// What the read showed.
         observed: Observed,
     },
+    /// A read of the number ([`PortingClient::refresh`](crate::PortingClient::refresh))
+    /// showed where it stands: the session moves forward to it (never
+    /// backwards) and keeps what it showed for
+    /// [`PortingSession::next_action`](crate::PortingSession::next_action)
+    /// (an expired code, a registered number not `CONNECTED` yet).
+    NumberRead {
+        /// What the read showed.
+        observed: Observed,
+    },
     /// The step failed with a classified API error.
     Failed {
         /// The step that failed.
@@ -206,24 +215,36 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-/// What a read of the number showed: the two facts that tell how far a port
-/// got on Meta's side.
+/// What a read of the number showed: the facts that tell how far a port got
+/// on Meta's side.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Observed {
-    /// `status: CONNECTED`: the number is registered.
+    /// `status: CONNECTED`: the number is registered and can send.
     pub registered: bool,
     /// `code_verification_status: VERIFIED`: the code was accepted.
     pub code_verified: bool,
+    /// `code_verification_status: EXPIRED`: the last code (or verification)
+    /// lapsed; a new code must be requested and verified.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub code_expired: bool,
 }
 
 impl Observed {
-    /// From the two facts.
+    /// From the two facts that move a port (the code not expired).
     pub fn new(registered: bool, code_verified: bool) -> Self {
         Self {
             registered,
             code_verified,
+            code_expired: false,
         }
+    }
+
+    /// The same facts, with `code_verification_status: EXPIRED` or not.
+    #[must_use]
+    pub fn with_code_expired(mut self, expired: bool) -> Self {
+        self.code_expired = expired;
+        self
     }
 }
 
@@ -249,6 +270,7 @@ impl StepOutcome {
             Self::CodeVerified => Operation::VerifyCode,
             Self::Registered => Operation::Register,
             Self::Reconciled { operation, .. } | Self::Failed { operation, .. } => *operation,
+            Self::NumberRead { .. } => Operation::ReadPhoneNumber,
         }
     }
 }
@@ -411,6 +433,9 @@ impl PortingState {
         outcome: &StepOutcome,
         at: Timestamp,
     ) -> Result<Self, IllegalTransition> {
+        if let StepOutcome::NumberRead { observed } = outcome {
+            return self.read(*observed);
+        }
         let operation = outcome.operation();
         self.check(operation)?;
         let base = self.resume_point();
@@ -456,8 +481,26 @@ impl PortingState {
                 }
             }
             StepOutcome::Failed { kind, .. } => return self.failed(operation, *kind, id),
+            StepOutcome::NumberRead { observed } => return self.read(*observed),
         };
         Ok(self.keep_waiting(next, operation))
+    }
+
+    /// The state after a read of the number showed `observed`: forward to
+    /// it, never backwards; a waiting state keeps waiting unless the number
+    /// is registered. Legal once the session has a number id and is not
+    /// rejected (a registered session may be read: it may not be
+    /// `CONNECTED` yet).
+    fn read(&self, observed: Observed) -> Result<Self, IllegalTransition> {
+        if self.phone_number_id().is_none() {
+            return Err(self.refuse(Operation::ReadPhoneNumber));
+        }
+        let base = self.resume_point();
+        let moved = base.clone().advanced_to(observed);
+        if &moved == base {
+            return Ok(self.clone());
+        }
+        Ok(self.keep_waiting(moved, Operation::ReadPhoneNumber))
     }
 
     /// A waiting state stays waiting through other steps: requesting and
@@ -981,5 +1024,80 @@ mod tests {
                 .unwrap(),
             registered()
         );
+    }
+
+    fn read(registered: bool, verified: bool, expired: bool) -> StepOutcome {
+        StepOutcome::NumberRead {
+            observed: Observed::new(registered, verified).with_code_expired(expired),
+        }
+    }
+
+    #[test]
+    fn a_read_moves_forward_never_backwards() {
+        assert!(PortingState::Draft
+            .next_state(&read(true, true, false), T)
+            .is_err());
+        let rejected = PortingState::Rejected {
+            reason: RejectionReason::EligibleForDirectAdd,
+        };
+        assert!(rejected.next_state(&read(false, false, false), T).is_err());
+        // Registered stays registered whatever the read says.
+        assert_eq!(
+            registered()
+                .next_state(&read(false, false, true), T)
+                .unwrap(),
+            registered()
+        );
+        assert_eq!(
+            verified().next_state(&read(false, false, true), T).unwrap(),
+            verified()
+        );
+        assert_eq!(
+            code_requested()
+                .next_state(&read(false, true, false), T)
+                .unwrap(),
+            verified()
+        );
+        assert_eq!(
+            initiated().next_state(&read(true, true, false), T).unwrap(),
+            registered()
+        );
+    }
+
+    #[test]
+    fn a_read_keeps_a_waiting_state_waiting_unless_registered() {
+        let waiting = PortingState::AwaitingTwoStepDisable {
+            resume: Box::new(code_requested()),
+            step: Register,
+        };
+        assert_eq!(
+            waiting.next_state(&read(false, true, false), T).unwrap(),
+            PortingState::AwaitingTwoStepDisable {
+                resume: Box::new(verified()),
+                step: Register,
+            }
+        );
+        assert_eq!(
+            waiting.next_state(&read(false, false, true), T).unwrap(),
+            waiting
+        );
+        assert_eq!(
+            waiting.next_state(&read(true, true, false), T).unwrap(),
+            registered()
+        );
+    }
+
+    #[test]
+    fn observed_keeps_its_old_json_form_unless_expired() {
+        let plain = serde_json::to_value(Observed::new(false, true)).unwrap();
+        assert_eq!(
+            plain,
+            serde_json::json!({"registered": false, "code_verified": true})
+        );
+        let expired: Observed = serde_json::from_str(
+            r#"{"registered":false,"code_verified":false,"code_expired":true}"#,
+        )
+        .unwrap();
+        assert!(expired.code_expired);
     }
 }

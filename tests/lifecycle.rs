@@ -10,7 +10,9 @@ use std::time::Duration;
 use common::*;
 use serde_json::json;
 use waba_porting::simulator::Scenario;
-use waba_porting::{ApiErrorKind, Operation, PhoneNumberId, Pin, RetryPolicy, StateName, WabaId};
+use waba_porting::{
+    Actor, ApiErrorKind, NextAction, Operation, PhoneNumberId, Pin, RetryPolicy, StateName, WabaId,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -293,4 +295,163 @@ async fn a_business_mismatch_is_predicted_before_anything_is_sent() {
         .served()
         .iter()
         .all(|r| r.method == waba_porting::transport::Method::Get));
+}
+
+/// `refresh` on the wire: one GET of the number with the fields that decide
+/// where a port stands, no body.
+#[tokio::test]
+async fn refresh_reads_the_number_with_its_status_fields() {
+    let server = MockServer::start().await;
+    mount_happy_path(&server).await;
+    let client = client(&server);
+    let mut session = session();
+    to_code_requested(&client, &mut session).await;
+    server.reset().await;
+    let number = format!("/{VERSION}/{NUMBER_ID}");
+    let record = json!({
+        "id": NUMBER_ID, "status": "PENDING", "code_verification_status": "EXPIRED",
+        "display_phone_number": "+1 415-555-0123", "name_status": "APPROVED"
+    });
+    answer(
+        &server,
+        "GET",
+        &number,
+        ResponseTemplate::new(200).set_body_json(record),
+        1,
+    )
+    .await;
+    let read = client.refresh(&mut session).await.unwrap().unwrap();
+    assert_eq!(read.id.as_str(), NUMBER_ID);
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 1);
+    let request = &sent[0];
+    assert_eq!(request.method.as_str(), "GET");
+    assert_eq!(request.url.path(), number);
+    let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query,
+        [(
+            "fields".to_owned(),
+            "id,display_phone_number,verified_name,status,code_verification_status,name_status,platform_type".to_owned()
+        )]
+    );
+    assert!(request.body.is_empty());
+    // What it showed is the session's next action.
+    assert_eq!(session.next_action().action, NextAction::RequestNewCode);
+    assert_eq!(session.next_action().actor, Actor::Us);
+    assert!(session.code_expired());
+}
+
+/// A draft has no number to read: nothing is sent.
+#[tokio::test]
+async fn refresh_of_a_draft_sends_nothing() {
+    let server = MockServer::start().await;
+    let mut session = session();
+    assert!(client(&server)
+        .refresh(&mut session)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(requests(&server).await.is_empty());
+    assert_eq!(session.state().name(), StateName::Draft);
+}
+
+/// The customer waited too long: the read says EXPIRED, the session says
+/// "request a new code", and the port goes on from there.
+#[tokio::test]
+async fn an_expired_code_makes_the_next_action_a_new_code_request() {
+    let sim = Scenario::happy_path().build();
+    let client = sim.client().unwrap();
+    let mut session = sim.session();
+    client.start_migration(&mut session).await.unwrap();
+    let (code_method, language) = sms();
+    client
+        .request_code(&mut session, code_method, &language)
+        .await
+        .unwrap();
+    let stale = sim.latest_code(session.phone_number()).unwrap();
+    assert_eq!(session.next_action().action, NextAction::VerifyCode);
+
+    sim.advance(waba_porting::simulator::DEFAULT_CODE_TTL + Duration::from_secs(1));
+    let read = client.refresh(&mut session).await.unwrap().unwrap();
+    assert_eq!(
+        read.code_verification_status,
+        Some(waba_porting::CodeVerificationStatus::Expired)
+    );
+    let next = session.next_action();
+    assert_eq!(next.action, NextAction::RequestNewCode);
+    assert_eq!(next.actor, Actor::Us);
+    assert_eq!(next.action.step(), Some(Operation::RequestCode));
+    // The old code is refused as expired, and the session still says so.
+    let error = client.verify_code(&mut session, &stale).await.unwrap_err();
+    assert_eq!(
+        error.api_kind(),
+        Some(ApiErrorKind::VerificationCodeRejected)
+    );
+    assert_eq!(session.next_action().action, NextAction::RequestNewCode);
+
+    // A new code clears it; polling the same answer adds no history.
+    client
+        .request_code(&mut session, code_method, &language)
+        .await
+        .unwrap();
+    assert!(!session.code_expired());
+    assert_eq!(session.next_action().action, NextAction::VerifyCode);
+    let before = session.history().len();
+    client.refresh(&mut session).await.unwrap();
+    client.refresh(&mut session).await.unwrap();
+    assert_eq!(
+        session.history().len(),
+        before + 1,
+        "{:?}",
+        session.history()
+    );
+    let code = sim.latest_code(session.phone_number()).unwrap();
+    client.verify_code(&mut session, &code).await.unwrap();
+    client
+        .register(&mut session, &Pin::new("482913").unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(session.next_action().action, NextAction::Done);
+}
+
+/// After register Meta may take a while to connect the number: a read in
+/// that window says "wait for CONNECTED", a later one "done".
+#[tokio::test]
+async fn a_registered_number_not_connected_yet_is_awaited() {
+    let delay = Duration::from_secs(120);
+    let sim = Scenario::happy_path().connect_delay(delay).build();
+    let client = sim.client().unwrap();
+    let mut session = sim.session();
+    client.start_migration(&mut session).await.unwrap();
+    let (code_method, language) = sms();
+    client
+        .request_code(&mut session, code_method, &language)
+        .await
+        .unwrap();
+    let code = sim.latest_code(session.phone_number()).unwrap();
+    client.verify_code(&mut session, &code).await.unwrap();
+    client
+        .register(&mut session, &Pin::new("482913").unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(session.state().name(), StateName::Registered);
+    // Without a read, register's success is all the session knows.
+    assert_eq!(session.next_action().action, NextAction::Done);
+
+    let read = client.refresh(&mut session).await.unwrap().unwrap();
+    assert_eq!(read.status, Some(waba_porting::NumberStatus::Pending));
+    let next = session.next_action();
+    assert_eq!(next.action, NextAction::AwaitConnected);
+    assert_eq!(next.actor, Actor::Nobody);
+    assert_eq!(next.action.step(), None);
+    assert_eq!(session.state().name(), StateName::Registered);
+
+    sim.advance(delay);
+    client.refresh(&mut session).await.unwrap();
+    assert_eq!(session.next_action().action, NextAction::Done);
+    // The saved session keeps it across a restart.
+    let json = serde_json::to_string(&session).unwrap();
+    let back: waba_porting::PortingSession = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, session);
 }

@@ -25,7 +25,7 @@ use crate::error::{
     WaitRequired,
 };
 use crate::ids::{PhoneNumberId, WabaId};
-use crate::number::{self, PhoneNumberRecord};
+use crate::number::{self, CodeVerificationStatus, PhoneNumberRecord};
 use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
@@ -228,6 +228,46 @@ impl PortingClient {
             self.reconcile_flight(session, &flight).await?;
         }
         Ok(session.state().name())
+    }
+
+    /// Reads the number (`GET /{phone-number-id}`, as
+    /// [`read_phone_number`](Self::read_phone_number)) and records what it
+    /// shows in the session ([`StepOutcome::NumberRead`]), so that
+    /// [`PortingSession::next_action`] says what the number needs now:
+    ///
+    /// - a code that expired (`code_verification_status: EXPIRED`):
+    ///   [`NextAction::RequestNewCode`](crate::NextAction::RequestNewCode);
+    /// - a registered number not `CONNECTED` yet (it cannot send until it
+    ///   is): [`NextAction::AwaitConnected`](crate::NextAction::AwaitConnected);
+    /// - a number that moved on without this session (verified, connected):
+    ///   the session moves forward with it, never backwards.
+    ///
+    /// A step in flight is settled first ([`reconcile`](Self::reconcile)).
+    /// Only reads are sent, so it is safe to call at any time, for example
+    /// on a timer while a session waits. Returns the record read, or `None`
+    /// (and sends nothing) when the session has no number id yet (`Draft`)
+    /// or was rejected.
+    ///
+    /// # Errors
+    /// The read's errors ([`Error::Api`], [`Error::Transport`],
+    /// [`Error::UnexpectedResponse`] for an answer about another number); a
+    /// failed save of the session ([`Error::Checkpoint`]). The session keeps
+    /// what it knew.
+    pub async fn refresh(
+        &self,
+        session: &mut PortingSession,
+    ) -> Result<Option<PhoneNumberRecord>, Error> {
+        self.reconcile(session).await?;
+        let Some(id) = session.state().phone_number_id().cloned() else {
+            return Ok(None);
+        };
+        let record = self.read_phone_number(&id).await?;
+        let outcome = StepOutcome::NumberRead {
+            observed: observed(&record),
+        };
+        self.record_success(session, Operation::ReadPhoneNumber, outcome)
+            .await?;
+        Ok(Some(record))
     }
 
     /// Checks, before anybody is asked to act, what the port needs from
@@ -973,6 +1013,7 @@ fn decides_adoption(record: &PhoneNumberRecord) -> bool {
 
 fn observed(record: &PhoneNumberRecord) -> Observed {
     Observed::new(record.is_connected(), record.is_code_verified())
+        .with_code_expired(record.code_verification_status == Some(CodeVerificationStatus::Expired))
 }
 
 fn paging_error(operation: Operation, response: &HttpResponse, reason: UndecodableReason) -> Error {

@@ -48,6 +48,7 @@ pub struct Scenario {
     pub(crate) eligible_for_direct_add: bool,
     pub(crate) already_in_destination: bool,
     pub(crate) code_ttl: Duration,
+    pub(crate) connect_delay: Duration,
     pub(crate) seed: u64,
     pub(crate) start: Timestamp,
     pub(crate) access_token: String,
@@ -85,6 +86,7 @@ impl Scenario {
             eligible_for_direct_add: false,
             already_in_destination: false,
             code_ttl: DEFAULT_CODE_TTL,
+            connect_delay: Duration::ZERO,
             seed: 0x5EED,
             start: Timestamp::from_unix_millis(1_798_761_600_000), // 2027-01-01T00:00:00Z
             access_token: SIMULATOR_TOKEN.to_owned(),
@@ -280,6 +282,17 @@ impl Scenario {
         self
     }
 
+    /// How long a registered number reads `status: PENDING` before it reads
+    /// `CONNECTED` (simulated time; default zero: connected at once). Real
+    /// numbers can take a while after `register`; a session read in that
+    /// window reports [`NextAction::AwaitConnected`](crate::NextAction::AwaitConnected).
+    /// A register whose answer is lost in that window looks, to a read, as if
+    /// it had not gone through.
+    pub fn connect_delay(mut self, delay: Duration) -> Self {
+        self.connect_delay = delay;
+        self
+    }
+
     /// The seed of the codes and ids (deterministic by default).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -345,6 +358,7 @@ impl std::fmt::Debug for Scenario {
             .field("eligible_for_direct_add", &self.eligible_for_direct_add)
             .field("already_in_destination", &self.already_in_destination)
             .field("code_ttl", &self.code_ttl)
+            .field("connect_delay", &self.connect_delay)
             .field("seed", &self.seed)
             .field("start", &self.start)
             .field("access_token", &redacted(true))

@@ -169,7 +169,9 @@ pub(crate) struct PhoneObject {
     pub(crate) phone: PhoneNumber,
     pub(crate) code: Option<(String, Timestamp)>,
     pub(crate) verified: bool,
-    pub(crate) registered: bool,
+    /// Since when the number reads `CONNECTED` (registered); `None` before
+    /// a register went through.
+    pub(crate) connected_at: Option<Timestamp>,
 }
 
 /// A code "delivered" to the number's phone.
@@ -205,6 +207,7 @@ pub(crate) struct World {
     rng: Rng,
     token: String,
     code_ttl: Duration,
+    connect_delay: Duration,
     /// By id.
     pub(crate) wabas: FxMap<String, Waba>,
     /// In the order added; found by [`World::number`].
@@ -230,6 +233,7 @@ impl World {
             rng: Rng::new(scenario.seed),
             token: scenario.access_token.clone(),
             code_ttl: scenario.code_ttl,
+            connect_delay: scenario.connect_delay,
             wabas: FxMap::default(),
             numbers: Vec::new(),
             number_index: FxMap::default(),
@@ -345,7 +349,7 @@ impl World {
                 phone,
                 code: None,
                 verified: false,
-                registered: false,
+                connected_at: None,
             },
         );
         Some(id)
@@ -643,7 +647,7 @@ impl World {
     fn facts(&self, object: &PhoneObject) -> PhoneNumberFacts {
         let now = self.now();
         let mut facts = PhoneNumberFacts::new(object.id.as_str(), &object.phone);
-        facts.registered = object.registered;
+        facts.registered = object.connected_at.is_some_and(|at| now >= at);
         facts.code_verification = if object.verified {
             CodeVerificationStatus::Verified
         } else if object
@@ -778,7 +782,13 @@ impl World {
             return answers::pin_mismatch(trace);
         }
         number.two_step_pin = Some(pin.into_owned());
-        object.registered = true;
+        // A number registered again stays connected since the first time.
+        let connects_at = now.saturating_add(self.connect_delay);
+        object.connected_at = Some(
+            object
+                .connected_at
+                .map_or(connects_at, |at| at.min(connects_at)),
+        );
         answers::success()
     }
 }
