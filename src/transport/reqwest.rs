@@ -15,7 +15,8 @@ use super::{
 /// configured otherwise (1 MiB; Graph answers of this flow are under 10 KiB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 
-/// Sends requests with [`reqwest`](https://docs.rs/reqwest) (rustls, HTTP/2).
+/// Sends requests with [`reqwest`](https://docs.rs/reqwest) (HTTP/1 and
+/// HTTP/2; TLS by the `rustls` feature, the default, or `native-tls`).
 ///
 /// Hardened for what these requests carry:
 /// - it follows **no redirect**: a 3xx is returned to the client, which
@@ -142,6 +143,41 @@ impl fmt::Debug for ReqwestTransportBuilder {
 }
 
 impl ReqwestTransportBuilder {
+    /// Adds the configured root certificates to `builder`.
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    fn with_root_certificates(
+        &self,
+        mut builder: ::reqwest::ClientBuilder,
+    ) -> Result<::reqwest::ClientBuilder, TransportError> {
+        let mut certificates = Vec::new();
+        for pem in &self.root_certificates_pem {
+            let bundle = ::reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| TransportError::new(TransportErrorKind::Other, e))?;
+            certificates.extend(bundle);
+        }
+        if !certificates.is_empty() {
+            builder = builder.tls_certs_merge(certificates);
+        }
+        Ok(builder)
+    }
+
+    /// Without a TLS feature there is nothing to add certificates to: asking
+    /// for one is an error, not a certificate silently ignored.
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    fn with_root_certificates(
+        &self,
+        builder: ::reqwest::ClientBuilder,
+    ) -> Result<::reqwest::ClientBuilder, TransportError> {
+        if self.root_certificates_pem.is_empty() {
+            Ok(builder)
+        } else {
+            Err(TransportError::new(
+                TransportErrorKind::Other,
+                "root certificates need TLS: enable the `rustls` or `native-tls` feature",
+            ))
+        }
+    }
+
     /// The limit for establishing a connection.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
@@ -211,13 +247,7 @@ impl ReqwestTransportBuilder {
             })?;
             builder = builder.proxy(proxy);
         }
-        let mut certificates = Vec::new();
-        for pem in &self.root_certificates_pem {
-            certificates.extend(::reqwest::Certificate::from_pem_bundle(pem).map_err(config)?);
-        }
-        if !certificates.is_empty() {
-            builder = builder.tls_certs_merge(certificates);
-        }
+        builder = self.with_root_certificates(builder)?;
         if let Some(suffix) = &self.user_agent_suffix {
             let printable = suffix.bytes().all(|b| (0x20..0x7f).contains(&b));
             if suffix.trim().is_empty() || !printable {
