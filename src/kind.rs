@@ -347,6 +347,76 @@ impl ApiErrorKind {
         }
     }
 
+    /// Every case, in declaration order.
+    pub const ALL: [Self; 29] = [
+        Self::OnBehalfNotAccepted,
+        Self::TwoStepEnabled,
+        Self::EligibleForDirectAdd,
+        Self::AlreadyInDestination,
+        Self::BusinessMismatch,
+        Self::MigrationFailed,
+        Self::DestinationWebhookMissing,
+        Self::DisplayNameNotApproved,
+        Self::SourceAccountNotReady,
+        Self::DestinationPaymentMissing,
+        Self::DestinationNotApproved,
+        Self::MaintenanceMode,
+        Self::PinIncorrect,
+        Self::NumberNotVerified,
+        Self::TooManyPinGuesses,
+        Self::PinTooQuick,
+        Self::RecentlyDeleted,
+        Self::RegisterLimitReached,
+        Self::PreviousDeregistrationFailed,
+        Self::NumberNotRegistered,
+        Self::NumberDeleted,
+        Self::InvalidParameter,
+        Self::VerificationCodeRejected,
+        Self::InvalidAccessToken,
+        Self::PermissionDenied,
+        Self::AccountRestricted,
+        Self::RateLimited,
+        Self::Temporary,
+        Self::Unknown,
+    ];
+
+    /// The case's stable snake_case name, as serde writes it
+    /// (`"on_behalf_not_accepted"`): for metrics labels and JSON. The
+    /// `Display` form is the human [`title`](Self::title).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnBehalfNotAccepted => "on_behalf_not_accepted",
+            Self::TwoStepEnabled => "two_step_enabled",
+            Self::EligibleForDirectAdd => "eligible_for_direct_add",
+            Self::AlreadyInDestination => "already_in_destination",
+            Self::BusinessMismatch => "business_mismatch",
+            Self::MigrationFailed => "migration_failed",
+            Self::DestinationWebhookMissing => "destination_webhook_missing",
+            Self::DisplayNameNotApproved => "display_name_not_approved",
+            Self::SourceAccountNotReady => "source_account_not_ready",
+            Self::DestinationPaymentMissing => "destination_payment_missing",
+            Self::DestinationNotApproved => "destination_not_approved",
+            Self::MaintenanceMode => "maintenance_mode",
+            Self::PinIncorrect => "pin_incorrect",
+            Self::NumberNotVerified => "number_not_verified",
+            Self::TooManyPinGuesses => "too_many_pin_guesses",
+            Self::PinTooQuick => "pin_too_quick",
+            Self::RecentlyDeleted => "recently_deleted",
+            Self::RegisterLimitReached => "register_limit_reached",
+            Self::PreviousDeregistrationFailed => "previous_deregistration_failed",
+            Self::NumberNotRegistered => "number_not_registered",
+            Self::NumberDeleted => "number_deleted",
+            Self::InvalidParameter => "invalid_parameter",
+            Self::VerificationCodeRejected => "verification_code_rejected",
+            Self::InvalidAccessToken => "invalid_access_token",
+            Self::PermissionDenied => "permission_denied",
+            Self::AccountRestricted => "account_restricted",
+            Self::RateLimited => "rate_limited",
+            Self::Temporary => "temporary",
+            Self::Unknown => "unknown",
+        }
+    }
+
     /// A short, stable, human title for the case.
     pub fn title(self) -> &'static str {
         self.row().title
@@ -396,6 +466,20 @@ impl fmt::Display for ApiErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn as_str_is_the_serde_name_and_all_is_complete() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in ApiErrorKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+            assert!(seen.insert(kind.as_str()));
+            assert_eq!(kind.to_string(), kind.title());
+        }
+        assert_eq!(seen.len(), ApiErrorKind::ALL.len());
+    }
 
     #[test]
     fn kinds_round_trip_and_unknown_names_load_as_unknown() {

@@ -116,6 +116,7 @@ mod session;
 pub mod simulator;
 mod state;
 mod store;
+mod telemetry;
 mod throttle;
 mod time;
 pub mod transport;

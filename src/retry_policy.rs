@@ -155,6 +155,11 @@ impl Retries {
         }
     }
 
+    /// The attempt under way (1 for the first).
+    pub(crate) fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
     /// After `error`, at `now`: the wait before the next attempt (`wait`
     /// makes it from the attempt number), or `None` when the policy says
     /// stop — a failure a retry cannot help, the attempt limit, or a wait

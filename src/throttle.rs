@@ -160,8 +160,9 @@ impl Throttle {
                 if self.shared.interval_nanos > 0 || paused.is_some() {
                     state.next_slot = slot.saturating_add(self.shared.interval_nanos);
                 }
-                slot
+                (slot, paused.is_some())
             };
+            let (slot, paused_now) = slot;
             let wait_nanos = slot.saturating_sub(now_nanos);
             if wait_nanos == 0 {
                 return;
@@ -169,6 +170,7 @@ impl Throttle {
             // Whole milliseconds, rounded up: clocks tick in milliseconds,
             // and a request must not start before its slot.
             let wait = Duration::from_millis(wait_nanos.div_ceil(1_000_000));
+            crate::telemetry::throttled(wait, paused_now);
             sleep.sleep(wait).await;
             // A pause that began while we slept holds us too.
             let now = clock.now();

@@ -34,6 +34,7 @@ use crate::retry_policy::{Retries, RetryPolicy, Sleep};
 use crate::secret::{AccessToken, Pin, VerificationCode};
 use crate::session::{InFlight, PortingSession};
 use crate::state::{Observed, PortingState, StateName, StepOutcome};
+use crate::telemetry::{self, Trace};
 use crate::throttle::Throttle;
 use crate::time::{Clock, Timestamp};
 use crate::transport::{HttpRequest, HttpResponse, Transport};
@@ -261,13 +262,25 @@ impl PortingClient {
         let Some(id) = session.state().phone_number_id().cloned() else {
             return Ok(None);
         };
-        let record = self.read_phone_number(&id).await?;
+        let trace = Trace::call(Operation::ReadPhoneNumber, id.as_str());
+        let result = trace.run(self.refresh_read(session, &id)).await;
+        trace.finish(1, Some(session.state().name()), &result);
+        result.map(Some)
+    }
+
+    /// [`refresh`](Self::refresh)'s read and record.
+    async fn refresh_read(
+        &self,
+        session: &mut PortingSession,
+        id: &PhoneNumberId,
+    ) -> Result<PhoneNumberRecord, Error> {
+        let record = self.read_phone_number(id).await?;
         let outcome = StepOutcome::NumberRead {
             observed: observed(&record),
         };
         self.record_success(session, Operation::ReadPhoneNumber, outcome)
             .await?;
-        Ok(Some(record))
+        Ok(record)
     }
 
     /// Checks, before anybody is asked to act, what the port needs from
@@ -287,6 +300,14 @@ impl PortingClient {
         &self,
         session: &PortingSession,
     ) -> Result<ReadinessReport, Error> {
+        let trace = Trace::call(Operation::ReadWaba, session.waba_id().as_str());
+        let result = trace.run(self.readiness(session)).await;
+        trace.finish(1, None, &result);
+        result
+    }
+
+    /// [`check_readiness`](Self::check_readiness)'s reads.
+    async fn readiness(&self, session: &PortingSession) -> Result<ReadinessReport, Error> {
         let waba = session.waba_id().as_str();
         let operation = Operation::ListSubscribedApps;
         let response = self.send(operation, waba, &[], None).await?;
@@ -360,9 +381,28 @@ impl PortingClient {
         target: &str,
         body: Option<Vec<u8>>,
     ) -> Result<(), Error> {
+        let trace = Trace::call(operation, target);
+        let mut attempts = 1;
+        let result = trace
+            .run(self.idempotent_attempts(operation, target, body, &mut attempts))
+            .await;
+        trace.finish(attempts, None, &result);
+        result
+    }
+
+    /// [`idempotent`](Self::idempotent)'s loop; `attempts` counts the
+    /// attempts made.
+    async fn idempotent_attempts(
+        &self,
+        operation: Operation,
+        target: &str,
+        body: Option<Vec<u8>>,
+        attempts: &mut u32,
+    ) -> Result<(), Error> {
         let policy = &self.inner.retry_policy;
         let mut retries = Retries::start(self.now());
         loop {
+            *attempts = retries.attempt();
             let result = match self.send(operation, target, &[], body.clone()).await {
                 Ok(response) => {
                     wire::expect_success(operation, &response, self.inner.clock.as_ref())
@@ -379,7 +419,10 @@ impl PortingClient {
                     .unwrap_or_else(|| policy.backoff(attempt))
             };
             match retries.next(policy, self.now(), &error, wait) {
-                Some(wait) => self.inner.sleep.sleep(wait).await,
+                Some(wait) => {
+                    telemetry::retrying(operation, *attempts, wait, &error);
+                    self.inner.sleep.sleep(wait).await;
+                }
                 None => return Err(error),
             }
         }
@@ -511,10 +554,27 @@ impl PortingClient {
     /// deadline. Waits honour the session's `not_before` (the answer's
     /// `Retry-After` or documented wait), else back off with full jitter.
     async fn run(&self, session: &mut PortingSession, step: Step<'_>) -> Result<StateName, Error> {
+        let trace = Trace::step(step.operation(), session);
+        let mut attempts = 1;
+        let result = trace
+            .run(self.run_attempts(session, &step, &mut attempts))
+            .await;
+        trace.finish(attempts, Some(session.state().name()), &result);
+        result
+    }
+
+    /// [`run`](Self::run)'s loop; `attempts` counts the attempts made.
+    async fn run_attempts(
+        &self,
+        session: &mut PortingSession,
+        step: &Step<'_>,
+        attempts: &mut u32,
+    ) -> Result<StateName, Error> {
         let policy = &self.inner.retry_policy;
         let mut retries = Retries::start(self.now());
         loop {
-            let error = match self.attempt(session, &step).await {
+            *attempts = retries.attempt();
+            let error = match self.attempt(session, step).await {
                 Ok(state) => return Ok(state),
                 Err(error) => error,
             };
@@ -529,7 +589,10 @@ impl PortingClient {
                 },
             };
             match retries.next(policy, now, &error, wait) {
-                Some(wait) => self.inner.sleep.sleep(wait).await,
+                Some(wait) => {
+                    telemetry::retrying(step.operation(), *attempts, wait, &error);
+                    self.inner.sleep.sleep(wait).await;
+                }
                 None => return Err(error),
             }
         }
@@ -753,8 +816,10 @@ impl PortingClient {
         if flight.operation == Operation::Register {
             session.mark_register_unconfirmed();
         }
-        self.record_success(session, flight.operation, outcome)
+        let state = self
+            .record_success(session, flight.operation, outcome)
             .await?;
+        telemetry::reconciled(flight.operation, observed, state);
         Ok(observed)
     }
 
@@ -936,9 +1001,7 @@ impl PortingClient {
         }
         let Some(throttle) = &self.inner.throttle else {
             return self
-                .inner
-                .transport
-                .send(request)
+                .exchange(operation, request)
                 .await
                 .map_err(|e| e.for_operation(operation).into());
         };
@@ -948,9 +1011,7 @@ impl PortingClient {
                 .await;
         }
         let response = self
-            .inner
-            .transport
-            .send(request)
+            .exchange(operation, request)
             .await
             .map_err(|e| e.for_operation(operation))?;
         if response.status >= 400 {
@@ -960,6 +1021,25 @@ impl PortingClient {
             throttle.observe(now, response.status, header, error.as_ref());
         }
         Ok(response)
+    }
+}
+
+impl PortingClient {
+    /// One request through the transport; timed (and told to `tracing` at
+    /// debug level) when the `tracing` feature is on.
+    async fn exchange(
+        &self,
+        operation: Operation,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, crate::transport::TransportError> {
+        if !telemetry::TIMED {
+            return self.inner.transport.send(request).await;
+        }
+        let started = std::time::Instant::now();
+        let result = self.inner.transport.send(request).await;
+        let status = result.as_ref().ok().map(|r| r.status);
+        telemetry::exchanged(operation, status, started.elapsed());
+        result
     }
 }
 

@@ -70,6 +70,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// How far the request got, as a stable snake_case label (`"api"`,
+    /// `"transport"`…): for logs and metrics.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn category(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation",
+            Self::Config(_) => "config",
+            Self::IllegalTransition(_) => "illegal_transition",
+            Self::WaitRequired(_) => "wait_required",
+            Self::Checkpoint(_) => "checkpoint",
+            Self::Transport(_) => "transport",
+            Self::Api(_) => "api",
+            Self::UnexpectedResponse(_) => "unexpected_response",
+        }
+    }
+
     /// Classifies an answer to `operation` you received yourself (when you
     /// drive [`PortingSession::apply`](crate::PortingSession::apply) with
     /// your own I/O): the typed error it carries — a Graph error body

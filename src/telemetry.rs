@@ -1,0 +1,280 @@
+//! What the client tells `tracing` (the `tracing` feature): one span per
+//! step or call, events for retries, throttle waits and reconciles.
+//!
+//! Only what is safe in any log: the operation, the phone number id (or,
+//! before the number has one, a hash of the number), states, attempt counts,
+//! the Graph code, subcode and `fbtrace_id`, the error's case, and times.
+//! Never the token, the PIN, the code, a request or response body, nor a
+//! server's message (a hostile server could echo a secret into it).
+//!
+//! Without the feature every function here is an empty `#[inline]` body:
+//! nothing is computed, nothing is linked.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::operation::Operation;
+use crate::session::PortingSession;
+use crate::state::{Observed, StateName};
+
+/// The span of one step (or one call outside the steps) and when it began.
+pub(crate) struct Trace {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+    #[cfg(feature = "tracing")]
+    started: std::time::Instant,
+}
+
+impl Trace {
+    /// The span of a step of `session`, before it runs.
+    #[inline]
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub(crate) fn step(operation: Operation, session: &PortingSession) -> Self {
+        #[cfg(feature = "tracing")]
+        {
+            let span = tracing::info_span!(
+                target: "waba_porting",
+                "step",
+                operation = operation.as_str(),
+                phone_number_id = tracing::field::Empty,
+                number_hash = tracing::field::Empty,
+                state_before = session.state().name().as_str(),
+                state_after = tracing::field::Empty,
+                attempts = tracing::field::Empty,
+                error_kind = tracing::field::Empty,
+                graph_code = tracing::field::Empty,
+                graph_subcode = tracing::field::Empty,
+                fbtrace_id = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            );
+            match session.state().phone_number_id() {
+                Some(id) => span.record("phone_number_id", id.as_str()),
+                None => span.record(
+                    "number_hash",
+                    tracing::field::display(number_hash(session.phone_number().e164())),
+                ),
+            };
+            Self {
+                span,
+                started: std::time::Instant::now(),
+            }
+        }
+        #[cfg(not(feature = "tracing"))]
+        Self {}
+    }
+
+    /// The span of a call that is not a step of a session (`subscribe_app`,
+    /// a read); `object` is the WABA or phone number id it targets.
+    #[inline]
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub(crate) fn call(operation: Operation, object: &str) -> Self {
+        #[cfg(feature = "tracing")]
+        {
+            let span = tracing::info_span!(
+                target: "waba_porting",
+                "call",
+                operation = operation.as_str(),
+                object_id = object,
+                attempts = tracing::field::Empty,
+                error_kind = tracing::field::Empty,
+                graph_code = tracing::field::Empty,
+                graph_subcode = tracing::field::Empty,
+                fbtrace_id = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            );
+            Self {
+                span,
+                started: std::time::Instant::now(),
+            }
+        }
+        #[cfg(not(feature = "tracing"))]
+        Self {}
+    }
+
+    /// Runs `future` inside the span.
+    #[inline]
+    pub(crate) async fn run<F: Future>(&self, future: F) -> F::Output {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument;
+            future.instrument(self.span.clone()).await
+        }
+        #[cfg(not(feature = "tracing"))]
+        future.await
+    }
+
+    /// Records how the step or call ended: the attempts made, the state
+    /// after (for a step), the error's case and Graph identifiers, the
+    /// latency; and one event saying so.
+    #[inline]
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub(crate) fn finish<T>(
+        &self,
+        attempts: u32,
+        state_after: Option<StateName>,
+        result: &Result<T, Error>,
+    ) {
+        #[cfg(feature = "tracing")]
+        {
+            let span = &self.span;
+            let latency = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            span.record("attempts", attempts);
+            span.record("latency_ms", latency);
+            if let Some(state) = state_after {
+                span.record("state_after", state.as_str());
+            }
+            let _entered = span.enter();
+            match result {
+                Ok(_) => {
+                    tracing::info!(target: "waba_porting", attempts, latency_ms = latency, "succeeded")
+                }
+                Err(error) => {
+                    let facts = ErrorFacts::of(error);
+                    span.record("error_kind", facts.kind);
+                    if let Some(code) = facts.code {
+                        span.record("graph_code", code);
+                    }
+                    if let Some(subcode) = facts.subcode {
+                        span.record("graph_subcode", subcode);
+                    }
+                    if let Some(trace) = facts.fbtrace_id {
+                        span.record("fbtrace_id", trace);
+                    }
+                    tracing::warn!(
+                        target: "waba_porting",
+                        attempts,
+                        latency_ms = latency,
+                        error_kind = facts.kind,
+                        graph_code = facts.code,
+                        fbtrace_id = facts.fbtrace_id,
+                        retryable = error.is_retryable(),
+                        "failed"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// An attempt failed and another follows after `wait`.
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn retrying(operation: Operation, attempt: u32, wait: Duration, error: &Error) {
+    #[cfg(feature = "tracing")]
+    {
+        let facts = ErrorFacts::of(error);
+        tracing::info!(
+            target: "waba_porting",
+            operation = operation.as_str(),
+            attempt,
+            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            error_kind = facts.kind,
+            graph_code = facts.code,
+            fbtrace_id = facts.fbtrace_id,
+            "retrying"
+        );
+    }
+}
+
+/// The throttle holds a request for `wait` (`paused`: a rate-limit pause,
+/// not the calls-per-second budget).
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn throttled(wait: Duration, paused: bool) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        target: "waba_porting",
+        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        reason = if paused { "rate_limit_pause" } else { "budget" },
+        "throttle wait"
+    );
+}
+
+/// A step whose outcome was unknown was settled by reading the number.
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn reconciled(step: Operation, observed: Observed, state: StateName) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        target: "waba_porting",
+        step = step.as_str(),
+        registered = observed.registered,
+        code_verified = observed.code_verified,
+        code_expired = observed.code_expired,
+        state = state.as_str(),
+        "reconciled"
+    );
+}
+
+/// An HTTP exchange: which operation, the status (or none: no answer), how
+/// long it took. Debug level: one per request.
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn exchanged(operation: Operation, status: Option<u16>, elapsed: Duration) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        target: "waba_porting",
+        operation = operation.as_str(),
+        status,
+        elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        "http exchange"
+    );
+}
+
+/// Whether the `tracing` feature wants the time of each exchange.
+pub(crate) const TIMED: bool = cfg!(feature = "tracing");
+
+/// What of an error may be logged.
+#[cfg(feature = "tracing")]
+struct ErrorFacts<'a> {
+    kind: &'static str,
+    code: Option<i64>,
+    subcode: Option<i64>,
+    fbtrace_id: Option<&'a str>,
+}
+
+#[cfg(feature = "tracing")]
+impl<'a> ErrorFacts<'a> {
+    fn of(error: &'a Error) -> Self {
+        match error.api() {
+            Some(api) => Self {
+                kind: api.kind().as_str(),
+                code: api.graph().code,
+                subcode: api.graph().error_subcode,
+                fbtrace_id: api.fbtrace_id(),
+            },
+            None => Self {
+                kind: error.category(),
+                code: None,
+                subcode: None,
+                fbtrace_id: None,
+            },
+        }
+    }
+}
+
+/// A stable, short pseudonym of a number (FNV-1a, 64 bits, hex) to tell
+/// sessions apart in logs before Meta gave the number an id. Pseudonymous,
+/// not anonymous: phone numbers are few enough to hash them all.
+#[cfg(feature = "tracing")]
+fn number_hash(e164: &str) -> String {
+    let hash = e164.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+#[cfg(all(test, feature = "tracing"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_number_hash_is_stable_and_not_the_number() {
+        let hash = number_hash("+14155550123");
+        assert_eq!(hash, number_hash("+14155550123"));
+        assert_ne!(hash, number_hash("+14155550124"));
+        assert_eq!(hash.len(), 16);
+        assert!(!hash.contains("4155550123"));
+    }
+}

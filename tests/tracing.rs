@@ -1,0 +1,203 @@
+//! The `tracing` feature: every step is a span with the fields a service
+//! needs to follow a port (operation, number id or hash, states, attempts,
+//! Graph code, `fbtrace_id`, latency), retries, throttle waits and
+//! reconciles are events, and no token, PIN or verification code ever
+//! reaches a log line — checked on the lines `tracing-subscriber`'s own
+//! formatter renders, at the most verbose level, through ports that fail,
+//! retry, wait and reconcile.
+#![cfg(all(feature = "tracing", feature = "simulator"))]
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tracing_subscriber::fmt::format::FmtSpan;
+use waba_porting::simulator::{Fault, Scenario};
+use waba_porting::{
+    CodeMethod, Language, Operation, Pin, RetryPolicy, StateName, Throttle, VerificationCode,
+};
+
+const TOKEN: &str = "EAAG-SECRET-token-must-never-be-logged";
+const PIN: &str = "482913";
+const WRONG_PIN: &str = "135792";
+
+/// Everything the subscriber writes, as text.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A subscriber at TRACE that prints every event and every span's fields
+/// when it closes, into `captured`.
+fn subscriber(captured: &Captured) -> impl tracing::Subscriber + Send + Sync {
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_target(true)
+        .finish()
+}
+
+/// Ports a number through everything that writes to the log: a rate limit
+/// retried after its `Retry-After` (pausing the throttle), a wrong code, a
+/// lost answer reconciled, a throttle wait, a PIN change; returns the codes
+/// that were sent.
+async fn eventful_port() -> Vec<String> {
+    let sim = Scenario::happy_path()
+        .access_token(TOKEN)
+        .fault_at(
+            Operation::RequestCode,
+            Fault::RateLimit {
+                code: 130429,
+                retry_after: Some(Duration::from_secs(2)),
+            },
+            1,
+        )
+        .build();
+    let client = sim
+        .client_builder()
+        .access_token(TOKEN)
+        .retry_policy(RetryPolicy::default())
+        .throttle(Throttle::new().calls_per_second(2))
+        .build()
+        .unwrap();
+    let mut session = sim.session();
+    let mut codes = Vec::new();
+    client.start_migration(&mut session).await.unwrap();
+    client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await
+        .unwrap();
+    let code = sim.latest_code(session.phone_number()).unwrap();
+    codes.push(code.secret().to_owned());
+    // A wrong code: a typed failure, the customer acts.
+    let wrong = VerificationCode::new("000000").unwrap();
+    assert!(client.verify_code(&mut session, &wrong).await.is_err());
+    codes.push("000000".to_owned());
+    // The right one, whose answer is lost: reconciled by a read.
+    sim.inject_at(Operation::VerifyCode, Fault::AnswerLost, 1);
+    let _ = client.verify_code(&mut session, &code).await;
+    client.reconcile(&mut session).await.unwrap();
+    assert_eq!(session.state().name(), StateName::CodeVerified);
+    client
+        .register(&mut session, &Pin::new(PIN).unwrap(), None)
+        .await
+        .unwrap();
+    // Another PIN for a registered number: refused, the PIN never shows.
+    let id = session.state().phone_number_id().unwrap().clone();
+    client
+        .set_two_step_pin(&id, &Pin::new(WRONG_PIN).unwrap())
+        .await
+        .unwrap();
+    client.refresh(&mut session).await.unwrap();
+    codes
+}
+
+fn assert_no_secret(log: &str, codes: &[String]) {
+    let mut secrets = vec![TOKEN.to_owned(), PIN.to_owned(), WRONG_PIN.to_owned()];
+    for code in codes {
+        secrets.push(code.clone());
+        secrets.push(format!("{}-{}", &code[..3], &code[3..]));
+    }
+    for (n, line) in log.lines().enumerate() {
+        for secret in &secrets {
+            assert!(
+                !line.contains(secret.as_str()),
+                "line {n} shows a secret ({secret}): {line}"
+            );
+        }
+        // The number itself is not logged either: its id or a hash is.
+        assert!(
+            !line.contains("4155550123"),
+            "line {n} shows the number: {line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_a_log_line() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&captured));
+    let codes = eventful_port().await;
+    let log = captured.text();
+    assert!(log.lines().count() > 20, "too little was logged:\n{log}");
+    assert_no_secret(&log, &codes);
+}
+
+#[tokio::test]
+async fn steps_are_spans_with_the_fields_a_service_follows() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&captured));
+    eventful_port().await;
+    let log = captured.text();
+    let line = |needles: &[&str]| {
+        log.lines()
+            .find(|line| needles.iter().all(|n| line.contains(n)))
+            .unwrap_or_else(|| panic!("no line with {needles:?} in:\n{log}"))
+            .to_owned()
+    };
+    // The first step has no number id yet: a hash of the number stands in.
+    let start = line(&["close", "operation=\"start_migration\""]);
+    assert!(start.contains("number_hash="), "{start}");
+    assert!(start.contains("state_before=\"draft\""), "{start}");
+    assert!(start.contains("state_after=\"initiated\""), "{start}");
+    assert!(start.contains("attempts=1"), "{start}");
+    assert!(start.contains("latency_ms="), "{start}");
+    // Later steps carry the phone number id.
+    let register = line(&["close", "operation=\"register\""]);
+    assert!(register.contains("phone_number_id="), "{register}");
+    assert!(
+        register.contains("state_after=\"registered\""),
+        "{register}"
+    );
+    // A rate limit retried: an event inside the step's span, and two
+    // attempts.
+    let retry = line(&["retrying", "operation=\"request_code\""]);
+    assert!(retry.contains("graph_code=130429"), "{retry}");
+    assert!(retry.contains("fbtrace_id="), "{retry}");
+    assert!(retry.contains("wait_ms="), "{retry}");
+    let request_code = line(&["close", "operation=\"request_code\""]);
+    assert!(request_code.contains("attempts=2"), "{request_code}");
+    // A rejected code: the span says the case, the code and the trace id.
+    let rejected = line(&["close", "operation=\"verify_code\"", "error_kind="]);
+    assert!(
+        rejected.contains("error_kind=\"verification_code_rejected\""),
+        "{rejected}"
+    );
+    assert!(rejected.contains("graph_code="), "{rejected}");
+    assert!(rejected.contains("fbtrace_id="), "{rejected}");
+    // The lost answer, settled by a read.
+    let reconciled = line(&["reconciled", "step=\"verify_code\""]);
+    assert!(reconciled.contains("code_verified=true"), "{reconciled}");
+    // The budget of 2 calls a second held requests back.
+    line(&["throttle wait", "reason=\"budget\""]);
+    // A read of the number has its span.
+    line(&["close", "call{operation=\"read_phone_number\""]);
+    // Calls outside the steps have their own span.
+    line(&["close", "operation=\"set_two_step_pin\""]);
+    // Each HTTP exchange at debug level, with its status.
+    line(&["http exchange", "operation=\"register\"", "status=200"]);
+}
+
+/// Without a subscriber nothing is required of the caller, and a step
+/// behaves the same (the spans cost nothing when nobody listens).
+#[tokio::test]
+async fn without_a_subscriber_ports_work_unchanged() {
+    let codes = eventful_port().await;
+    assert_eq!(codes.len(), 2);
+}
