@@ -1,5 +1,7 @@
 //! Who has to do something next, and how a failed step can recover.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// Who must act before the port can move on.
@@ -39,4 +41,84 @@ pub enum Recovery {
     Continue,
     /// Porting cannot succeed for this number; use another process.
     NotPossible,
+}
+
+impl Actor {
+    /// The snake_case name, as serde writes it (`"previous_provider"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Us => "us",
+            Self::Customer => "customer",
+            Self::PreviousProvider => "previous_provider",
+            Self::Support => "support",
+            Self::Nobody => "nobody",
+        }
+    }
+
+    /// Who, in words a support agent can paste (`"the previous provider"`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Us => "we (the new provider)",
+            Self::Customer => "the customer",
+            Self::PreviousProvider => "the previous provider",
+            Self::Support => "Meta support",
+            Self::Nobody => "nobody",
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    /// The snake_case name ([`as_str`](Self::as_str)).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Recovery {
+    /// The snake_case name, as serde writes it (`"retry_later"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RetryLater => "retry_later",
+            Self::AfterAction => "after_action",
+            Self::WithCorrectedInput => "with_corrected_input",
+            Self::Continue => "continue",
+            Self::NotPossible => "not_possible",
+        }
+    }
+}
+
+impl fmt::Display for Recovery {
+    /// The snake_case name ([`as_str`](Self::as_str)).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_str_is_the_serde_name() {
+        for actor in [
+            Actor::Us,
+            Actor::Customer,
+            Actor::PreviousProvider,
+            Actor::Support,
+            Actor::Nobody,
+        ] {
+            assert_eq!(serde_json::to_value(actor).unwrap(), actor.as_str());
+            assert_eq!(actor.to_string(), actor.as_str());
+        }
+        for recovery in [
+            Recovery::RetryLater,
+            Recovery::AfterAction,
+            Recovery::WithCorrectedInput,
+            Recovery::Continue,
+            Recovery::NotPossible,
+        ] {
+            assert_eq!(serde_json::to_value(recovery).unwrap(), recovery.as_str());
+            assert_eq!(recovery.to_string(), recovery.as_str());
+        }
+    }
 }

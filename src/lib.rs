@@ -146,8 +146,8 @@ pub use readiness::{ReadinessCheck, ReadinessFinding, ReadinessReport, Severity}
 pub use retry_policy::{RetryPolicy, Sleep, ThreadSleep};
 pub use secret::{AccessToken, Pin, VerificationCode};
 pub use session::{
-    Counters, InFlight, NextAction, NextStep, PortingSession, Transition, HISTORY_LIMIT,
-    REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
+    Counters, InFlight, LastFailure, NextAction, NextStep, PortingSession, Transition,
+    HISTORY_LIMIT, REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
 };
 pub use state::{
     IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,

@@ -248,3 +248,66 @@ mod tests {
         assert!(!guessable("123457") && !guessable("482913"));
     }
 }
+
+/// `text` (a server's message) with anything shaped like a secret this
+/// crate sends masked: a run of exactly six digits, optionally split
+/// `123-456` (a PIN, a verification code), and a long word mixing letters
+/// and digits (an access token). Ids (15+ digits) and words stay.
+pub(crate) fn scrub(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if looks_secret(word) {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn looks_secret(word: &str) -> bool {
+    let digits = word.bytes().filter(u8::is_ascii_digit).count();
+    let letters = word.bytes().filter(u8::is_ascii_alphabetic).count();
+    let code_like = letters == 0
+        && digits == 6
+        && word
+            .trim_matches('-')
+            .bytes()
+            .filter(|b| *b == b'-')
+            .count()
+            <= 1;
+    let token_like = word.len() >= 24 && digits > 0 && letters > 0;
+    code_like || token_like
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::scrub;
+
+    #[test]
+    fn secrets_are_masked_and_the_rest_stays() {
+        assert_eq!(
+            scrub("PIN 482913 is wrong; code 123-830 expired"),
+            "PIN [redacted] is wrong; code [redacted] expired"
+        );
+        assert_eq!(
+            scrub("token EAAGm0PX4ZCpsBAKZC9xZBZB0ZD1234567890abc rejected"),
+            "token [redacted] rejected"
+        );
+        let plain = "(#2388103) Phone number 110200345501442 cannot be migrated: 72 hours";
+        assert_eq!(scrub(plain), plain);
+        assert_eq!(scrub(""), "");
+        assert_eq!(scrub("éàü 1234567"), "éàü 1234567");
+    }
+}

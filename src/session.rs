@@ -2,6 +2,7 @@
 //! number's move. Plain data: persist it between steps and resume it days
 //! later in another process.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -83,6 +84,8 @@ pub struct PortingSession {
     register_unconfirmed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_read: Option<Observed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_failure: Option<LastFailure>,
     #[serde(skip_serializing_if = "Counters::is_zero")]
     counters: Counters,
     history: Vec<Transition>,
@@ -116,6 +119,8 @@ struct RawSession {
     register_unconfirmed: bool,
     #[serde(default)]
     last_read: Option<Observed>,
+    #[serde(default)]
+    last_failure: Option<LastFailure>,
     #[serde(default)]
     counters: Counters,
     #[serde(default)]
@@ -174,6 +179,7 @@ impl TryFrom<RawSession> for PortingSession {
             code_unconfirmed: raw.code_unconfirmed,
             register_unconfirmed: raw.register_unconfirmed,
             last_read: raw.last_read,
+            last_failure: raw.last_failure,
             counters,
             history,
         };
@@ -205,6 +211,51 @@ pub struct InFlight {
     /// For `request_code`: the language asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+}
+
+/// The last failure Meta answered for a step of this session, kept in the
+/// saved session so that a restarted service still knows what happened and
+/// what to do ([`PortingSession::last_failure`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LastFailure {
+    /// When it was recorded.
+    pub at: Timestamp,
+    /// The step that failed.
+    pub operation: Operation,
+    /// The case (a case this version does not know loads as
+    /// [`ApiErrorKind::Unknown`](crate::ApiErrorKind::Unknown)).
+    pub kind: crate::kind::ApiErrorKind,
+    /// The Graph `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// The Graph `error_subcode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_subcode: Option<i64>,
+    /// Meta's message (`error_user_msg`, else `message`), at most
+    /// [`LastFailure::MESSAGE_LIMIT`] characters, with anything shaped like
+    /// a PIN, a code or a token masked; absent when the failure was
+    /// recorded without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The `fbtrace_id` support asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fbtrace_id: Option<String>,
+}
+
+impl LastFailure {
+    /// The most characters of Meta's message kept.
+    pub const MESSAGE_LIMIT: usize = 200;
+
+    /// What to do ([`ApiErrorKind::remediation`](crate::ApiErrorKind::remediation)).
+    pub fn remediation(&self) -> &'static str {
+        self.kind.remediation()
+    }
+
+    /// Who must act ([`ApiErrorKind::who_must_act`](crate::ApiErrorKind::who_must_act)).
+    pub fn who_must_act(&self) -> Actor {
+        self.kind.who_must_act()
+    }
 }
 
 /// Counts kept for the whole life of a session (the history keeps only the
@@ -260,7 +311,12 @@ pub struct Transition {
 }
 
 /// What should happen next, who must make it happen, and from when.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Serializes for a service's JSON (`{"action": {"action": "verify_code"},
+/// "actor": "customer", "not_before": null, "remediation": "…"}`), and its
+/// `Display` is one plain sentence a support agent can paste to the customer
+/// (with the time to wait for, when there is one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct NextStep {
     /// The action.
@@ -272,10 +328,47 @@ pub struct NextStep {
     /// or a wait Meta documents). A step called earlier is refused with
     /// [`Error::WaitRequired`](crate::Error::WaitRequired) and sends nothing.
     pub not_before: Option<Timestamp>,
+    /// What to do, for the operator ([`NextAction::remediation`]).
+    pub remediation: &'static str,
+}
+
+impl NextStep {
+    fn new(action: NextAction, actor: Actor, not_before: Option<Timestamp>) -> Self {
+        Self {
+            action,
+            actor,
+            not_before,
+            remediation: action.remediation(),
+        }
+    }
+
+    /// Whether nothing time-based holds the action back at `now`: no
+    /// `not_before`, or one that has passed. (Who must act is
+    /// [`actor`](Self::actor); a finished port has no step to take.)
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.not_before.is_none_or(|until| until <= now)
+    }
+}
+
+impl fmt::Display for NextStep {
+    /// One plain sentence for the customer (see
+    /// [`NextAction::customer_message`]), then the time to wait for, if any:
+    /// `Please send us the code … (not before 2027-01-01T00:00:00.000Z)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = self.action.customer_message();
+        match self.not_before {
+            Some(until) => write!(f, "{} (not before {until}).", message.trim_end_matches('.')),
+            None => f.write_str(message),
+        }
+    }
 }
 
 /// The next action of a session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+///
+/// Serialized with its name in `action` (`{"action": "approve_on_behalf_request",
+/// "then": "start_migration"}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum NextAction {
     /// Call [`start_migration`](crate::PortingClient::start_migration).
@@ -331,6 +424,100 @@ pub enum NextAction {
 }
 
 impl NextAction {
+    /// The snake_case name, as serde writes it in `action`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StartMigration => "start_migration",
+            Self::RequestCode => "request_code",
+            Self::VerifyCode => "verify_code",
+            Self::Register => "register",
+            Self::RequestNewCode => "request_new_code",
+            Self::AwaitConnected => "await_connected",
+            Self::Reconcile { .. } => "reconcile",
+            Self::ApproveOnBehalfRequest { .. } => "approve_on_behalf_request",
+            Self::DisableTwoStepVerification { .. } => "disable_two_step_verification",
+            Self::ResubmitWithCorrectBusinessId => "resubmit_with_correct_business_id",
+            Self::AddAsNewNumber => "add_as_new_number",
+            Self::Done => "done",
+        }
+    }
+
+    /// What to do, for the operator (names the call to make).
+    pub fn remediation(self) -> &'static str {
+        match self {
+            Self::StartMigration => "Call start_migration.",
+            Self::RequestCode => "Call request_code to have Meta send the customer a code.",
+            Self::VerifyCode => {
+                "Get the code the customer received and call verify_code (or request_code for \
+                 a new one)."
+            }
+            Self::Register => "Call register with the PIN kept for this session.",
+            Self::RequestNewCode => {
+                "The code expired: call request_code for a new one, then verify_code with it."
+            }
+            Self::AwaitConnected => {
+                "Registered but not CONNECTED yet: call refresh later; a status that stays away \
+                 from CONNECTED is for Meta support."
+            }
+            Self::Reconcile { .. } => {
+                "A step's outcome is unknown: call reconcile (or the step again; the number is \
+                 read first)."
+            }
+            Self::ApproveOnBehalfRequest { .. } => {
+                "The customer approves the \"message on behalf\" request in Meta Business \
+                 Manager; then retry the step."
+            }
+            Self::DisableTwoStepVerification { .. } => {
+                "The previous provider disables two-step verification on the number (there is no \
+                 API for it); then retry the step."
+            }
+            Self::ResubmitWithCorrectBusinessId => {
+                "The destination WABA must be made for (or shared with) the business that owns \
+                 the number; then start a new session."
+            }
+            Self::AddAsNewNumber => {
+                "Do not port: add the number to the destination WABA as a new number."
+            }
+            Self::Done => "Nothing: the number is registered.",
+        }
+    }
+
+    /// One plain sentence for the customer, as a support agent would say it.
+    pub fn customer_message(self) -> &'static str {
+        match self {
+            Self::StartMigration | Self::RequestCode | Self::Register | Self::Reconcile { .. } => {
+                "We are moving your number to its new provider; nothing is needed from you right \
+                 now."
+            }
+            Self::VerifyCode => {
+                "Please send us the 6-digit code WhatsApp sent to your number by SMS or voice call."
+            }
+            Self::RequestNewCode => {
+                "The last verification code expired; we will send a new one to your number."
+            }
+            Self::AwaitConnected => {
+                "Your number is registered and WhatsApp is connecting it; nothing is needed from \
+                 you."
+            }
+            Self::ApproveOnBehalfRequest { .. } => {
+                "Please approve the \"message on behalf\" request from your new provider in Meta \
+                 Business Manager (Business settings, Requests)."
+            }
+            Self::DisableTwoStepVerification { .. } => {
+                "Please ask your current WhatsApp provider to turn off two-step verification on \
+                 your number."
+            }
+            Self::ResubmitWithCorrectBusinessId => {
+                "Please confirm which Meta Business Manager account owns your number: it must be \
+                 the one the new account was made for."
+            }
+            Self::AddAsNewNumber => {
+                "Your number does not need to be moved: we will add it to your account directly."
+            }
+            Self::Done => "Your number has moved and is ready to send messages.",
+        }
+    }
+
     /// The step to call next: the action's own step, or for a waiting action
     /// the step to retry once the person acted. `None` when no step can help
     /// (done, rejected, or a registered number Meta is still connecting: only
@@ -372,6 +559,7 @@ impl PortingSession {
             code_unconfirmed: false,
             register_unconfirmed: false,
             last_read: None,
+            last_failure: None,
             counters: Counters::default(),
             history: Vec::new(),
         }
@@ -519,10 +707,45 @@ impl PortingSession {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        NextStep {
+        NextStep::new(
             action,
             actor,
-            not_before: not_before.filter(|_| !self.state.is_terminal()),
+            not_before.filter(|_| !self.state.is_terminal()),
+        )
+    }
+
+    /// [`next_action`](Self::next_action) as of `now`: a `not_before` that
+    /// has passed is dropped, so a stale wait does not linger in what a
+    /// service shows.
+    pub fn next_action_at(&self, now: Timestamp) -> NextStep {
+        let mut next = self.next_action();
+        next.not_before = next.not_before.filter(|until| *until > now);
+        next
+    }
+
+    /// Whether the next action may be taken at `now` as far as time goes
+    /// (see [`NextStep::is_due`]): false while a wait Meta asked for, or the
+    /// register budget, holds it back.
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.next_action().is_due(now)
+    }
+
+    /// The last failure Meta answered for a step (kind, Graph code, message,
+    /// `fbtrace_id`, remediation), kept across a save and reload. It stays
+    /// after later successes (its `at` and `operation` say when and what);
+    /// [`next_action`](Self::next_action) says what to do now.
+    pub fn last_failure(&self) -> Option<&LastFailure> {
+        self.last_failure.as_ref()
+    }
+
+    /// Attaches Meta's message to the failure just recorded: anything shaped
+    /// like a PIN, a code or a token masked (a server may echo what it was
+    /// sent, and the session is saved), cut to
+    /// [`LastFailure::MESSAGE_LIMIT`] characters.
+    pub(crate) fn attach_failure_message(&mut self, message: Option<&str>) {
+        if let (Some(failure), Some(message)) = (&mut self.last_failure, message) {
+            let scrubbed = crate::secret::scrub(message);
+            failure.message = Some(scrubbed.chars().take(LastFailure::MESSAGE_LIMIT).collect());
         }
     }
 
@@ -602,6 +825,24 @@ impl PortingSession {
         }
         if let StepOutcome::CodeRequested { unconfirmed, .. } = &outcome {
             self.code_unconfirmed = *unconfirmed;
+        }
+        if let StepOutcome::Failed {
+            operation,
+            kind,
+            code,
+            error_subcode,
+            fbtrace_id,
+        } = &outcome
+        {
+            self.last_failure = Some(LastFailure {
+                at,
+                operation: *operation,
+                kind: *kind,
+                code: *code,
+                error_subcode: *error_subcode,
+                message: None,
+                fbtrace_id: fbtrace_id.clone(),
+            });
         }
         // What a read showed holds until a step moves the number on.
         match &outcome {
@@ -849,11 +1090,7 @@ mod tests {
         let mut s = session();
         assert_eq!(
             s.next_action(),
-            NextStep {
-                action: NextAction::StartMigration,
-                actor: Actor::Us,
-                not_before: None,
-            }
+            NextStep::new(NextAction::StartMigration, Actor::Us, None)
         );
         s.apply(
             StepOutcome::failed(Operation::StartMigration, ApiErrorKind::OnBehalfNotAccepted),
@@ -862,13 +1099,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.next_action(),
-            NextStep {
-                action: NextAction::ApproveOnBehalfRequest {
+            NextStep::new(
+                NextAction::ApproveOnBehalfRequest {
                     then: Operation::StartMigration
                 },
-                actor: Actor::Customer,
-                not_before: None,
-            }
+                Actor::Customer,
+                None
+            )
         );
         s.apply(
             StepOutcome::MigrationStarted {
@@ -894,11 +1131,7 @@ mod tests {
         assert_eq!(s.not_before(), None, "a success clears the wait");
         assert_eq!(
             s.next_action(),
-            NextStep {
-                action: NextAction::VerifyCode,
-                actor: Actor::Customer,
-                not_before: None,
-            }
+            NextStep::new(NextAction::VerifyCode, Actor::Customer, None)
         );
         s.apply(StepOutcome::CodeVerified, t(8)).unwrap();
         s.apply(
@@ -908,22 +1141,18 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.next_action(),
-            NextStep {
-                action: NextAction::DisableTwoStepVerification {
+            NextStep::new(
+                NextAction::DisableTwoStepVerification {
                     then: Operation::Register
                 },
-                actor: Actor::PreviousProvider,
-                not_before: None,
-            }
+                Actor::PreviousProvider,
+                None
+            )
         );
         s.apply(StepOutcome::Registered, t(10)).unwrap();
         assert_eq!(
             s.next_action(),
-            NextStep {
-                action: NextAction::Done,
-                actor: Actor::Nobody,
-                not_before: None,
-            }
+            NextStep::new(NextAction::Done, Actor::Nobody, None)
         );
         assert!(s.is_finished());
         let steps: Vec<_> = s
@@ -985,11 +1214,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.next_action(),
-            NextStep {
-                action: NextAction::AddAsNewNumber,
-                actor: Actor::Us,
-                not_before: None,
-            }
+            NextStep::new(NextAction::AddAsNewNumber, Actor::Us, None)
         );
     }
 

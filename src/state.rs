@@ -94,6 +94,23 @@ pub enum RejectionReason {
     BusinessMismatch,
 }
 
+impl RejectionReason {
+    /// The snake_case name, as serde writes it (`"business_mismatch"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EligibleForDirectAdd => "eligible_for_direct_add",
+            Self::BusinessMismatch => "business_mismatch",
+        }
+    }
+}
+
+impl fmt::Display for RejectionReason {
+    /// The snake_case name ([`as_str`](Self::as_str)).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The name of a [`PortingState`], without its data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -1024,6 +1041,17 @@ mod tests {
                 .unwrap(),
             registered()
         );
+    }
+
+    #[test]
+    fn rejection_reasons_print_their_serde_names() {
+        for reason in [
+            RejectionReason::EligibleForDirectAdd,
+            RejectionReason::BusinessMismatch,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+            assert_eq!(reason.to_string(), reason.as_str());
+        }
     }
 
     fn read(registered: bool, verified: bool, expired: bool) -> StepOutcome {

@@ -85,8 +85,14 @@ impl PortingClientBuilder {
         self
     }
 
-    /// The limit for connecting; used by the default transport only
-    /// (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    /// The limit for connecting (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    ///
+    /// Applies to the default transport only: with
+    /// [`transport`](Self::transport), connecting is that transport's
+    /// business (for a [`ReqwestTransport`](crate::ReqwestTransport), set
+    /// [`ReqwestTransportBuilder::connect_timeout`](crate::ReqwestTransportBuilder::connect_timeout)).
+    /// [`timeout`](Self::timeout) applies to every transport: it is passed
+    /// with each request.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

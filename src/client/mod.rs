@@ -916,6 +916,10 @@ impl PortingClient {
             if let Err(illegal) = session.apply(outcome, now) {
                 return illegal.into();
             }
+            let graph = api.graph();
+            session.attach_failure_message(
+                graph.error_user_msg.as_deref().or(graph.message.as_deref()),
+            );
         }
         // The latest answer decides: a failure without a wait clears an
         // older one rather than leaving a stale "wait until" behind.

@@ -260,3 +260,12 @@ pub enum ConfigError {
     #[error("the HTTP transport could not be created")]
     TransportInit(#[source] TransportError),
 }
+
+/// A transport that could not be built is a configuration error, so `?`
+/// works on [`ReqwestTransportBuilder::build`](crate::ReqwestTransportBuilder)
+/// in a function that returns [`ConfigError`] (and, through it, [`Error`]).
+impl From<TransportError> for ConfigError {
+    fn from(error: TransportError) -> Self {
+        Self::TransportInit(error)
+    }
+}

@@ -17,7 +17,9 @@ use crate::operation::Operation;
 use crate::params::CodeMethod;
 use crate::phone::PhoneNumber;
 use crate::time::{Clock, Timestamp};
-use crate::transport::{HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind};
+use crate::transport::{
+    Headers, HttpRequest, HttpResponse, Method, TransportError, TransportErrorKind,
+};
 
 /// The Fx hash (rustc's) with a SplitMix64 finish: the world's keys are
 /// short digit strings it chose itself, so a keyed hash (SipHash) buys
@@ -199,6 +201,10 @@ pub struct ServedRequest {
     pub status: Option<u16>,
     /// When the request arrived (simulated time).
     pub at: Timestamp,
+    /// The request's headers as sent, for testing a transport that adds
+    /// its own; the `Authorization` value is recorded as `[redacted]` (the
+    /// header is there, its token is not kept).
+    pub headers: Headers,
 }
 
 #[derive(Debug)]
@@ -429,6 +435,7 @@ impl World {
                 path: request.url.path().to_owned(),
                 status: lost.is_none().then_some(answer.status),
                 at,
+                headers: recorded_headers(&request.headers),
             });
         }
         match lost {
@@ -791,6 +798,19 @@ impl World {
         );
         answers::success()
     }
+}
+
+/// `headers` with the token left out.
+fn recorded_headers(headers: &Headers) -> Headers {
+    let mut recorded = Headers::new();
+    for (name, value) in headers.iter() {
+        if name.eq_ignore_ascii_case("authorization") {
+            recorded.push(name, "[redacted]");
+        } else {
+            recorded.push(name, value);
+        }
+    }
+    recorded
 }
 
 /// Which flow operation a route is: `/{version}/{target}[/{edge}]`.
