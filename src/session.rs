@@ -662,12 +662,13 @@ impl PortingSession {
                 Actor::Us,
             ),
             (None, PortingState::Draft) => (NextAction::StartMigration, Actor::Us),
+            (
+                None,
+                PortingState::Initiated { .. }
+                | PortingState::CodeRequested { .. }
+                | PortingState::CodeVerified { .. },
+            ) if self.code_expired() => (NextAction::RequestNewCode, Actor::Us),
             (None, PortingState::Initiated { .. }) => (NextAction::RequestCode, Actor::Us),
-            (None, PortingState::CodeRequested { .. } | PortingState::CodeVerified { .. })
-                if self.code_expired() =>
-            {
-                (NextAction::RequestNewCode, Actor::Us)
-            }
             (None, PortingState::CodeRequested { .. }) => (NextAction::VerifyCode, Actor::Customer),
             (None, PortingState::CodeVerified { .. }) => (NextAction::Register, Actor::Us),
             (None, PortingState::Registered { .. })
@@ -756,6 +757,12 @@ impl PortingSession {
         self.last_read
     }
 
+    /// Keeps what a read showed when the outcome it settled does not carry
+    /// it (a lost code request recorded as possibly sent).
+    pub(crate) fn note_read(&mut self, observed: Observed) {
+        self.last_read = Some(observed);
+    }
+
     /// Whether the last read showed the code expired
     /// (`code_verification_status: EXPIRED`) and no code was requested
     /// since: a new code must be requested before the port can go on.
@@ -764,7 +771,9 @@ impl PortingSession {
             .is_some_and(|read| read.code_expired && !read.code_verified && !read.registered)
             && matches!(
                 self.state.resume_point(),
-                PortingState::CodeRequested { .. } | PortingState::CodeVerified { .. }
+                PortingState::Initiated { .. }
+                    | PortingState::CodeRequested { .. }
+                    | PortingState::CodeVerified { .. }
             )
     }
 
@@ -808,20 +817,22 @@ impl PortingSession {
                 self.in_flight = None;
             }
             // A read is no answer to a step: the step in flight and any wait
-            // stand, unless the number moved past the step.
-            StepOutcome::NumberRead { .. } => {
-                if self
-                    .in_flight
-                    .as_ref()
-                    .is_some_and(|flight| !next.allows(flight.operation))
-                {
-                    self.in_flight = None;
-                }
-            }
+            // stand (unless the number moved past the step: below).
+            StepOutcome::NumberRead { .. } => {}
             _ => {
                 self.not_before = None;
                 self.in_flight = None;
             }
+        }
+        // A marker the new state cannot reconcile (a rejection, a read that
+        // moved the number past the step) is settled by what moved it: a
+        // saved session never holds a step its state does not allow.
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(|flight| !next.allows(flight.operation))
+        {
+            self.in_flight = None;
         }
         if let StepOutcome::CodeRequested { unconfirmed, .. } = &outcome {
             self.code_unconfirmed = *unconfirmed;
@@ -1336,6 +1347,16 @@ mod tests {
     }
 
     #[test]
+    fn a_lapsed_verification_leads_to_a_new_code_not_a_register() {
+        let mut s = at_code_requested();
+        s.apply(StepOutcome::CodeVerified, t(3)).unwrap();
+        s.apply(number_read(false, false, true), t(4)).unwrap();
+        assert_eq!(s.state().name(), StateName::Initiated);
+        assert_eq!(s.next_action().action, NextAction::RequestNewCode);
+        assert!(s.check(Operation::Register).is_err());
+    }
+
+    #[test]
     fn a_registered_number_read_not_connected_is_awaited() {
         let mut s = at_code_requested();
         s.apply(StepOutcome::CodeVerified, t(3)).unwrap();
@@ -1347,5 +1368,90 @@ mod tests {
         assert_eq!(s.next_action().not_before, None);
         s.apply(number_read(true, true, false), t(6)).unwrap();
         assert_eq!(s.next_action().action, NextAction::Done);
+    }
+
+    mod machine_properties {
+        use super::*;
+        use crate::state::Observed;
+        use proptest::prelude::*;
+
+        fn outcome() -> impl Strategy<Value = StepOutcome> {
+            let ops = prop_oneof![
+                Just(Operation::StartMigration),
+                Just(Operation::RequestCode),
+                Just(Operation::VerifyCode),
+                Just(Operation::Register),
+            ];
+            let kinds = prop_oneof![
+                Just(ApiErrorKind::OnBehalfNotAccepted),
+                Just(ApiErrorKind::TwoStepEnabled),
+                Just(ApiErrorKind::NumberNotVerified),
+                Just(ApiErrorKind::Temporary),
+                Just(ApiErrorKind::EligibleForDirectAdd),
+            ];
+            let observed = (any::<bool>(), any::<bool>(), any::<bool>())
+                .prop_map(|(r, v, e)| Observed::new(r, v).with_code_expired(e));
+            prop_oneof![
+                Just(StepOutcome::MigrationStarted {
+                    phone_number_id: id()
+                }),
+                (any::<bool>()).prop_map(|unconfirmed| StepOutcome::CodeRequested {
+                    method: CodeMethod::Sms,
+                    language: Language::default(),
+                    unconfirmed,
+                    sent_at: None,
+                }),
+                Just(StepOutcome::CodeVerified),
+                Just(StepOutcome::Registered),
+                (ops.clone(), observed.clone()).prop_map(|(operation, observed)| {
+                    StepOutcome::Reconciled {
+                        operation,
+                        observed,
+                    }
+                }),
+                observed
+                    .clone()
+                    .prop_map(|observed| StepOutcome::NumberRead { observed }),
+                observed.prop_map(|observed| StepOutcome::ExistingNumberAdopted {
+                    phone_number_id: id(),
+                    observed,
+                }),
+                (ops, kinds).prop_map(|(op, kind)| StepOutcome::failed(op, kind)),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Whatever the machine accepts, in any order, the saved session
+            /// loads back as it was (the checkpoint never holds JSON the
+            /// next process cannot open), and next_action never panics.
+            #[test]
+            fn every_reachable_session_round_trips(
+                outcomes in proptest::collection::vec((outcome(), any::<bool>()), 1..24)
+            ) {
+                let mut s = session();
+                for (n, (outcome, mark)) in outcomes.into_iter().enumerate() {
+                    let at = t(1_000 * (n as u64 + 1));
+                    if mark {
+                        // A step marked in flight, when legal, as the client does.
+                        if let Some(op) = s.state().allowed_steps().into_iter()
+                            .find(|op| op.has_side_effect())
+                        {
+                            let code = (CodeMethod::Sms, &Language::default());
+                            s.begin(op, at, (op == Operation::RequestCode).then_some(code));
+                        }
+                    }
+                    if s.apply(outcome, at).is_err() {
+                        continue;
+                    }
+                    let _ = s.next_action();
+                    let json = serde_json::to_string(&s).unwrap();
+                    let back: Result<PortingSession, _> = serde_json::from_str(&json);
+                    prop_assert!(back.is_ok(), "{:?}\n{}", back.err(), json);
+                    prop_assert_eq!(back.unwrap(), s.clone());
+                }
+            }
+        }
     }
 }

@@ -489,14 +489,7 @@ impl PortingState {
             StepOutcome::Registered => Self::Registered {
                 phone_number_id: id()?,
             },
-            StepOutcome::Reconciled { observed, .. } => {
-                let moved = base.clone().advanced_to(*observed);
-                if &moved == base {
-                    self.clone()
-                } else {
-                    moved
-                }
-            }
+            StepOutcome::Reconciled { observed, .. } => return Ok(self.after_read(*observed)),
             StepOutcome::Failed { kind, .. } => return self.failed(operation, *kind, id),
             StepOutcome::NumberRead { observed } => return self.read(*observed),
         };
@@ -512,12 +505,40 @@ impl PortingState {
         if self.phone_number_id().is_none() {
             return Err(self.refuse(Operation::ReadPhoneNumber));
         }
+        Ok(self.after_read(observed))
+    }
+
+    /// Where a read that showed `observed` leaves this state: the resume
+    /// state moves to it; a wait ends only when the number got past what
+    /// the refused step was for (a code verified for a refused code step,
+    /// the number registered for a refused register) — the person acted,
+    /// or it did not matter. Anything less proves nobody acted: the wait
+    /// goes on around the moved state.
+    fn after_read(&self, observed: Observed) -> Self {
         let base = self.resume_point();
         let moved = base.clone().advanced_to(observed);
         if &moved == base {
-            return Ok(self.clone());
+            return self.clone();
         }
-        Ok(self.keep_waiting(moved, Operation::ReadPhoneNumber))
+        let passed = match self.refused_step() {
+            Some(Operation::RequestCode | Operation::VerifyCode) => {
+                observed.code_verified || observed.registered
+            }
+            Some(_) => observed.registered,
+            None => true,
+        };
+        match self {
+            _ if passed || moved.is_terminal() => moved,
+            Self::AwaitingOnBehalfApproval { step, .. } => Self::AwaitingOnBehalfApproval {
+                resume: Box::new(moved),
+                step: *step,
+            },
+            Self::AwaitingTwoStepDisable { step, .. } => Self::AwaitingTwoStepDisable {
+                resume: Box::new(moved),
+                step: *step,
+            },
+            _ => moved,
+        }
     }
 
     /// A waiting state stays waiting through other steps: requesting and
@@ -592,8 +613,9 @@ impl PortingState {
         resume.allowed_steps().last().copied().or(Some(step))
     }
 
-    /// This (non-waiting) state moved forward to what the server showed:
-    /// registered wins, then verified; never backwards.
+    /// This (non-waiting) state moved to what the server showed: registered
+    /// wins, then verified; backwards only when Meta says a verification
+    /// expired (`CodeVerified` back to `Initiated`: a new code is needed).
     fn advanced_to(self, observed: Observed) -> Self {
         let Some(phone_number_id) = self.phone_number_id().cloned() else {
             return self;
@@ -604,6 +626,12 @@ impl PortingState {
         match self {
             Self::Initiated { .. } | Self::CodeRequested { .. } if observed.code_verified => {
                 Self::CodeVerified { phone_number_id }
+            }
+            // Meta says the verification lapsed: as after 133006, the next
+            // step is a new code (a register now would spend one of its 10
+            // calls on a certain refusal).
+            Self::CodeVerified { .. } if observed.code_expired && !observed.code_verified => {
+                Self::Initiated { phone_number_id }
             }
             other => other,
         }
@@ -734,9 +762,14 @@ impl PortingState {
             });
         }
         // The refused step is allowed by the resume state, or lies ahead of
-        // it the one way the machine gets there: a register refused, then a
-        // new code requested while waiting.
-        let ahead = *step == Operation::Register && matches!(**resume, Self::CodeRequested { .. });
+        // it the ways the machine gets there: a register refused, then the
+        // verification found expired (Initiated) and a new code requested
+        // while waiting (CodeRequested).
+        let ahead = *step == Operation::Register
+            && matches!(
+                **resume,
+                Self::Initiated { .. } | Self::CodeRequested { .. }
+            );
         if !resume.allows(*step) && !ahead {
             return Err(InvalidSession::ImpossibleStep {
                 state: self.name(),
@@ -1061,7 +1094,7 @@ mod tests {
     }
 
     #[test]
-    fn a_read_moves_forward_never_backwards() {
+    fn a_read_moves_forward_and_back_only_for_an_expired_verification() {
         assert!(PortingState::Draft
             .next_state(&read(true, true, false), T)
             .is_err());
@@ -1076,9 +1109,22 @@ mod tests {
                 .unwrap(),
             registered()
         );
+        // Meta says the verification lapsed: a new code is needed.
         assert_eq!(
             verified().next_state(&read(false, false, true), T).unwrap(),
+            initiated()
+        );
+        assert_eq!(
             verified()
+                .next_state(&read(false, false, false), T)
+                .unwrap(),
+            verified()
+        );
+        assert_eq!(
+            code_requested()
+                .next_state(&read(false, false, true), T)
+                .unwrap(),
+            code_requested()
         );
         assert_eq!(
             code_requested()

@@ -241,7 +241,14 @@ impl PortingClient {
     /// - a registered number not `CONNECTED` yet (it cannot send until it
     ///   is): [`NextAction::AwaitConnected`](crate::NextAction::AwaitConnected);
     /// - a number that moved on without this session (verified, connected):
-    ///   the session moves forward with it, never backwards.
+    ///   the session moves forward with it; a wait for a person ends when
+    ///   the number got past what the refused step was for;
+    /// - a verification that lapsed (`CodeVerified`, read `EXPIRED`): the
+    ///   session goes back to `Initiated`, so no `register` is spent on a
+    ///   certain 133006.
+    ///
+    /// A read without `status` decides nothing: it is an
+    /// [`Error::UnexpectedResponse`] and the session is left as it was.
     ///
     /// A step in flight is settled first ([`reconcile`](Self::reconcile)).
     /// Only reads are sent, so it is safe to call at any time, for example
@@ -275,6 +282,11 @@ impl PortingClient {
         id: &PhoneNumberId,
     ) -> Result<PhoneNumberRecord, Error> {
         let record = self.read_phone_number(id).await?;
+        // Absence of evidence is not evidence: a read without `status`
+        // cannot say whether the number is connected.
+        if record.status.is_none() {
+            return Err(undecided_read("the number read lacks its status"));
+        }
         let outcome = StepOutcome::NumberRead {
             observed: observed(&record),
         };
@@ -319,7 +331,9 @@ impl PortingClient {
         let query = [("fields", crate::waba::FIELDS)];
         let response = self.send(operation, waba, &query, None).await?;
         let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        // A record of another WABA is no answer about this one.
         let record = WabaRecord::from_value(&value)
+            .filter(|record| record.id.as_deref().is_none_or(|id| id == waba))
             .ok_or_else(|| wire::shape_error(operation, &response))?;
 
         let name_status = match session.state().phone_number_id() {
@@ -816,8 +830,15 @@ impl PortingClient {
         if flight.operation == Operation::Register {
             session.mark_register_unconfirmed();
         }
-        let state = self
-            .record_success(session, flight.operation, outcome)
+        let code_possibly_sent = matches!(outcome, StepOutcome::CodeRequested { .. });
+        let state = session.apply(outcome, self.now())?.name();
+        if code_possibly_sent {
+            // The read is fresh: if it shows the latest code Meta knows
+            // expired, whatever was sent, the customer's code will be
+            // refused.
+            session.note_read(observed);
+        }
+        self.save(session, flight.operation, CheckpointStage::AfterOutcome)
             .await?;
         telemetry::reconciled(flight.operation, observed, state);
         Ok(observed)
@@ -1054,13 +1075,20 @@ const PIN_MISMATCH: i64 = 133005;
 /// session in a state that allows `operation` (pure: tries each outcome).
 fn reconcile_could_allow(state: &PortingState, flight: &InFlight, operation: Operation) -> bool {
     let at = flight.since;
-    let mut outcomes: Vec<StepOutcome> = [(false, false), (false, true), (true, true)]
-        .into_iter()
-        .map(|(registered, code_verified)| StepOutcome::Reconciled {
+    let mut outcomes: Vec<StepOutcome> = [
+        (false, false, false),
+        (false, false, true),
+        (false, true, false),
+        (true, true, false),
+    ]
+    .into_iter()
+    .map(
+        |(registered, code_verified, expired)| StepOutcome::Reconciled {
             operation: flight.operation,
-            observed: Observed::new(registered, code_verified),
-        })
-        .collect();
+            observed: Observed::new(registered, code_verified).with_code_expired(expired),
+        },
+    )
+    .collect();
     if let (Some(method), Some(language)) = (flight.method, flight.language.clone()) {
         outcomes.push(StepOutcome::CodeRequested {
             method,

@@ -426,7 +426,7 @@ impl Fleet {
             let client = &self.client;
             let result = match next.action {
                 NextAction::StartMigration => client.start_migration(session).await,
-                NextAction::RequestCode => {
+                NextAction::RequestCode | NextAction::RequestNewCode => {
                     client
                         .request_code(session, self.settings.code_method, &self.settings.language)
                         .await
