@@ -117,6 +117,9 @@ pub mod simulator;
 mod state;
 mod store;
 mod telemetry;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util;
 mod throttle;
 mod time;
 pub mod transport;
