@@ -32,6 +32,10 @@ macro_rules! graph_id {
 
         impl $name {
             /// Validates a non-empty, all-digit id (surrounding whitespace is trimmed).
+            ///
+            /// # Errors
+            /// A [`ValidationError`] naming the id's kind when it is empty,
+            /// too long or not all digits.
             pub fn new(id: impl AsRef<str>) -> Result<Self, ValidationError> {
                 validate_id($kind, id.as_ref()).map(Self)
             }

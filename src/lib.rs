@@ -78,13 +78,41 @@
 //! | Source and destination must be the same business | [`BusinessMismatch`](ApiErrorKind::BusinessMismatch) | `Rejected` | customer: confirm the Business Manager id |
 //! | Something went wrong | [`MigrationFailed`](ApiErrorKind::MigrationFailed) | unchanged (retryable) | us: retry later, then support |
 //!
+//! ## The states
+//!
+//! ```text
+//! Draft ──start_migration──▶ Initiated ──request_code──▶ CodeRequested ──verify_code──▶ CodeVerified ──register──▶ Registered
+//!                               ▲                          │    ▲                          │                        │
+//!                               │                          └────┘ request_code (new code)  │                        │ refresh shows it
+//!                               └─────── 133006, or a read showing the verification EXPIRED ┘                        ▼ not CONNECTED yet:
+//!                                                                                                       next action AwaitConnected
+//! Any step refused because a person must act first:
+//!   ──▶ AwaitingOnBehalfApproval { resume, step }   the customer approves; then retry `step`
+//!   ──▶ AwaitingTwoStepDisable   { resume, step }   the previous BSP disables 2SV; then retry `step`
+//! Refused for good:
+//!   ──▶ Rejected { EligibleForDirectAdd | BusinessMismatch }
+//! ```
+//!
+//! A waiting state keeps the state it resumes from; any step that state
+//! allows stays legal (the person may have acted already), and a read of
+//! the number ([`PortingClient::refresh`]) ends the wait once the number is
+//! past the refused step. [`PortingSession::next_action`] turns the state
+//! into the [`NextAction`], who acts ([`Actor`]) and from when; its
+//! `Display` is a sentence for the customer.
+//!
 //! ## Features
 //!
-//! - `reqwest` (default): [`ReqwestTransport`], the default transport. Without
-//!   it, pass your own [`Transport`] to the builder.
-//! - `simulator` (default, no extra dependencies): [`simulator`], an
-//!   in-process Graph API that runs the whole flow offline, for examples and
-//!   for testing your own porting logic.
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `reqwest` | yes | [`ReqwestTransport`], the default transport (HTTP/1 and HTTP/2). Without it, pass your own [`Transport`]. |
+//! | `rustls` | yes | TLS for `ReqwestTransport` by rustls. |
+//! | `native-tls` | no | TLS by the platform's library instead (its backend when on). |
+//! | `simulator` | yes | [`simulator`]: an in-process Graph API for the examples and your tests (no extra dependencies). |
+//! | `test-util` | no | [`test_util`]`::MockTransport`: scripted answers, recorded requests, assertions. |
+//! | `tracing` | no | Spans and events through `tracing`; never a token, PIN or code. |
+//!
+//! `--no-default-features` is the state machine, the client and the
+//! [`Transport`] trait with no HTTP stack.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

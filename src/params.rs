@@ -56,6 +56,10 @@ pub struct Language(String);
 
 impl Language {
     /// Validates a locale code.
+    ///
+    /// # Errors
+    /// [`ValidationError::InvalidLanguage`] for anything not shaped like
+    /// `en` or `en_US`.
     pub fn new(code: impl AsRef<str>) -> Result<Self, ValidationError> {
         let code = code.as_ref().trim();
         let (lang, region) = match code.split_once('_') {

@@ -57,6 +57,11 @@ impl PhoneNumber {
     pub const MAX_INPUT_LEN: usize = 64;
 
     /// Parses and validates a phone number (see the type's documentation).
+    ///
+    /// # Errors
+    /// A [`ValidationError`] when the input is too long, is not in
+    /// international form (`+` and the country code), or is not a valid
+    /// number for its country by libphonenumber's metadata.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let written = Written::read(input)?;
         if !written.plus && written.formatted {
@@ -623,7 +628,7 @@ mod properties {
                     want.e164()
                 );
                 for _ in 0..2 {
-                    let mut formatted = if next() % 2 == 0 { "+" } else { "" }.to_owned();
+                    let mut formatted = if next().is_multiple_of(2) { "+" } else { "" }.to_owned();
                     for ch in plain.chars().skip(1) {
                         formatted.push(ch);
                         let i = (next() % separators.len() as u64) as usize;

@@ -74,6 +74,10 @@ pub struct Pin(String);
 
 impl Pin {
     /// Validates a 6-digit PIN. The error never echoes the input.
+    ///
+    /// # Errors
+    /// [`ValidationError::InvalidPin`] unless the input is exactly six
+    /// digits.
     pub fn new(pin: impl AsRef<str>) -> Result<Self, ValidationError> {
         let pin = pin.as_ref().trim();
         if six_digits(pin) {
@@ -145,6 +149,10 @@ pub struct VerificationCode(String);
 
 impl VerificationCode {
     /// Validates a code. The error never echoes the input.
+    ///
+    /// # Errors
+    /// [`ValidationError::InvalidVerificationCode`] unless the input is six
+    /// digits (a hyphen or spaces between them are allowed).
     pub fn new(code: impl AsRef<str>) -> Result<Self, ValidationError> {
         let digits: String = code
             .as_ref()

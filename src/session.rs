@@ -787,6 +787,9 @@ impl PortingSession {
     }
 
     /// Checks that `operation` is legal now (nothing is changed).
+    ///
+    /// # Errors
+    /// An [`IllegalTransition`] naming the steps the state allows.
     pub fn check(&self, operation: Operation) -> Result<(), IllegalTransition> {
         self.state.check(operation)
     }
@@ -798,6 +801,10 @@ impl PortingSession {
     /// A success clears [`not_before`](Self::not_before) and the step in
     /// flight; a failure leaves both to the caller
     /// ([`set_not_before`](Self::set_not_before)).
+    ///
+    /// # Errors
+    /// An [`IllegalTransition`] when the outcome answers a step the state
+    /// does not allow; the session is left unchanged.
     pub fn apply(
         &mut self,
         outcome: StepOutcome,

@@ -434,6 +434,9 @@ impl PortingState {
     }
 
     /// Checks that `operation` is legal now.
+    ///
+    /// # Errors
+    /// An [`IllegalTransition`] naming the steps the state allows.
     pub fn check(&self, operation: Operation) -> Result<(), IllegalTransition> {
         if self.allows(operation) {
             Ok(())
@@ -445,6 +448,10 @@ impl PortingState {
     /// The state after `outcome` happened at `at`. Pure: the same input gives
     /// the same output. A failure that changes nothing (a timeout, a rate
     /// limit…) returns the current state.
+    ///
+    /// # Errors
+    /// An [`IllegalTransition`] when the outcome answers a step this state
+    /// does not allow (or a read of a session without a number id).
     pub fn next_state(
         &self,
         outcome: &StepOutcome,

@@ -147,6 +147,12 @@ impl PortingClientBuilder {
     }
 
     /// Validates the configuration and builds the client.
+    ///
+    /// # Errors
+    /// A [`ConfigError`]: no access token (or one with characters a header
+    /// cannot carry), an API version not shaped like `v25.0`, a base URL
+    /// that cannot take paths, a zero timeout, no transport (without the
+    /// `reqwest` feature), or a default transport that could not be made.
     pub fn build(self) -> Result<PortingClient, ConfigError> {
         let token = self
             .token

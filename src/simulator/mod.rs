@@ -141,6 +141,10 @@ impl Simulator {
     }
 
     /// A client wired to this simulator.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] only if the scenario's token cannot be a header
+    /// (see [`Scenario::access_token`]).
     pub fn client(&self) -> Result<PortingClient, ConfigError> {
         self.client_builder().build()
     }
