@@ -9,12 +9,26 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use waba_porting::simulator::Scenario;
+use waba_porting::simulator::{Scenario, Simulator};
 use waba_porting::{
-    Actor, ApiErrorKind, NextAction, Operation, PhoneNumberId, Pin, RetryPolicy, StateName, WabaId,
+    Actor, ApiErrorKind, NextAction, Operation, PhoneNumberId, Pin, PortingClient, PortingSession,
+    RetryPolicy, StateName, WabaId,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Ports `session` on `sim` up to a verified code (start, SMS code, the
+/// code the simulated customer received).
+async fn verify_on(sim: &Simulator, client: &PortingClient, session: &mut PortingSession) {
+    client.start_migration(session).await.unwrap();
+    let (code_method, language) = sms();
+    client
+        .request_code(session, code_method, &language)
+        .await
+        .unwrap();
+    let code = sim.latest_code(session.phone_number()).unwrap();
+    client.verify_code(session, &code).await.unwrap();
+}
 
 #[tokio::test]
 async fn subscribe_app_posts_to_the_wabas_subscribed_apps_without_a_body() {
@@ -140,14 +154,7 @@ async fn set_two_step_pin_changes_the_numbers_pin() {
     let sim = Scenario::happy_path().build();
     let client = sim.client().unwrap();
     let mut session = sim.session();
-    client.start_migration(&mut session).await.unwrap();
-    let (code_method, language) = sms();
-    client
-        .request_code(&mut session, code_method, &language)
-        .await
-        .unwrap();
-    let code = sim.latest_code(session.phone_number()).unwrap();
-    client.verify_code(&mut session, &code).await.unwrap();
+    verify_on(&sim, &client, &mut session).await;
     let first = Pin::new("482913").unwrap();
     client.register(&mut session, &first, None).await.unwrap();
     // With two-step verification off, register made its PIN the number's.
@@ -423,14 +430,7 @@ async fn a_registered_number_not_connected_yet_is_awaited() {
     let sim = Scenario::happy_path().connect_delay(delay).build();
     let client = sim.client().unwrap();
     let mut session = sim.session();
-    client.start_migration(&mut session).await.unwrap();
-    let (code_method, language) = sms();
-    client
-        .request_code(&mut session, code_method, &language)
-        .await
-        .unwrap();
-    let code = sim.latest_code(session.phone_number()).unwrap();
-    client.verify_code(&mut session, &code).await.unwrap();
+    verify_on(&sim, &client, &mut session).await;
     client
         .register(&mut session, &Pin::new("482913").unwrap(), None)
         .await
