@@ -260,27 +260,38 @@ mod tests {
 /// `text` (a server's message) with anything shaped like a secret this
 /// crate sends masked: a run of exactly six digits, optionally split
 /// `123-456` (a PIN, a verification code), and a long word mixing letters
-/// and digits (an access token). Ids (15+ digits) and words stay.
+/// and digits (an access token). Ids (15+ digits), words, Graph codes
+/// (`(#133005)`) and the groups of a phone number (`7700 900123`) stay.
 pub(crate) fn scrub(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if looks_secret(word) {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    for c in text.chars() {
+    // What came before the current word: the separator, and whether the
+    // word before it was a group of digits (a phone number's).
+    let mut before: Option<char> = None;
+    let mut previous_digits = false;
+    for c in text.chars().chain(std::iter::once('\0')) {
         if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
             word.push(c);
-        } else {
-            flush(&mut word, &mut out);
+            continue;
+        }
+        if !word.is_empty() {
+            let graph_code = before == Some('#');
+            let phone_group = previous_digits && before == Some(' ');
+            if looks_secret(&word) && !graph_code && !phone_group {
+                out.push_str("[redacted]");
+            } else {
+                out.push_str(&word);
+            }
+            previous_digits = word.bytes().all(|b| b.is_ascii_digit());
+            word.clear();
+        } else if c != ' ' {
+            previous_digits = false;
+        }
+        if c != '\0' {
             out.push(c);
         }
+        before = Some(c);
     }
-    flush(&mut word, &mut out);
     out
 }
 
@@ -299,9 +310,43 @@ fn looks_secret(word: &str) -> bool {
     code_like || token_like
 }
 
+/// Whether a server's `fbtrace_id` looks like one (Meta's are 11 to about
+/// 27 characters of base64): at most 32 characters from that alphabet, not
+/// a PIN or code, not an access token (`EAA…`). Anything else is not
+/// shown, logged or saved: a server may echo what it was sent.
+pub(crate) fn trace_id_shaped(trace: &str) -> bool {
+    let alphabet = trace
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'='));
+    let code_like = trace.len() <= 7 && trace.bytes().filter(u8::is_ascii_digit).count() == 6;
+    (1..=32).contains(&trace.len()) && alphabet && !code_like && !trace.starts_with("EAA")
+}
+
 #[cfg(test)]
 mod scrub_tests {
-    use super::scrub;
+    use super::{scrub, trace_id_shaped};
+
+    #[test]
+    fn trace_ids_are_told_from_echoed_secrets() {
+        for real in [
+            "Az8or2",
+            "FfcRrpbIw3K",
+            "AHpV0Hnb1gHk-NmgVkVKxyP",
+            "A4QC1vW5t9S1qJ1J0c7bNhU",
+        ] {
+            assert!(trace_id_shaped(real), "{real}");
+        }
+        for echoed in [
+            "482913",
+            "123-830",
+            "EAAGm0PX4ZCpsBAKZC9xZBZB0ZD1234567890abc",
+            "pin=482913;token=x",
+            "",
+            "a b",
+        ] {
+            assert!(!trace_id_shaped(echoed), "{echoed}");
+        }
+    }
 
     #[test]
     fn secrets_are_masked_and_the_rest_stays() {
@@ -315,6 +360,14 @@ mod scrub_tests {
         );
         let plain = "(#2388103) Phone number 110200345501442 cannot be migrated: 72 hours";
         assert_eq!(scrub(plain), plain);
+        // Meta's own six-digit codes and a phone number's groups stay.
+        let pin_mismatch = "(#133005) Two step verification PIN Mismatch";
+        assert_eq!(scrub(pin_mismatch), pin_mismatch);
+        assert_eq!(
+            scrub("number +44 7700 900123 is"),
+            "number +44 7700 900123 is"
+        );
+        assert_eq!(scrub("pin=482913;"), "pin=[redacted];");
         assert_eq!(scrub(""), "");
         assert_eq!(scrub("éàü 1234567"), "éàü 1234567");
     }

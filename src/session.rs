@@ -120,11 +120,21 @@ struct RawSession {
     #[serde(default)]
     last_read: Option<Observed>,
     #[serde(default)]
-    last_failure: Option<LastFailure>,
+    last_failure: Option<MaybeFailure>,
     #[serde(default)]
     counters: Counters,
     #[serde(default)]
     history: Vec<MaybeTransition>,
+}
+
+/// A last failure this version can read, or one a newer version wrote (an
+/// operation this version does not know): dropped on load, so the session
+/// still loads.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MaybeFailure {
+    Known(LastFailure),
+    Unknown(serde::de::IgnoredAny),
 }
 
 /// A history entry this version can read, or one a newer version wrote
@@ -179,7 +189,10 @@ impl TryFrom<RawSession> for PortingSession {
             code_unconfirmed: raw.code_unconfirmed,
             register_unconfirmed: raw.register_unconfirmed,
             last_read: raw.last_read,
-            last_failure: raw.last_failure,
+            last_failure: match raw.last_failure {
+                Some(MaybeFailure::Known(failure)) => Some(failure),
+                Some(MaybeFailure::Unknown(_)) | None => None,
+            },
             counters,
             history,
         };
@@ -380,21 +393,6 @@ pub enum NextAction {
     VerifyCode,
     /// Call [`register`](crate::PortingClient::register).
     Register,
-    /// The last read of the number showed its code expired
-    /// (`code_verification_status: EXPIRED`): the customer's code will be
-    /// refused, and a verification that lapsed no longer lets `register`
-    /// through (133006). Call [`request_code`](crate::PortingClient::request_code)
-    /// for a new code, then verify it. Meta may refuse a new request made
-    /// too soon after the last one ([`Error::retry_after`](crate::Error::retry_after)
-    /// says when to try again).
-    RequestNewCode,
-    /// The number is registered, but the last read showed it not
-    /// `CONNECTED` yet: it cannot send messages until it is. Nobody has to
-    /// act; read it again later with
-    /// [`refresh`](crate::PortingClient::refresh). A status that stays away
-    /// from `CONNECTED` (`FLAGGED`, `RESTRICTED`, `DISCONNECTED`) is a
-    /// matter for Meta support, not the port.
-    AwaitConnected,
     /// A step's outcome is unknown (its answer was lost, or the process
     /// stopped): call [`reconcile`](crate::PortingClient::reconcile), or the
     /// step again — the client reads the number first and sends nothing that
@@ -421,6 +419,21 @@ pub enum NextAction {
     AddAsNewNumber,
     /// Nothing: the number is registered.
     Done,
+    /// The last read of the number showed its code expired
+    /// (`code_verification_status: EXPIRED`): the customer's code will be
+    /// refused, and a verification that lapsed no longer lets `register`
+    /// through (133006). Call [`request_code`](crate::PortingClient::request_code)
+    /// for a new code, then verify it. Meta may refuse a new request made
+    /// too soon after the last one ([`Error::retry_after`](crate::Error::retry_after)
+    /// says when to try again).
+    RequestNewCode,
+    /// The number is registered, but the last read showed it not
+    /// `CONNECTED` yet: it cannot send messages until it is. Nobody has to
+    /// act; read it again later with
+    /// [`refresh`](crate::PortingClient::refresh). A status that stays away
+    /// from `CONNECTED` (`FLAGGED`, `RESTRICTED`, `DISCONNECTED`) is a
+    /// matter for Meta support, not the port.
+    AwaitConnected,
 }
 
 impl NextAction {

@@ -199,15 +199,6 @@ pub enum StepOutcome {
         /// What the read showed.
         observed: Observed,
     },
-    /// A read of the number ([`PortingClient::refresh`](crate::PortingClient::refresh))
-    /// showed where it stands: the session moves forward to it (never
-    /// backwards) and keeps what it showed for
-    /// [`PortingSession::next_action`](crate::PortingSession::next_action)
-    /// (an expired code, a registered number not `CONNECTED` yet).
-    NumberRead {
-        /// What the read showed.
-        observed: Observed,
-    },
     /// The step failed with a classified API error.
     Failed {
         /// The step that failed.
@@ -225,6 +216,15 @@ pub enum StepOutcome {
         /// The `fbtrace_id` support asks for.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fbtrace_id: Option<String>,
+    },
+    /// A read of the number ([`PortingClient::refresh`](crate::PortingClient::refresh))
+    /// showed where it stands: the session moves forward to it (never
+    /// backwards) and keeps what it showed for
+    /// [`PortingSession::next_action`](crate::PortingSession::next_action)
+    /// (an expired code, a registered number not `CONNECTED` yet).
+    NumberRead {
+        /// What the read showed.
+        observed: Observed,
     },
 }
 

@@ -131,7 +131,7 @@ impl Matcher {
 }
 
 /// Which [`Operation`] a request of this client is, from its method and
-/// path (`/{version}/{id}[/{edge}]`); a read of an object (`GET /{id}`) is
+/// path (`/{version}/{id}[/{edge}]`, after any path of the base URL); a read of an object (`GET /{id}`) is
 /// a [`ReadWaba`](Operation::ReadWaba) when it asks for WABA fields and a
 /// [`ReadPhoneNumber`](Operation::ReadPhoneNumber) otherwise. `None` for
 /// anything else.
@@ -141,9 +141,12 @@ pub fn operation_of(request: &HttpRequest) -> Option<Operation> {
         .path_segments()
         .map(|s| s.filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
-    let edge = match segments.as_slice() {
-        [_, _] => "",
-        [_, _, edge] => edge,
+    // After the API version (`v25.0`), whatever path a proxy's base URL
+    // puts before it.
+    let version = segments.iter().rposition(|s| is_version(s))?;
+    let edge = match segments.get(version + 1..).unwrap_or_default() {
+        [_] => "",
+        [_, edge] => edge,
         _ => return None,
     };
     let reads_waba = request
@@ -163,6 +166,17 @@ pub fn operation_of(request: &HttpRequest) -> Option<Operation> {
         (Method::Get, "") => Some(Operation::ReadPhoneNumber),
         _ => None,
     }
+}
+
+/// `v` and two dot-separated numbers.
+fn is_version(segment: &str) -> bool {
+    segment
+        .strip_prefix('v')
+        .and_then(|v| v.split_once('.'))
+        .is_some_and(|(major, minor)| {
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            digits(major) && digits(minor)
+        })
 }
 
 /// What a script entry answers.
@@ -503,6 +517,10 @@ mod tests {
             assert_eq!(operation_of(&request(method, path)), Some(op), "{path}");
         }
         assert_eq!(operation_of(&request(Method::Get, "/v25.0")), None);
+        assert_eq!(
+            operation_of(&request(Method::Post, "/graph/v25.0/1/register")),
+            Some(Operation::Register)
+        );
         assert_eq!(operation_of(&request(Method::Post, "/v25.0/1/x")), None);
     }
 

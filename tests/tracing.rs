@@ -186,8 +186,12 @@ async fn steps_are_spans_with_the_fields_a_service_follows() {
     assert!(reconciled.contains("code_verified=true"), "{reconciled}");
     // The budget of 2 calls a second held requests back.
     line(&["throttle wait", "reason=\"budget\""]);
-    // A read of the number has its span.
-    line(&["close", "call{operation=\"read_phone_number\""]);
+    // refresh is a step of the session: its span says where it left it.
+    line(&[
+        "close",
+        "step{operation=\"read_phone_number\"",
+        "state_after=\"registered\"",
+    ]);
     // Calls outside the steps have their own span.
     line(&["close", "operation=\"set_two_step_pin\""]);
     // Each HTTP exchange at debug level, with its status.

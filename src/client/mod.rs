@@ -269,7 +269,7 @@ impl PortingClient {
         let Some(id) = session.state().phone_number_id().cloned() else {
             return Ok(None);
         };
-        let trace = Trace::call(Operation::ReadPhoneNumber, id.as_str());
+        let trace = Trace::step(Operation::ReadPhoneNumber, session);
         let result = trace.run(self.refresh_read(session, &id)).await;
         trace.finish(1, Some(session.state().name()), &result);
         result.map(Some)
@@ -281,7 +281,7 @@ impl PortingClient {
         session: &mut PortingSession,
         id: &PhoneNumberId,
     ) -> Result<PhoneNumberRecord, Error> {
-        let record = self.read_phone_number(id).await?;
+        let record = self.read_number(id).await?;
         // Absence of evidence is not evidence: a read without `status`
         // cannot say whether the number is connected.
         if record.status.is_none() {
@@ -337,7 +337,7 @@ impl PortingClient {
             .ok_or_else(|| wire::shape_error(operation, &response))?;
 
         let name_status = match session.state().phone_number_id() {
-            Some(id) => self.read_phone_number(id).await?.name_status,
+            Some(id) => self.read_number(id).await?.name_status,
             None => None,
         };
         Ok(ReadinessReport::assess(
@@ -451,13 +451,15 @@ impl PortingClient {
         &self,
         waba_id: &WabaId,
     ) -> Result<Vec<PhoneNumberRecord>, Error> {
+        let trace = Trace::call(Operation::ListPhoneNumbers, waba_id.as_str());
         let mut all = Vec::new();
-        self.scan_phone_numbers(waba_id, |page| {
+        let scan = self.scan_phone_numbers(waba_id, |page| {
             all.extend(page);
             false
-        })
-        .await?;
-        Ok(all)
+        });
+        let result = trace.run(scan).await;
+        trace.finish(1, None, &result);
+        result.map(|()| all)
     }
 
     /// Reads one number's status
@@ -470,6 +472,17 @@ impl PortingClient {
     /// # Errors
     /// See [`Error`].
     pub async fn read_phone_number(
+        &self,
+        phone_number_id: &PhoneNumberId,
+    ) -> Result<PhoneNumberRecord, Error> {
+        let trace = Trace::call(Operation::ReadPhoneNumber, phone_number_id.as_str());
+        let result = trace.run(self.read_number(phone_number_id)).await;
+        trace.finish(1, None, &result);
+        result
+    }
+
+    /// [`read_phone_number`](Self::read_phone_number)'s request and answer.
+    async fn read_number(
         &self,
         phone_number_id: &PhoneNumberId,
     ) -> Result<PhoneNumberRecord, Error> {
@@ -760,7 +773,7 @@ impl PortingClient {
                     // number got is no evidence: read the number itself.
                     Ok(Some(record)) if !decides_adoption(&record) => {
                         // (read_phone_number only returns the number asked for.)
-                        self.read_phone_number(&record.id).await.and_then(|read| {
+                        self.read_number(&record.id).await.and_then(|read| {
                             if decides_adoption(&read) {
                                 Ok(Some(read))
                             } else {
@@ -854,8 +867,8 @@ impl PortingClient {
         id: &PhoneNumberId,
         operation: Operation,
     ) -> Result<PhoneNumberRecord, Error> {
-        // read_phone_number already refuses a record of another number.
-        let record = self.read_phone_number(id).await?;
+        // read_number already refuses a record of another number.
+        let record = self.read_number(id).await?;
         let decisive = match operation {
             Operation::Register => record.status.is_some(),
             _ => record.code_verification_status.is_some() || record.is_connected(),

@@ -88,9 +88,15 @@ impl ApiError {
         self.graph.code.or(self.graph.error_subcode)
     }
 
-    /// `fbtrace_id`, for support requests.
+    /// `fbtrace_id`, for support requests; `None` when the server sent
+    /// something not shaped like a trace id (it is then not shown, logged
+    /// or saved: a server may echo what it was sent; the raw value stays in
+    /// [`graph`](Self::graph)).
     pub fn fbtrace_id(&self) -> Option<&str> {
-        self.graph.fbtrace_id.as_deref()
+        self.graph
+            .fbtrace_id
+            .as_deref()
+            .filter(|trace| crate::secret::trace_id_shaped(trace))
     }
 
     /// How long to wait before retrying: the `Retry-After` header when sent,
@@ -130,9 +136,11 @@ impl fmt::Display for ApiError {
             .or(self.graph.error_user_msg.as_deref());
         if let Some(message) = message {
             f.write_str(": ")?;
-            write_one_line(f, message)?;
+            // A server may echo what it was sent: PIN-, code- and
+            // token-shaped text is masked.
+            write_one_line(f, &crate::secret::scrub(message))?;
         }
-        if let Some(trace) = &self.graph.fbtrace_id {
+        if let Some(trace) = self.fbtrace_id() {
             f.write_str(" [fbtrace_id ")?;
             write_one_line(f, trace)?;
             f.write_str("]")?;
