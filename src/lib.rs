@@ -11,7 +11,7 @@
 //!
 //! - [`PortingClient`]: a typed client, cheap to clone and `Send + Sync`, that
 //!   performs each step through a pluggable [`Transport`]
-//!   ([`ReqwestTransport`] by default; no reqwest type in the public API),
+//!   (`ReqwestTransport` by default; no reqwest type in the public API),
 //!   under a [`RetryPolicy`] that retries only what is safe for that step and
 //!   reconciles (reads the number) after an unknown outcome instead of
 //!   repeating a side effect; a [`Checkpoint`] saves the session around each
@@ -104,11 +104,11 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `reqwest` | yes | [`ReqwestTransport`], the default transport (HTTP/1 and HTTP/2). Without it, pass your own [`Transport`]. |
+//! | `reqwest` | yes | `ReqwestTransport`, the default transport (HTTP/1 and HTTP/2). Without it, pass your own [`Transport`]. |
 //! | `rustls` | yes | TLS for `ReqwestTransport` by rustls. |
 //! | `native-tls` | no | TLS by the platform's library instead (its backend when on). |
-//! | `simulator` | yes | [`simulator`]: an in-process Graph API for the examples and your tests (no extra dependencies). |
-//! | `test-util` | no | [`test_util`]`::MockTransport`: scripted answers, recorded requests, assertions. |
+//! | `simulator` | yes | the `simulator` module: an in-process Graph API for the examples and your tests (no extra dependencies). |
+//! | `test-util` | no | `test_util::MockTransport`: scripted answers, recorded requests, assertions. |
 //! | `tracing` | no | Spans and events through `tracing`; never a token, PIN or code. |
 //!
 //! `--no-default-features` is the state machine, the client and the

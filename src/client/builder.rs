@@ -89,8 +89,8 @@ impl PortingClientBuilder {
     ///
     /// Applies to the default transport only: with
     /// [`transport`](Self::transport), connecting is that transport's
-    /// business (for a [`ReqwestTransport`](crate::ReqwestTransport), set
-    /// [`ReqwestTransportBuilder::connect_timeout`](crate::ReqwestTransportBuilder::connect_timeout)).
+    /// business (for a `ReqwestTransport`, set
+    /// `ReqwestTransportBuilder::connect_timeout`).
     /// [`timeout`](Self::timeout) applies to every transport: it is passed
     /// with each request.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -99,7 +99,7 @@ impl PortingClientBuilder {
     }
 
     /// Sends requests through `transport` instead of the default
-    /// [`ReqwestTransport`](crate::ReqwestTransport).
+    /// `ReqwestTransport` (feature `reqwest`).
     pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
         self.transport = Some(Arc::new(transport));
         self

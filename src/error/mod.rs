@@ -262,7 +262,7 @@ pub enum ConfigError {
 }
 
 /// A transport that could not be built is a configuration error, so `?`
-/// works on [`ReqwestTransportBuilder::build`](crate::ReqwestTransportBuilder)
+/// works on `ReqwestTransportBuilder::build` (feature `reqwest`)
 /// in a function that returns [`ConfigError`] (and, through it, [`Error`]).
 impl From<TransportError> for ConfigError {
     fn from(error: TransportError) -> Self {

@@ -4,7 +4,7 @@
 //! transport returns an [`HttpResponse`] (any status) or a
 //! [`TransportError`] when there is no answer. The types are the crate's own,
 //! so no HTTP library leaks into the public API: the default
-//! [`ReqwestTransport`] is one implementation, and tests or simulators plug in
+//! `ReqwestTransport` (feature `reqwest`) is one implementation, and tests or simulators plug in
 //! their own.
 
 #[cfg(feature = "reqwest")]
