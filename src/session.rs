@@ -85,7 +85,8 @@ pub struct PortingSession {
     #[serde(skip_serializing_if = "Option::is_none")]
     last_read: Option<Observed>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    last_failure: Option<LastFailure>,
+    // Boxed: most sessions never fail, and the session stays small inline.
+    last_failure: Option<Box<LastFailure>>,
     #[serde(skip_serializing_if = "Counters::is_zero")]
     counters: Counters,
     history: Vec<Transition>,
@@ -190,7 +191,7 @@ impl TryFrom<RawSession> for PortingSession {
             register_unconfirmed: raw.register_unconfirmed,
             last_read: raw.last_read,
             last_failure: match raw.last_failure {
-                Some(MaybeFailure::Known(failure)) => Some(failure),
+                Some(MaybeFailure::Known(failure)) => Some(Box::new(failure)),
                 Some(MaybeFailure::Unknown(_)) | None => None,
             },
             counters,
@@ -749,7 +750,7 @@ impl PortingSession {
     /// after later successes (its `at` and `operation` say when and what);
     /// [`next_action`](Self::next_action) says what to do now.
     pub fn last_failure(&self) -> Option<&LastFailure> {
-        self.last_failure.as_ref()
+        self.last_failure.as_deref()
     }
 
     /// Attaches Meta's message to the failure just recorded: anything shaped
@@ -865,7 +866,7 @@ impl PortingSession {
             fbtrace_id,
         } = &outcome
         {
-            self.last_failure = Some(LastFailure {
+            self.last_failure = Some(Box::new(LastFailure {
                 at,
                 operation: *operation,
                 kind: *kind,
@@ -873,7 +874,7 @@ impl PortingSession {
                 error_subcode: *error_subcode,
                 message: None,
                 fbtrace_id: fbtrace_id.clone(),
-            });
+            }));
         }
         // What a read showed holds until a step moves the number on.
         match &outcome {
