@@ -92,16 +92,18 @@ impl Trace {
         Self {}
     }
 
-    /// Runs `future` inside the span.
+    /// `future`, run inside the span.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn run<F: Future>(&self, future: F) -> tracing::instrument::Instrumented<F> {
+        use tracing::Instrument;
+        future.instrument(self.span.clone())
+    }
+
+    /// `future` itself: no span, no layer around it.
+    #[cfg(not(feature = "tracing"))]
     #[inline]
-    pub(crate) async fn run<F: Future>(&self, future: F) -> F::Output {
-        #[cfg(feature = "tracing")]
-        {
-            use tracing::Instrument;
-            future.instrument(self.span.clone()).await
-        }
-        #[cfg(not(feature = "tracing"))]
-        future.await
+    pub(crate) fn run<F: Future>(&self, future: F) -> F {
+        future
     }
 
     /// Records how the step or call ended: the attempts made, the state
@@ -209,10 +211,8 @@ pub(crate) fn reconciled(step: Operation, observed: Observed, state: StateName) 
 
 /// An HTTP exchange: which operation, the status (or none: no answer), how
 /// long it took. Debug level: one per request.
-#[inline]
-#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+#[cfg(feature = "tracing")]
 pub(crate) fn exchanged(operation: Operation, status: Option<u16>, elapsed: Duration) {
-    #[cfg(feature = "tracing")]
     tracing::debug!(
         target: "waba_porting",
         operation = operation.as_str(),
@@ -221,9 +221,6 @@ pub(crate) fn exchanged(operation: Operation, status: Option<u16>, elapsed: Dura
         "http exchange"
     );
 }
-
-/// Whether the `tracing` feature wants the time of each exchange.
-pub(crate) const TIMED: bool = cfg!(feature = "tracing");
 
 /// What of an error may be logged.
 #[cfg(feature = "tracing")]

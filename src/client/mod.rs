@@ -1063,16 +1063,27 @@ impl PortingClient {
 }
 
 impl PortingClient {
-    /// One request through the transport; timed (and told to `tracing` at
-    /// debug level) when the `tracing` feature is on.
+    /// One request through the transport: the transport's own future, with
+    /// no layer around it unless the `tracing` feature times it.
+    #[cfg(not(feature = "tracing"))]
+    fn exchange(
+        &self,
+        _operation: Operation,
+        request: HttpRequest,
+    ) -> impl std::future::Future<Output = Result<HttpResponse, crate::transport::TransportError>>
+           + Send
+           + '_ {
+        self.inner.transport.send(request)
+    }
+
+    /// One request through the transport, timed and told to `tracing` at
+    /// debug level.
+    #[cfg(feature = "tracing")]
     async fn exchange(
         &self,
         operation: Operation,
         request: HttpRequest,
     ) -> Result<HttpResponse, crate::transport::TransportError> {
-        if !telemetry::TIMED {
-            return self.inner.transport.send(request).await;
-        }
         let started = std::time::Instant::now();
         let result = self.inner.transport.send(request).await;
         let status = result.as_ref().ok().map(|r| r.status);
