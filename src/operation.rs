@@ -42,7 +42,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in flow order.
-    #[cfg(feature = "simulator")]
+    #[cfg(any(feature = "simulator", feature = "test-util"))]
     pub(crate) const ALL: [Self; 10] = [
         Self::StartMigration,
         Self::RequestCode,
@@ -74,6 +74,29 @@ impl Operation {
             Self::ListSubscribedApps => (Method::Get, "subscribed_apps"),
             Self::ReadWaba => (Method::Get, ""),
         }
+    }
+
+    /// The operation sent as `method` to `/{version}/{id}[/{edge}]`
+    /// (`edge` empty for the object itself): the inverse of its route. An
+    /// object read is [`ReadPhoneNumber`](Self::ReadPhoneNumber) (a WABA
+    /// read has the same route; callers tell them apart).
+    #[cfg(any(feature = "simulator", feature = "test-util"))]
+    pub(crate) fn from_route(method: Method, edge: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|op| op.route() == (method, edge))
+    }
+
+    /// Whether a path segment is a Graph API version (`v25.0`).
+    #[cfg(any(feature = "simulator", feature = "test-util"))]
+    pub(crate) fn is_api_version(segment: &str) -> bool {
+        segment
+            .strip_prefix('v')
+            .and_then(|v| v.split_once('.'))
+            .is_some_and(|(major, minor)| {
+                let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                digits(major) && digits(minor)
+            })
     }
 
     /// The snake_case name (`start_migration`, `verify_code`, …).

@@ -143,7 +143,9 @@ pub fn operation_of(request: &HttpRequest) -> Option<Operation> {
         .unwrap_or_default();
     // After the API version (`v25.0`), whatever path a proxy's base URL
     // puts before it.
-    let version = segments.iter().rposition(|s| is_version(s))?;
+    let version = segments
+        .iter()
+        .rposition(|s| Operation::is_api_version(s))?;
     let edge = match segments.get(version + 1..).unwrap_or_default() {
         [_] => "",
         [_, edge] => edge,
@@ -153,30 +155,10 @@ pub fn operation_of(request: &HttpRequest) -> Option<Operation> {
         .url
         .query_pairs()
         .any(|(name, value)| name == "fields" && value.contains("account_review_status"));
-    match (request.method, edge) {
-        (Method::Post, "phone_numbers") => Some(Operation::StartMigration),
-        (Method::Get, "phone_numbers") => Some(Operation::ListPhoneNumbers),
-        (Method::Post, "request_code") => Some(Operation::RequestCode),
-        (Method::Post, "verify_code") => Some(Operation::VerifyCode),
-        (Method::Post, "register") => Some(Operation::Register),
-        (Method::Post, "subscribed_apps") => Some(Operation::SubscribeApp),
-        (Method::Get, "subscribed_apps") => Some(Operation::ListSubscribedApps),
-        (Method::Post, "") => Some(Operation::SetTwoStepPin),
-        (Method::Get, "") if reads_waba => Some(Operation::ReadWaba),
-        (Method::Get, "") => Some(Operation::ReadPhoneNumber),
-        _ => None,
+    match Operation::from_route(request.method, edge)? {
+        Operation::ReadPhoneNumber if reads_waba => Some(Operation::ReadWaba),
+        operation => Some(operation),
     }
-}
-
-/// `v` and two dot-separated numbers.
-fn is_version(segment: &str) -> bool {
-    segment
-        .strip_prefix('v')
-        .and_then(|v| v.split_once('.'))
-        .is_some_and(|(major, minor)| {
-            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-            digits(major) && digits(minor)
-        })
 }
 
 /// What a script entry answers.

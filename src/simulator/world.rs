@@ -820,20 +820,10 @@ fn route(
     has_target: bool,
     edge: Option<&str>,
 ) -> Option<Operation> {
-    let version_ok = version
-        .and_then(|v| v.strip_prefix('v'))
-        .and_then(|v| v.split_once('.'))
-        .is_some_and(|(a, b)| {
-            let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-            digits(a) && digits(b)
-        });
-    if !version_ok || !has_target {
+    if !version.is_some_and(Operation::is_api_version) || !has_target {
         return None;
     }
-    let edge = edge.unwrap_or_default();
-    Operation::ALL
-        .into_iter()
-        .find(|op| op.route() == (method, edge))
+    Operation::from_route(method, edge.unwrap_or_default())
 }
 
 /// The JSON body's fields, plus the query string's (Graph takes both).
