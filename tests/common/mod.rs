@@ -123,3 +123,6 @@ pub fn body_json(request: &Request) -> Value {
 pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
+
+#[cfg(feature = "simulator")]
+pub mod wire;

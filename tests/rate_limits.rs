@@ -1,0 +1,267 @@
+//! Rate limits and waits: a refused request is sent again once the limit
+//! lifts, a step's waits end at its deadline or at a cancel, the throttle
+//! paces on a clock that never steps back, and every wait says how long.
+#![cfg(feature = "simulator")]
+
+mod common;
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::wire::{json_answer, pin, with_retry_after, world, Wire, YieldOnce};
+use waba_porting::simulator::{Scenario, SimClock};
+use waba_porting::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+use waba_porting::{
+    async_trait, ApiErrorKind, CancelToken, CodeMethod, Error, Fleet, InMemoryStore, Language,
+    Operation, PortingClient, RetryPolicy, Sleep, Throttle, Timestamp, WabaId,
+};
+
+/// Graph's "(#613) Calls to this api have exceeded the rate limit" (and
+/// #32, the page-level limit) are throttling codes of the Graph API's error
+/// table, sent with HTTP 400. The crate classifies them `Unknown`:
+/// - the shared throttle does not pause (the fleet keeps hammering);
+/// - `retry_advice` is DoNotRetry and the remediation says "contact
+///   support" (`who_must_act` = Support) for what is a wait;
+/// - worst: `Unknown` counts as "Meta may have acted", so the refused
+///   `request_code` keeps its in-flight marker, and the next `request_code`
+///   reconciles it into "a code was possibly sent" and returns Ok without
+///   sending anything: the customer waits for a code that never comes.
+#[tokio::test(flavor = "current_thread")]
+async fn graph_rate_limit_613_is_unknown_and_the_refused_code_request_is_never_resent() {
+    let sim = Scenario::happy_path().build();
+    let mut session = sim.session();
+    let throttle = Throttle::new();
+    let limited = r#"{"error":{"message":"(#613) Calls to this api have exceeded the rate limit.","type":"OAuthException","code":613,"fbtrace_id":"AbCdEfGh123"}}"#;
+    let wire = Wire::new(&sim, move |op, n| {
+        (op == Operation::RequestCode && n == 1).then(|| json_answer(400, limited))
+    });
+    let client = sim
+        .client_builder()
+        .transport(wire.clone())
+        .throttle(throttle.clone())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    client.start_migration(&mut session).await.unwrap();
+    let err = client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await
+        .unwrap_err();
+    let (kind, actor, paused) = (err.api_kind(), err.who_must_act(), throttle.paused_until());
+    // An hour later the operator asks again for a code.
+    sim.advance(Duration::from_secs(3600));
+    let again = client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await;
+    let delivered = sim.inbox(session.phone_number()).len();
+    assert!(
+        kind == Some(ApiErrorKind::RateLimited) && paused.is_some() && delivered == 1,
+        "613 classified {kind:?} (who acts: {actor:?}, throttle paused: {paused:?}); the second \
+         request_code returned {again:?} after handing {} request_code(s) to the wire, and {} \
+         code(s) reached the customer; session says unconfirmed={} next={:?}",
+        wire.sent(Operation::RequestCode),
+        delivered,
+        session.code_request_unconfirmed(),
+        session.next_action().action
+    );
+}
+
+/// `Error::WaitRequired` carries the exact time the step may be sent, yet
+/// `Error::retry_after()` — "How long to wait before retrying, when known"
+/// — says `None`, so code that schedules retries from `retry_after()` (the
+/// README's pattern) falls back to its own guess.
+#[tokio::test(flavor = "current_thread")]
+async fn wait_required_knows_its_wait_but_retry_after_is_none() {
+    let sim = Scenario::happy_path().build();
+    let client = sim
+        .client_builder()
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let mut session = sim.session();
+    client.start_migration(&mut session).await.unwrap();
+    session.set_not_before(Some(sim.now().saturating_add(Duration::from_secs(600))));
+    let err = client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await
+        .unwrap_err();
+    let until = match &err {
+        Error::WaitRequired(w) => Some(w.until()),
+        _ => None,
+    };
+    assert!(until.is_some(), "{err:?}");
+    assert_eq!(
+        err.retry_after(),
+        Some(Duration::from_secs(600)),
+        "WaitRequired until {until:?} (in 600 s), but retry_after() = {:?}",
+        err.retry_after()
+    );
+}
+
+// ======================================================= 5. throttle & cancel
+
+/// A Sleep on simulated time that records each wait and, the first time it
+/// is asked to wait an hour or more, plays the operator pressing Ctrl-C
+/// (`CancelToken::cancel`) as the wait begins.
+#[derive(Clone)]
+struct CancellingSleep {
+    clock: SimClock,
+    cancel: CancelToken,
+    waits: Arc<Mutex<Vec<Duration>>>,
+    cancelled_at_sent: Arc<AtomicUsize>,
+    wire_sent: Arc<dyn Fn() -> usize + Send + Sync>,
+}
+
+impl fmt::Debug for CancellingSleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CancellingSleep")
+    }
+}
+
+#[async_trait]
+impl Sleep for CancellingSleep {
+    async fn sleep(&self, duration: Duration) {
+        self.waits.lock().unwrap().push(duration);
+        if duration >= Duration::from_secs(3600) && !self.cancel.is_cancelled() {
+            self.cancel.cancel();
+            self.cancelled_at_sent
+                .store((self.wire_sent)(), Ordering::SeqCst);
+        }
+        YieldOnce(false).await;
+        self.clock.advance(duration);
+    }
+}
+
+/// `CancelToken` promises "no new step starts, and the run returns". But a
+/// session waiting in the shared throttle (a rate-limit pause, up to 72 h)
+/// is not woken by `cancel()`: the run stays parked for the whole pause and
+/// then sends the steps anyway. The pause also ignores the retry policy's
+/// deadline (2 minutes by default): one step call waits an hour.
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_does_not_stop_a_fleet_parked_in_a_throttle_pause() {
+    let (sim, sessions) = world(3);
+    let limited = with_retry_after(
+        json_answer(
+            429,
+            r#"{"error":{"message":"(#80007) Rate limit","code":80007,"fbtrace_id":"AbCdEf12345"}}"#,
+        ),
+        3600,
+    );
+    let wire = Wire::new(&sim, move |op, n| {
+        (op == Operation::RequestCode && n == 1).then(|| limited.clone())
+    });
+    let cancel = CancelToken::new();
+    let counter = wire.clone();
+    let sleep = CancellingSleep {
+        clock: sim.clock(),
+        cancel: cancel.clone(),
+        waits: Arc::default(),
+        cancelled_at_sent: Arc::new(AtomicUsize::new(usize::MAX)),
+        wire_sent: Arc::new(move || counter.sent.lock().unwrap().len()),
+    };
+    let started = sim.now();
+    let client = sim
+        .client_builder()
+        .transport(wire.clone())
+        .sleep(sleep.clone());
+    let fleet = Fleet::builder(client, InMemoryStore::new())
+        .inputs(sim.customers(pin()))
+        .cancel_token(cancel.clone())
+        .concurrency(3)
+        .build()
+        .unwrap();
+    let report = fleet.run(sessions.clone()).await;
+    let at_cancel = sleep.cancelled_at_sent.load(Ordering::SeqCst);
+    let total = wire.sent.lock().unwrap().len();
+    let longest = sleep.waits.lock().unwrap().iter().max().copied();
+    let elapsed = sim.now().saturating_since(started);
+    assert!(
+        cancel.is_cancelled() && total == at_cancel && elapsed < Duration::from_secs(120),
+        "cancelled with {at_cancel} requests sent; the run went on to send {} more and \
+         returned {elapsed:?} (simulated) after it began; longest single wait {longest:?} \
+         (policy deadline {:?}); outcomes {:?}",
+        total.saturating_sub(at_cancel),
+        fleet.client().retry_policy().deadline(),
+        report
+            .sessions
+            .iter()
+            .map(|r| r.outcome.label())
+            .collect::<Vec<_>>()
+    );
+}
+
+// ======================================================= 7. wall-clock steps
+
+#[derive(Clone, Debug)]
+struct SteppingClock(Arc<std::sync::atomic::AtomicU64>);
+
+impl waba_porting::Clock for SteppingClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_unix_millis(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[derive(Clone, Debug)]
+struct RecordingSleep {
+    clock: SteppingClock,
+    waits: Arc<Mutex<Vec<Duration>>>,
+}
+
+#[async_trait]
+impl Sleep for RecordingSleep {
+    async fn sleep(&self, duration: Duration) {
+        self.waits.lock().unwrap().push(duration);
+        let ms = u64::try_from(duration.as_millis()).unwrap();
+        self.clock.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+#[derive(Debug)]
+struct AlwaysOk;
+
+#[async_trait]
+impl Transport for AlwaysOk {
+    async fn send(&self, _request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        Ok(json_answer(200, r#"{"success":true}"#))
+    }
+}
+
+/// The throttle paces on the client's `Clock`, by default the wall clock
+/// (`SystemClock`), and keeps its next slot as an absolute time. When the
+/// wall clock is stepped back (NTP stepping a VM's clock at boot, a
+/// snapshot restore), every request waits out the step: with 10 calls per
+/// second, a one-hour step back stalls the whole fleet for an hour.
+#[tokio::test(flavor = "current_thread")]
+async fn a_wall_clock_stepped_back_stalls_the_throttle_for_the_whole_step() {
+    let clock = SteppingClock(Arc::new(std::sync::atomic::AtomicU64::new(
+        1_800_000_000_000,
+    )));
+    let sleep = RecordingSleep {
+        clock: clock.clone(),
+        waits: Arc::default(),
+    };
+    let client = PortingClient::builder()
+        .access_token("EAAG-test")
+        .transport(AlwaysOk)
+        .clock(clock.clone())
+        .sleep(sleep.clone())
+        .throttle(Throttle::new().calls_per_second(10))
+        .build()
+        .unwrap();
+    let waba = WabaId::new("102290129340398").unwrap();
+    for _ in 0..3 {
+        client.subscribe_app(&waba).await.unwrap();
+    }
+    // The clock is stepped back by an hour.
+    clock.0.fetch_sub(3_600_000, Ordering::SeqCst);
+    sleep.waits.lock().unwrap().clear();
+    client.subscribe_app(&waba).await.unwrap();
+    let waits = sleep.waits.lock().unwrap().clone();
+    assert!(
+        waits.iter().all(|w| *w <= Duration::from_secs(1)),
+        "after a one-hour step back of the wall clock, one request under a 10/s budget waited \
+         {waits:?}"
+    );
+}
