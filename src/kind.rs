@@ -92,7 +92,8 @@ pub enum ApiErrorKind {
     PermissionDenied,
     /// 368: the account is restricted for a policy violation.
     AccountRestricted,
-    /// 4, 17, 341, 80007, 130429: a rate limit was hit.
+    /// 4, 17, 32, 341, 613, 80007, 130429: a rate limit was hit (613 is also
+    /// "too many verification code requests").
     RateLimited,
     /// 1, 2, 131000, 131016, 133004: a temporary error on Meta's side.
     Temporary,

@@ -125,6 +125,7 @@
 struct ReadmeDoctests;
 
 mod actor;
+mod cancel;
 mod checkpoint;
 mod client;
 mod error;
@@ -155,6 +156,7 @@ mod validation;
 mod waba;
 
 pub use actor::{Actor, Recovery};
+pub use cancel::{CancelToken, Cancelled};
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
 pub use client::{
     PortingClient, PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL,
@@ -165,7 +167,7 @@ pub use error::{
     UnexpectedResponse, ValidationError, WaitReason, WaitRequired,
 };
 pub use fleet::{
-    CancelToken, Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport,
+    Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport,
     InputMap, ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY,
 };
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
@@ -174,7 +176,8 @@ pub use operation::Operation;
 pub use params::{CodeMethod, DataLocalizationRegion, Language, SUPPORTED_REGIONS};
 pub use phone::PhoneNumber;
 pub use readiness::{ReadinessCheck, ReadinessFinding, ReadinessReport, Severity};
-pub use retry_policy::{RetryPolicy, Sleep, ThreadSleep};
+#[allow(deprecated)]
+pub use retry_policy::{RetryPolicy, RuntimeSleep, Sleep, ThreadSleep};
 pub use secret::{AccessToken, Pin, VerificationCode};
 pub use session::{
     Counters, InFlight, LastFailure, NextAction, NextStep, PortingSession, Transition,

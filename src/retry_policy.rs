@@ -6,14 +6,8 @@
 //! that needs somebody to act is never retried, and a step whose outcome is
 //! unknown is reconciled (the number is read) before anything is re-sent.
 
-use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -160,6 +154,12 @@ impl Retries {
         self.attempt
     }
 
+    /// How long this call may still wait, at `now`, before its deadline.
+    pub(crate) fn remaining(&self, policy: &RetryPolicy, now: Timestamp) -> Duration {
+        let spent = now.saturating_since(self.started).max(self.waited);
+        policy.deadline().saturating_sub(spent)
+    }
+
     /// After `error`, at `now`: the wait before the next attempt (`wait`
     /// makes it from the attempt number), or `None` when the policy says
     /// stop — a failure a retry cannot help, the attempt limit, or a wait
@@ -185,17 +185,20 @@ impl Retries {
     }
 }
 
-/// A random number for jitter, without a dependency: the standard library's
-/// randomly keyed hasher over a counter.
+/// A random number for jitter, from the operating system's random source
+/// (`getrandom`). Should the source fail (it does not on any supported
+/// platform), the middle of the range: a wait is still bounded.
 fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.finish()
+    getrandom::u64().unwrap_or(u64::MAX / 2)
 }
 
-/// How the client waits between attempts. Inject your runtime's timer (or,
-/// in tests, one that records the waits and returns at once).
+/// How the client waits: between attempts, and in a [`Throttle`](crate::Throttle)'s
+/// pause or budget. Inject your runtime's timer (or, in tests, one that
+/// records the waits and returns at once).
+///
+/// A wait may be cut short: the client drops the future when its
+/// [`CancelToken`](crate::CancelToken) is cancelled, so a timer must free
+/// what it holds on drop (every runtime's timer does).
 ///
 /// ```
 /// use std::time::Duration;
@@ -215,6 +218,14 @@ fn random_u64() -> u64 {
 pub trait Sleep: Send + Sync + fmt::Debug {
     /// Returns after `duration`.
     async fn sleep(&self, duration: Duration);
+
+    /// Whether this timer can wait where it is called from now (default
+    /// `true`). When it cannot, the client does not wait at all: the call
+    /// returns the wait as an error ([`Error::WaitRequired`](crate::Error::WaitRequired)
+    /// with the time, or the failure that asked for it), never a busy loop.
+    fn can_sleep(&self) -> bool {
+        true
+    }
 }
 
 #[async_trait]
@@ -222,78 +233,68 @@ impl<T: Sleep + ?Sized> Sleep for Arc<T> {
     async fn sleep(&self, duration: Duration) {
         (**self).sleep(duration).await
     }
+
+    fn can_sleep(&self) -> bool {
+        (**self).can_sleep()
+    }
 }
 
-/// The default [`Sleep`]: works under any async runtime by parking a helper
-/// thread for the wait (waits are rare: only between retries). Prefer your
-/// runtime's timer when you have one.
+/// The default [`Sleep`]: the timer of the tokio runtime the call runs on
+/// (with the `reqwest` feature, whose transport needs tokio anyway).
+///
+/// One timer wheel for every wait: 10,000 waiting sessions use no thread
+/// of their own, and a dropped wait frees its entry. Where no tokio runtime
+/// runs the call (another runtime, or a build without the `reqwest`
+/// feature) it cannot wait ([`can_sleep`](Sleep::can_sleep) is false), so
+/// the client ends each wait as an error carrying its time instead of
+/// blocking a thread or spinning: give the client your runtime's timer
+/// ([`PortingClientBuilder::sleep`](crate::PortingClientBuilder::sleep)).
+/// The runtime needs its time driver (`enable_time`, or `enable_all`), as
+/// reqwest's timeouts do.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RuntimeSleep;
+
+#[async_trait]
+impl Sleep for RuntimeSleep {
+    async fn sleep(&self, duration: Duration) {
+        #[cfg(feature = "reqwest")]
+        if !duration.is_zero() && self.can_sleep() {
+            tokio::time::sleep(duration).await;
+        }
+        #[cfg(not(feature = "reqwest"))]
+        let _ = duration;
+    }
+
+    fn can_sleep(&self) -> bool {
+        #[cfg(feature = "reqwest")]
+        {
+            tokio::runtime::Handle::try_current().is_ok()
+        }
+        #[cfg(not(feature = "reqwest"))]
+        {
+            false
+        }
+    }
+}
+
+/// The timer this crate used to default to, which parked one thread per
+/// wait; now the same as [`RuntimeSleep`].
+#[deprecated(
+    since = "0.1.0",
+    note = "it parked a thread per wait; use RuntimeSleep (the default) or your runtime's timer"
+)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ThreadSleep;
 
+#[allow(deprecated)]
 #[async_trait]
 impl Sleep for ThreadSleep {
     async fn sleep(&self, duration: Duration) {
-        if !duration.is_zero() {
-            ThreadTimer::new(duration).await;
-        }
+        RuntimeSleep.sleep(duration).await
     }
-}
 
-#[derive(Default)]
-struct TimerState {
-    done: bool,
-    waker: Option<Waker>,
-}
-
-struct ThreadTimer {
-    duration: Duration,
-    state: Option<Arc<Mutex<TimerState>>>,
-}
-
-impl ThreadTimer {
-    fn new(duration: Duration) -> Self {
-        Self {
-            duration,
-            state: None,
-        }
-    }
-}
-
-impl Future for ThreadTimer {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let duration = self.duration;
-        let state = match &self.state {
-            Some(state) => Arc::clone(state),
-            None => {
-                let state = Arc::new(Mutex::new(TimerState::default()));
-                let shared = Arc::clone(&state);
-                let spawned = std::thread::Builder::new()
-                    .name("waba-porting-sleep".into())
-                    .spawn(move || {
-                        std::thread::sleep(duration);
-                        let mut s = shared.lock().unwrap_or_else(PoisonError::into_inner);
-                        s.done = true;
-                        if let Some(waker) = s.waker.take() {
-                            waker.wake();
-                        }
-                    });
-                if spawned.is_err() {
-                    // No thread to wait with: do not hang, retry at once.
-                    return Poll::Ready(());
-                }
-                self.state = Some(Arc::clone(&state));
-                state
-            }
-        };
-        let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
-        if s.done {
-            Poll::Ready(())
-        } else {
-            s.waker = Some(cx.waker().clone());
-            Poll::Pending
-        }
+    fn can_sleep(&self) -> bool {
+        RuntimeSleep.can_sleep()
     }
 }
 
@@ -325,11 +326,22 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "reqwest")]
     #[tokio::test(flavor = "current_thread")]
-    async fn thread_sleep_waits_under_any_runtime() {
+    async fn runtime_sleep_waits_on_the_tokio_timer() {
+        assert!(RuntimeSleep.can_sleep());
         let start = std::time::Instant::now();
-        ThreadSleep.sleep(Duration::from_millis(20)).await;
+        RuntimeSleep.sleep(Duration::from_millis(20)).await;
         assert!(start.elapsed() >= Duration::from_millis(20));
-        ThreadSleep.sleep(Duration::ZERO).await;
+        RuntimeSleep.sleep(Duration::ZERO).await;
+    }
+
+    #[test]
+    fn runtime_sleep_outside_a_runtime_cannot_wait_and_returns_at_once() {
+        assert!(!RuntimeSleep.can_sleep());
+        let start = std::time::Instant::now();
+        futures_util::FutureExt::now_or_never(RuntimeSleep.sleep(Duration::from_secs(3600)))
+            .expect("returns at once");
+        assert!(start.elapsed() < Duration::from_secs(1));
     }
 }

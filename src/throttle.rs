@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use crate::error::retry_after::MAX_WAIT;
 use crate::error::{ApiErrorKind, Error};
-use crate::retry_policy::Sleep;
-use crate::time::{Clock, Timestamp};
+use crate::time::Timestamp;
 
 /// How long the throttle pauses everything after a rate-limit answer that
 /// says nothing about how long to wait.
@@ -21,7 +20,7 @@ pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 /// - **A budget**: at most [`calls_per_second`](Self::calls_per_second)
 ///   requests start per second, spaced evenly (no burst).
 /// - **Rate-limit answers slow everyone**: when any request meets Graph's
-///   rate limits (codes 4, 17, 341, 80007, 130429), HTTP 429, or another
+///   rate limits (codes 4, 17, 32, 341, 613, 80007, 130429), HTTP 429, or another
 ///   error answer carrying a `Retry-After` header (a 503, say), no request
 ///   of any clone starts until the wait it asked for (the `Retry-After`,
 ///   else [`rate_limit_pause`](Self::rate_limit_pause); at most 72 hours)
@@ -31,11 +30,17 @@ pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 ///
 /// Plug it into a client with
 /// [`PortingClientBuilder::throttle`](crate::PortingClientBuilder::throttle);
-/// the fleet does it for you. It waits with the client's [`Sleep`] on the
-/// client's [`Clock`]: with a budget most requests wait a little, so give
-/// the client your runtime's timer
-/// ([`PortingClientBuilder::sleep`](crate::PortingClientBuilder::sleep));
-/// the default [`ThreadSleep`](crate::ThreadSleep) parks a thread per wait.
+/// the fleet does it for you. The client waits with its
+/// [`Sleep`](crate::Sleep) (by default tokio's timer), within the step's
+/// [`RetryPolicy`](crate::RetryPolicy) deadline: a pause that lasts longer
+/// ends the step as [`Error::WaitRequired`] with the time, nothing sent
+/// ([`WaitReason::Throttle`](crate::WaitReason::Throttle)), and a
+/// [`CancelToken`](crate::CancelToken) ends any wait at once.
+///
+/// Requests are spaced on a time line that only moves forward with the
+/// client's [`Clock`](crate::Clock): a wall clock stepped back (NTP at boot, a restored
+/// snapshot) stalls nothing. Only what Meta dates (a `Retry-After` date,
+/// a session's `not_before`) is wall time.
 ///
 /// ```
 /// use std::time::Duration;
@@ -59,13 +64,50 @@ struct Shared {
     state: Mutex<State>,
 }
 
+/// Times are kept on the throttle's own line (`Line`): nanoseconds that
+/// only grow, so a wall clock stepped back never stalls the requests.
 #[derive(Default)]
 struct State {
-    /// The earliest start of the next request, in nanoseconds since the epoch.
+    line: Line,
+    /// The earliest start of the next request, on the line.
     next_slot: u64,
-    /// No request starts before this, in milliseconds since the epoch.
-    paused_until: Option<Timestamp>,
+    /// No request starts before this, on the line.
+    paused_until: Option<u64>,
+    /// The same, as the clock read it when the pause began (for display).
+    paused_until_at: Option<Timestamp>,
     pauses: u64,
+}
+
+/// A monotonic time line made from the client's clock: each reading adds
+/// how far the clock moved forward since the last one, and a step back
+/// adds nothing (the next readings count on from the new value). The
+/// clock may be simulated, so this is not `Instant`: it moves as the
+/// client's clock moves, and never backwards.
+#[derive(Default)]
+struct Line {
+    last_reading: Option<Timestamp>,
+    nanos: u64,
+}
+
+impl Line {
+    fn now(&mut self, reading: Timestamp) -> u64 {
+        if let Some(last) = self.last_reading {
+            let forward = reading.saturating_since(last);
+            let forward = u64::try_from(forward.as_nanos()).unwrap_or(u64::MAX);
+            self.nanos = self.nanos.saturating_add(forward);
+        }
+        self.last_reading = Some(reading);
+        self.nanos
+    }
+}
+
+/// What the throttle asks of a request about to start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Hold {
+    /// How long the request must wait (its slot is taken).
+    pub(crate) wait: Duration,
+    /// Whether a rate-limit pause holds it (else the budget's spacing).
+    pub(crate) paused: bool,
 }
 
 impl fmt::Debug for Throttle {
@@ -125,7 +167,7 @@ impl Throttle {
     /// Until when every request waits, if a rate-limit answer paused the
     /// throttle (the time may be past).
     pub fn paused_until(&self) -> Option<Timestamp> {
-        self.state().paused_until
+        self.state().paused_until_at
     }
 
     /// How many rate-limit answers paused (or extended the pause of) the
@@ -143,42 +185,34 @@ impl Throttle {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits until a request may start: after any pause, and in its turn
-    /// under the budget. The slot is taken before waiting, so concurrent
-    /// callers line up rather than all waking at once.
-    pub(crate) async fn admit(&self, clock: &dyn Clock, sleep: &dyn Sleep) {
-        loop {
-            let now = clock.now();
-            let now_nanos = now.as_unix_millis().saturating_mul(1_000_000);
-            let slot = {
-                let mut state = self.state();
-                let paused = state
-                    .paused_until
-                    .filter(|until| *until > now)
-                    .map(|until| until.as_unix_millis().saturating_mul(1_000_000));
-                let slot = state.next_slot.max(now_nanos).max(paused.unwrap_or(0));
-                if self.shared.interval_nanos > 0 || paused.is_some() {
-                    state.next_slot = slot.saturating_add(self.shared.interval_nanos);
-                }
-                (slot, paused.is_some())
-            };
-            let (slot, paused_now) = slot;
-            let wait_nanos = slot.saturating_sub(now_nanos);
-            if wait_nanos == 0 {
-                return;
-            }
-            // Whole milliseconds, rounded up: clocks tick in milliseconds,
-            // and a request must not start before its slot.
-            let wait = Duration::from_millis(wait_nanos.div_ceil(1_000_000));
-            crate::telemetry::throttled(wait, paused_now);
-            sleep.sleep(wait).await;
-            // A pause that began while we slept holds us too.
-            let now = clock.now();
-            let held = self.state().paused_until.is_some_and(|until| until > now);
-            if !held {
-                return;
-            }
+    /// Takes the next slot for a request at `now` (the clock's reading):
+    /// `None` when it may start at once, else how long it must wait (the
+    /// slot is taken before waiting, so concurrent callers line up rather
+    /// than all waking at once). The caller waits, then asks
+    /// [`held`](Self::held) whether a pause began meanwhile.
+    pub(crate) fn reserve(&self, now: Timestamp) -> Option<Hold> {
+        let mut state = self.state();
+        let line = state.line.now(now);
+        let paused = state.paused_until.filter(|until| *until > line);
+        let slot = state.next_slot.max(line).max(paused.unwrap_or(0));
+        if self.shared.interval_nanos > 0 || paused.is_some() {
+            state.next_slot = slot.saturating_add(self.shared.interval_nanos);
         }
+        let wait_nanos = slot.saturating_sub(line);
+        // Whole milliseconds, rounded up: clocks tick in milliseconds, and
+        // a request must not start before its slot.
+        (wait_nanos > 0).then(|| Hold {
+            wait: Duration::from_millis(wait_nanos.div_ceil(1_000_000)),
+            paused: paused.is_some(),
+        })
+    }
+
+    /// Whether a pause holds requests at `now` (one may have begun while a
+    /// request waited for its slot).
+    pub(crate) fn held(&self, now: Timestamp) -> bool {
+        let mut state = self.state();
+        let line = state.line.now(now);
+        state.paused_until.is_some_and(|until| until > line)
     }
 
     /// Looks at an error answer (`status` ≥ 400, decoded into `error`): a
@@ -206,10 +240,13 @@ impl Throttle {
             (false, None) => return,
         };
         // A broken header must not stop every session for centuries.
-        let until = now.saturating_add(wait.min(MAX_WAIT));
+        let wait = wait.min(MAX_WAIT);
         let mut state = self.state();
+        let line = state.line.now(now);
+        let until = line.saturating_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX));
         if state.paused_until.is_none_or(|current| current < until) {
             state.paused_until = Some(until);
+            state.paused_until_at = Some(now.saturating_add(wait));
             state.pauses += 1;
         }
     }

@@ -134,21 +134,26 @@ impl Sleep for CancellingSleep {
     }
 }
 
-/// `CancelToken` promises "no new step starts, and the run returns". But a
-/// session waiting in the shared throttle (a rate-limit pause, up to 72 h)
-/// is not woken by `cancel()`: the run stays parked for the whole pause and
-/// then sends the steps anyway. The pause also ignores the retry policy's
-/// deadline (2 minutes by default): one step call waits an hour.
-#[tokio::test(flavor = "current_thread")]
-async fn cancel_does_not_stop_a_fleet_parked_in_a_throttle_pause() {
-    let (sim, sessions) = world(3);
-    let limited = with_retry_after(
+fn limited_80007_for_an_hour() -> HttpResponse {
+    with_retry_after(
         json_answer(
             429,
             r#"{"error":{"message":"(#80007) Rate limit","code":80007,"fbtrace_id":"AbCdEf12345"}}"#,
         ),
         3600,
-    );
+    )
+}
+
+/// `CancelToken` promises "no new step starts, and the run returns". A
+/// session waiting in the shared throttle (a rate-limit pause, up to 72 h)
+/// was not woken by `cancel()`: the run stayed parked for the whole pause
+/// and then sent the steps anyway. Here the retry deadline is long enough
+/// for the fleet to wait out the pause, and the operator cancels as the
+/// hour-long wait begins: the run must return at once, sending nothing more.
+#[tokio::test(flavor = "current_thread")]
+async fn cancel_does_not_stop_a_fleet_parked_in_a_throttle_pause() {
+    let (sim, sessions) = world(3);
+    let limited = limited_80007_for_an_hour();
     let wire = Wire::new(&sim, move |op, n| {
         (op == Operation::RequestCode && n == 1).then(|| limited.clone())
     });
@@ -165,7 +170,8 @@ async fn cancel_does_not_stop_a_fleet_parked_in_a_throttle_pause() {
     let client = sim
         .client_builder()
         .transport(wire.clone())
-        .sleep(sleep.clone());
+        .sleep(sleep.clone())
+        .retry_policy(RetryPolicy::default().with_deadline(Duration::from_secs(2 * 3600)));
     let fleet = Fleet::builder(client, InMemoryStore::new())
         .inputs(sim.customers(pin()))
         .cancel_token(cancel.clone())
@@ -177,19 +183,76 @@ async fn cancel_does_not_stop_a_fleet_parked_in_a_throttle_pause() {
     let total = wire.sent.lock().unwrap().len();
     let longest = sleep.waits.lock().unwrap().iter().max().copied();
     let elapsed = sim.now().saturating_since(started);
+    let outcomes: Vec<_> = report.sessions.iter().map(|r| r.outcome.label()).collect();
     assert!(
         cancel.is_cancelled() && total == at_cancel && elapsed < Duration::from_secs(120),
         "cancelled with {at_cancel} requests sent; the run went on to send {} more and \
          returned {elapsed:?} (simulated) after it began; longest single wait {longest:?} \
-         (policy deadline {:?}); outcomes {:?}",
+         (policy deadline {:?}); outcomes {outcomes:?}",
         total.saturating_sub(at_cancel),
         fleet.client().retry_policy().deadline(),
-        report
-            .sessions
-            .iter()
-            .map(|r| r.outcome.label())
-            .collect::<Vec<_>>()
     );
+    assert!(
+        report.progress.cancelled >= 1 && outcomes.iter().all(|o| !o.starts_with("failed")),
+        "{outcomes:?}"
+    );
+}
+
+/// The throttle's pause ignored the retry policy's deadline (2 minutes by
+/// default): one step call waited an hour. A step's waits respect its
+/// deadline; a pause past it ends the step as a wait with the time, nothing
+/// sent, and the fleet reports the session waiting (on us) until then.
+#[tokio::test(flavor = "current_thread")]
+async fn a_throttle_pause_past_the_retry_deadline_ends_the_step_as_a_wait_with_its_time() {
+    let (sim, sessions) = world(3);
+    let limited = limited_80007_for_an_hour();
+    let wire = Wire::new(&sim, move |op, n| {
+        (op == Operation::RequestCode && n == 1).then(|| limited.clone())
+    });
+    let never = CancelToken::new();
+    let sleep = CancellingSleep {
+        clock: sim.clock(),
+        cancel: never.clone(),
+        waits: Arc::default(),
+        cancelled_at_sent: Arc::new(AtomicUsize::new(usize::MAX)),
+        wire_sent: Arc::new(|| 0),
+    };
+    let started = sim.now();
+    let client = sim
+        .client_builder()
+        .transport(wire.clone())
+        .sleep(sleep.clone());
+    let fleet = Fleet::builder(client, InMemoryStore::new())
+        .inputs(sim.customers(pin()))
+        .concurrency(3)
+        .build()
+        .unwrap();
+    let deadline = fleet.client().retry_policy().deadline();
+    let report = fleet.run(sessions.clone()).await;
+    let waits = sleep.waits.lock().unwrap().clone();
+    let elapsed = sim.now().saturating_since(started);
+    let pause_end = fleet.throttle().paused_until().expect("the 429 paused the throttle");
+    assert!(
+        waits.iter().all(|w| *w <= deadline) && elapsed < deadline,
+        "waits {waits:?} (deadline {deadline:?}); {elapsed:?} elapsed"
+    );
+    assert!(pause_end >= started.saturating_add(Duration::from_secs(3600)));
+    for result in &report.sessions {
+        match &result.outcome {
+            waba_porting::SessionOutcome::Waiting { next, .. } => {
+                assert_eq!(next.actor, waba_porting::Actor::Us, "{:?}", result.outcome);
+                assert!(
+                    next.not_before.is_some_and(|t| t >= pause_end),
+                    "{:?} (pause ends {pause_end})",
+                    result.outcome
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Nothing was sent after the 429 but what the other sessions had sent
+    // before it.
+    assert_eq!(wire.sent(Operation::RequestCode), 3, "{:?}", wire.sent.lock().unwrap());
 }
 
 // ======================================================= 7. wall-clock steps

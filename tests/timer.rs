@@ -1,5 +1,7 @@
 //! The default timer: a constant number of threads for any number of
-//! waits, nothing kept by a dropped wait, and never a busy loop.
+//! waits, nothing kept by a dropped wait, and never a busy loop. (It is
+//! tokio's, with the `reqwest` feature.)
+#![cfg(feature = "reqwest")]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;

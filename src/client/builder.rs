@@ -6,9 +6,10 @@ use std::time::Duration;
 use url::{Host, Url};
 
 use super::{Inner, PortingClient};
+use crate::cancel::CancelToken;
 use crate::checkpoint::Checkpoint;
 use crate::error::ConfigError;
-use crate::retry_policy::{RetryPolicy, Sleep, ThreadSleep};
+use crate::retry_policy::{RetryPolicy, RuntimeSleep, Sleep};
 use crate::secret::AccessToken;
 use crate::throttle::Throttle;
 use crate::time::{Clock, SystemClock};
@@ -38,6 +39,7 @@ pub struct PortingClientBuilder {
     sleep: Arc<dyn Sleep>,
     checkpoint: Option<Arc<dyn Checkpoint>>,
     throttle: Option<Throttle>,
+    cancel: Option<CancelToken>,
 }
 
 impl Default for PortingClientBuilder {
@@ -51,9 +53,10 @@ impl Default for PortingClientBuilder {
             transport: None,
             clock: Arc::new(SystemClock),
             retry_policy: RetryPolicy::default(),
-            sleep: Arc::new(ThreadSleep),
+            sleep: Arc::new(RuntimeSleep),
             checkpoint: None,
             throttle: None,
+            cancel: None,
         }
     }
 }
@@ -120,9 +123,11 @@ impl PortingClientBuilder {
         self
     }
 
-    /// How the client waits between attempts (default [`ThreadSleep`], which
-    /// works under any runtime). Pass your runtime's timer, or in tests one
-    /// that records the waits.
+    /// How the client waits between attempts and in the throttle (default
+    /// [`RuntimeSleep`]: tokio's timer with the `reqwest` feature; without
+    /// a tokio runtime it cannot wait, and waits end as errors carrying
+    /// their time). Pass your runtime's timer, or in tests one that records
+    /// the waits.
     pub fn sleep(mut self, sleep: impl Sleep + 'static) -> Self {
         self.sleep = Arc::new(sleep);
         self
@@ -143,6 +148,17 @@ impl PortingClientBuilder {
     /// rate-limit answer slows only the call that met it (by its retry).
     pub fn throttle(mut self, throttle: Throttle) -> Self {
         self.throttle = Some(throttle);
+        self
+    }
+
+    /// Ends every wait of this client (a throttle pause, a wait between
+    /// retries) as soon as `token` is cancelled: the step waiting is not
+    /// sent, and returns [`Error::WaitRequired`](crate::Error::WaitRequired)
+    /// with [`WaitReason::Cancelled`](crate::WaitReason::Cancelled). A
+    /// request already sent is not cut short: its answer is recorded. A
+    /// [`Fleet`](crate::Fleet) gives its client its own token.
+    pub fn cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
         self
     }
 
@@ -188,6 +204,7 @@ impl PortingClientBuilder {
                 sleep: self.sleep,
                 checkpoint: self.checkpoint,
                 throttle: self.throttle,
+                cancel: self.cancel,
             }),
         })
     }

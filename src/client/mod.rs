@@ -18,6 +18,7 @@ pub use builder::{
     DEFAULT_TIMEOUT,
 };
 
+use crate::cancel::CancelToken;
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
 use crate::error::retry::{self, Delivery};
 use crate::error::{
@@ -89,6 +90,7 @@ struct Inner {
     sleep: Arc<dyn Sleep>,
     checkpoint: Option<Arc<dyn Checkpoint>>,
     throttle: Option<Throttle>,
+    cancel: Option<CancelToken>,
     /// `Bearer <token>`, made once.
     authorization: String,
 }
@@ -105,6 +107,7 @@ impl fmt::Debug for PortingClient {
             .field("sleep", &self.inner.sleep)
             .field("checkpoint", &self.inner.checkpoint)
             .field("throttle", &self.inner.throttle)
+            .field("cancel", &self.inner.cancel)
             .finish()
     }
 }
@@ -432,13 +435,12 @@ impl PortingClient {
                     .retry_after()
                     .unwrap_or_else(|| policy.backoff(attempt))
             };
-            match retries.next(policy, self.now(), &error, wait) {
-                Some(wait) => {
-                    telemetry::retrying(operation, *attempts, wait, &error);
-                    self.inner.sleep.sleep(wait).await;
-                }
-                None => return Err(error),
-            }
+            let now = self.now();
+            let Some(wait) = retries.next(policy, now, &error, wait) else {
+                return Err(error);
+            };
+            telemetry::retrying(operation, *attempts, wait, &error);
+            self.retry_wait(operation, wait, now, error).await?;
         }
     }
 
@@ -601,7 +603,8 @@ impl PortingClient {
         let mut retries = Retries::start(self.now());
         loop {
             *attempts = retries.attempt();
-            let error = match self.attempt(session, step).await {
+            let max_wait = retries.remaining(policy, self.now());
+            let error = match self.attempt(session, step, max_wait).await {
                 Ok(state) => return Ok(state),
                 Err(error) => error,
             };
@@ -615,33 +618,111 @@ impl PortingClient {
                     None => policy.backoff(attempt),
                 },
             };
-            match retries.next(policy, now, &error, wait) {
-                Some(wait) => {
-                    telemetry::retrying(step.operation(), *attempts, wait, &error);
-                    self.inner.sleep.sleep(wait).await;
+            let Some(wait) = retries.next(policy, now, &error, wait) else {
+                return Err(error);
+            };
+            telemetry::retrying(step.operation(), *attempts, wait, &error);
+            self.retry_wait(step.operation(), wait, now, error).await?;
+        }
+    }
+
+    /// Waits `wait` before the next attempt of `operation` (`now`: when the
+    /// wait was decided). A cancel ends it as a
+    /// [`WaitReason::Cancelled`] wait; a [`Sleep`] that cannot wait here
+    /// ends it with the failure that asked for it (the session keeps its
+    /// `not_before`).
+    async fn retry_wait(
+        &self,
+        operation: Operation,
+        wait: Duration,
+        now: Timestamp,
+        error: Error,
+    ) -> Result<(), Error> {
+        match self.pause(wait).await {
+            Pause::Slept => Ok(()),
+            Pause::Cancelled => {
+                let until = now.saturating_add(wait);
+                Err(WaitRequired::new(operation, until, WaitReason::Cancelled, now).into())
+            }
+            Pause::NoTimer => Err(error),
+        }
+    }
+
+    /// Every wait of the client: with its [`Sleep`], cut short by its
+    /// cancel token; never attempted when the timer cannot wait here.
+    async fn pause(&self, wait: Duration) -> Pause {
+        let cancelled = self.inner.cancel.as_ref().map(CancelToken::cancelled);
+        if self.inner.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+            return Pause::Cancelled;
+        }
+        if wait.is_zero() {
+            return Pause::Slept;
+        }
+        if !self.inner.sleep.can_sleep() {
+            return Pause::NoTimer;
+        }
+        let sleep = self.inner.sleep.sleep(wait);
+        match cancelled {
+            None => {
+                sleep.await;
+                Pause::Slept
+            }
+            Some(cancelled) => {
+                futures_util::pin_mut!(cancelled);
+                match futures_util::future::select(sleep, cancelled).await {
+                    futures_util::future::Either::Left(_) => Pause::Slept,
+                    futures_util::future::Either::Right(_) => Pause::Cancelled,
                 }
-                None => return Err(error),
             }
         }
     }
 
-    /// One attempt: reconcile a step in flight, check, mark, save, send once,
-    /// record.
+    /// Waits until the throttle lets a request of `operation` start, for
+    /// at most `max_wait` in all (a step's deadline): a longer hold, a
+    /// cancel or a timer that cannot wait ends as [`Error::WaitRequired`]
+    /// with the time, nothing sent.
+    async fn admit(&self, operation: Operation, max_wait: Duration) -> Result<(), Error> {
+        let Some(throttle) = &self.inner.throttle else {
+            return Ok(());
+        };
+        let mut waited = Duration::ZERO;
+        loop {
+            let now = self.now();
+            let Some(hold) = throttle.reserve(now) else {
+                return Ok(());
+            };
+            let until = now.saturating_add(hold.wait);
+            let refused = |reason| Err(WaitRequired::new(operation, until, reason, now).into());
+            waited = waited.saturating_add(hold.wait);
+            if waited > max_wait {
+                return refused(WaitReason::Throttle);
+            }
+            telemetry::throttled(hold.wait, hold.paused);
+            match self.pause(hold.wait).await {
+                Pause::Slept => {}
+                Pause::Cancelled => return refused(WaitReason::Cancelled),
+                Pause::NoTimer => return refused(WaitReason::Throttle),
+            }
+            // A pause that began while we waited holds us too.
+            if !throttle.held(self.now()) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One attempt: reconcile a step in flight, check, wait for the throttle
+    /// (at most `max_wait`), mark, save, send once, record.
     async fn attempt(
         &self,
         session: &mut PortingSession,
         step: &Step<'_>,
+        max_wait: Duration,
     ) -> Result<StateName, Error> {
         let operation = step.operation();
         // Too early: nothing is sent, not even the reconciling read.
         let now = self.now();
         if let Some(until) = session.not_before().filter(|until| *until > now) {
-            return Err(WaitRequired {
-                operation,
-                until,
-                reason: WaitReason::NotBefore,
-            }
-            .into());
+            return Err(WaitRequired::new(operation, until, WaitReason::NotBefore, now).into());
         }
         // A register of ours whose outcome was unknown may have set the PIN:
         // remembered by the session until a register succeeds, so an
@@ -681,12 +762,8 @@ impl PortingClient {
         session.check(operation)?;
         if operation == Operation::Register {
             if let Some(until) = session.register_budget_frees_at(now) {
-                return Err(WaitRequired {
-                    operation,
-                    until,
-                    reason: WaitReason::RegisterBudget,
-                }
-                .into());
+                let reason = WaitReason::RegisterBudget;
+                return Err(WaitRequired::new(operation, until, reason, now).into());
             }
         }
         let target = match step {
@@ -702,10 +779,8 @@ impl PortingClient {
         // saved: a process that dies while waiting has sent nothing, and
         // its saved session must not say otherwise.
         let now = match &self.inner.throttle {
-            Some(throttle) => {
-                throttle
-                    .admit(self.inner.clock.as_ref(), self.inner.sleep.as_ref())
-                    .await;
+            Some(_) => {
+                self.admit(operation, max_wait).await?;
                 self.now()
             }
             None => now,
@@ -1044,9 +1119,8 @@ impl PortingClient {
                 .map_err(|e| e.for_operation(operation).into());
         };
         if !admitted {
-            throttle
-                .admit(self.inner.clock.as_ref(), self.inner.sleep.as_ref())
-                .await;
+            self.admit(operation, self.inner.retry_policy.deadline())
+                .await?;
         }
         let response = self
             .exchange(operation, request)
@@ -1090,6 +1164,16 @@ impl PortingClient {
         telemetry::exchanged(operation, status, started.elapsed());
         result
     }
+}
+
+/// How a wait of the client ended.
+enum Pause {
+    /// The whole wait passed.
+    Slept,
+    /// The client's cancel token ended it.
+    Cancelled,
+    /// The client's [`Sleep`] cannot wait here: nothing was waited.
+    NoTimer,
 }
 
 /// 133005 "PIN incorrect".

@@ -102,7 +102,10 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
         190 => InvalidAccessToken,
         0 | 3 | 10 | 200..=299 => PermissionDenied,
         368 => AccountRestricted,
-        4 | 17 | 341 | 80007 | 130429 => RateLimited,
+        // 613 "Calls to this api have exceeded the rate limit" (Meta's OpenAPI
+        // description: "Too many verification code requests") and 32 (the
+        // page-level limit) are throttling codes of the Graph error table.
+        4 | 17 | 32 | 341 | 613 | 80007 | 130429 => RateLimited,
         1 | 2 | 131000 | 131016 | 133004 => Temporary,
         _ => Unknown,
     }
@@ -379,7 +382,7 @@ mod tests {
 
     #[test]
     fn ref3_throttling_codes() {
-        for code in [4, 17, 341, 80007, 130429] {
+        for code in [4, 17, 32, 341, 613, 80007, 130429] {
             let body = format!(r#"{{"error":{{"code":{code}}}}}"#);
             assert_eq!(kind(&body), RateLimited, "code {code}");
         }

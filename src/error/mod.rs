@@ -176,11 +176,13 @@ impl Error {
     }
 
     /// How long to wait before retrying, when known: the `Retry-After`
-    /// header, or the wait Meta documents for the case.
+    /// header, the wait Meta documents for the case, or for
+    /// [`Error::WaitRequired`] the wait it was refused for.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Api(e) => e.retry_after(),
             Self::UnexpectedResponse(e) => e.retry_after(),
+            Self::WaitRequired(e) => Some(e.wait()),
             _ => None,
         }
     }

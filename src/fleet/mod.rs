@@ -1,6 +1,5 @@
 //! Many ports at once: bounded concurrency, one throttle, one store.
 
-mod cancel;
 mod inputs;
 mod progress;
 
@@ -10,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-pub use cancel::CancelToken;
+use crate::cancel::CancelToken;
 pub use inputs::{FleetInputs, InputMap};
 pub use progress::{
     FleetEvent, FleetProgress, FleetReport, ProgressColumn, SessionOutcome, SessionResult,
@@ -18,7 +17,7 @@ pub use progress::{
 
 use crate::actor::Actor;
 use crate::client::{PortingClient, PortingClientBuilder};
-use crate::error::{ConfigError, Error};
+use crate::error::{ConfigError, Error, WaitReason};
 use crate::operation::Operation;
 use crate::params::{CodeMethod, Language};
 use crate::session::{NextAction, PortingSession};
@@ -196,8 +195,8 @@ impl FleetBuilder {
     }
 
     /// Builds the fleet's client (with the store as its
-    /// [`Checkpoint`](crate::Checkpoint) — replacing any the client builder
-    /// had — and the throttle) and the fleet.
+    /// [`Checkpoint`](crate::Checkpoint), the fleet's throttle and cancel
+    /// token — replacing any the client builder had) and the fleet.
     ///
     /// # Errors
     /// The client builder's [`ConfigError`].
@@ -206,6 +205,7 @@ impl FleetBuilder {
             .client
             .checkpoint(StoreCheckpoint(Arc::clone(&self.settings.store)))
             .throttle(self.settings.throttle.clone())
+            .cancel_token(self.settings.cancel.clone())
             .build()?;
         Ok(Fleet {
             client,
@@ -521,6 +521,16 @@ fn after_failure(session: &PortingSession, error: Error, now: Timestamp) -> Sess
         return SessionOutcome::Rejected { reason: *reason };
     }
     let mut next = session.next_action();
+    if let Error::WaitRequired(wait) = &error {
+        if wait.reason() == WaitReason::Cancelled {
+            return SessionOutcome::Cancelled;
+        }
+        // A wait the client could not make (a throttle pause past the
+        // deadline): the session is due again when it ends, and nobody but
+        // us has anything to do (the customer's code, if any, is kept).
+        next.not_before = next.not_before.max(Some(wait.until()));
+        next.actor = Actor::Us;
+    }
     let person = |actor| matches!(actor, Actor::Customer | Actor::PreviousProvider);
     // The answer may name a person the state does not wait for (a display
     // name to get approved): then that person is who the session waits for.
