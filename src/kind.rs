@@ -81,8 +81,11 @@ pub enum ApiErrorKind {
     NumberDeleted,
     /// 100, 131008, 131009: a parameter is missing or invalid.
     InvalidParameter,
-    /// 136025: the verification code was rejected (wrong or expired). This
-    /// code is used by a third-party client and not published by Meta.
+    /// 136025, or Meta's 100 "The verification code is invalid or has
+    /// expired" ("Verification Failed"): the verification code was refused
+    /// as wrong (a code that expired is
+    /// [`VerificationCodeExpired`](Self::VerificationCodeExpired)). The
+    /// customer gives the code again, exactly.
     VerificationCodeRejected,
 
     // --- Auth, throttling, temporary ----------------------------------------
@@ -97,6 +100,14 @@ pub enum ApiErrorKind {
     RateLimited,
     /// 1, 2, 131000, 131016, 133004: a temporary error on Meta's side.
     Temporary,
+
+    /// The verification code expired (codes live about ten minutes, see
+    /// [`CODE_LIFETIME`](crate::CODE_LIFETIME)): 136025 "…has expired", or
+    /// Meta's 100 "The verification code is invalid or has expired"
+    /// ("Verification Failed") for a code older than its lifetime. Nobody
+    /// needs to be asked: request a new code
+    /// ([`NextAction::RequestNewCode`](crate::NextAction::RequestNewCode)).
+    VerificationCodeExpired,
 
     /// A code this crate does not know. The raw fields are kept. A saved
     /// session naming a case this version does not know (written by a newer
@@ -298,11 +309,9 @@ impl ApiErrorKind {
                 "Verification code rejected",
                 WithCorrectedInput,
                 Actor::Customer,
-                "The code is wrong or expired (Meta's message says which when it can; no \
-                 separate code is published). A wrong code: the customer reads the latest SMS or \
-                 call again and gives the code exactly. An expired one: call request_code again \
-                 (legal from code_requested; Meta limits how often, so wait if it says to) and \
-                 verify the new code.",
+                "The code was refused as wrong. The customer reads the latest SMS or call again \
+                 and gives the code exactly; if none arrived, or it is older than ten minutes, \
+                 call request_code for a new one.",
             ),
             InvalidAccessToken => row(
                 "Access token is invalid or expired",
@@ -338,6 +347,14 @@ impl ApiErrorKind {
                 Actor::Us,
                 "A temporary error on Meta's side. Retry with backoff.",
             ),
+            VerificationCodeExpired => row(
+                "Verification code expired",
+                AfterAction,
+                Actor::Us,
+                "The code expired before it was verified (codes live about ten minutes). Call \
+                 request_code for a new one (Meta limits how often: wait if it says to) and verify \
+                 the new code; the customer only reads the new SMS or call.",
+            ),
             Unknown => row(
                 "Unrecognised Graph API error",
                 AfterAction,
@@ -349,7 +366,7 @@ impl ApiErrorKind {
     }
 
     /// Every case, in declaration order.
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 30] = [
         Self::OnBehalfNotAccepted,
         Self::TwoStepEnabled,
         Self::EligibleForDirectAdd,
@@ -378,6 +395,7 @@ impl ApiErrorKind {
         Self::AccountRestricted,
         Self::RateLimited,
         Self::Temporary,
+        Self::VerificationCodeExpired,
         Self::Unknown,
     ];
 
@@ -415,6 +433,7 @@ impl ApiErrorKind {
             Self::RateLimited => "rate_limited",
             Self::Temporary => "temporary",
             Self::Unknown => "unknown",
+            Self::VerificationCodeExpired => "verification_code_expired",
         }
     }
 

@@ -167,8 +167,8 @@ pub use error::{
     UnexpectedResponse, ValidationError, WaitReason, WaitRequired,
 };
 pub use fleet::{
-    Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport,
-    InputMap, ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY,
+    Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport, InputMap,
+    ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY,
 };
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
 pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};
@@ -181,7 +181,7 @@ pub use retry_policy::{RetryPolicy, RuntimeSleep, Sleep, ThreadSleep};
 pub use secret::{AccessToken, Pin, VerificationCode};
 pub use session::{
     Counters, InFlight, LastFailure, NextAction, NextStep, PortingSession, Transition,
-    HISTORY_LIMIT, REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
+    CODE_LIFETIME, HISTORY_LIMIT, REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
 };
 pub use state::{
     IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,

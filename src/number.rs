@@ -58,6 +58,24 @@ impl PhoneNumberRecord {
         self.status == Some(NumberStatus::Connected)
     }
 
+    /// Whether `platform_type` says the number is registered on a platform
+    /// (`CLOUD_API`, `ON_PREMISE`): a register went through, even while
+    /// `status` is not `CONNECTED` yet.
+    pub fn is_on_platform(&self) -> bool {
+        self.platform_type.as_deref().is_some_and(|platform| {
+            platform.eq_ignore_ascii_case("CLOUD_API")
+                || platform.eq_ignore_ascii_case("ON_PREMISE")
+        })
+    }
+
+    /// Whether `platform_type` says the number is on no platform
+    /// (`NOT_APPLICABLE`): not registered.
+    pub(crate) fn is_off_platform(&self) -> bool {
+        self.platform_type
+            .as_deref()
+            .is_some_and(|platform| platform.eq_ignore_ascii_case("NOT_APPLICABLE"))
+    }
+
     /// Whether ownership was verified with a code
     /// (`code_verification_status: VERIFIED`).
     pub fn is_code_verified(&self) -> bool {

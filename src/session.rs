@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::actor::Actor;
 use crate::ids::{BusinessId, WabaId};
+use crate::kind::ApiErrorKind;
 use crate::operation::Operation;
 use crate::params::{CodeMethod, Language};
 use crate::phone::PhoneNumber;
@@ -24,6 +25,13 @@ pub const SESSION_FORMAT_VERSION: u32 = 1;
 /// How many history entries a session keeps (the newest); older ones are
 /// dropped and counted in [`Counters::history_dropped`].
 pub const HISTORY_LIMIT: usize = 32;
+
+/// How long a verification code lives: "time-limited (typically 10
+/// minutes)" (Meta's OpenAPI description of `request_code`). A code refused
+/// after this long expired, whatever Meta's message says, and a fleet asks
+/// for a new code when none arrived within this time of an unconfirmed
+/// request ([`FleetBuilder::code_wait`](crate::FleetBuilder::code_wait)).
+pub const CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// Meta's window for the register/deregister limit (10 calls per number).
 pub const REGISTER_WINDOW: Duration = Duration::from_secs(72 * 3600);
@@ -778,11 +786,14 @@ impl PortingSession {
     }
 
     /// Whether the last read showed the code expired
-    /// (`code_verification_status: EXPIRED`) and no code was requested
-    /// since: a new code must be requested before the port can go on.
+    /// (`code_verification_status: EXPIRED`), or Meta refused the code as
+    /// expired ([`ApiErrorKind::VerificationCodeExpired`](crate::ApiErrorKind::VerificationCodeExpired),
+    /// which [`last_read`](Self::last_read) then shows too), and no code was
+    /// requested since: a new code must be requested before the port can go
+    /// on.
     pub fn code_expired(&self) -> bool {
         self.last_read
-            .is_some_and(|read| read.code_expired && !read.code_verified && !read.registered)
+            .is_some_and(|read| read.code_expired && !read.code_verified && !read.is_registered())
             && matches!(
                 self.state.resume_point(),
                 PortingState::Initiated { .. }
@@ -882,6 +893,18 @@ impl PortingSession {
             | StepOutcome::Reconciled { observed, .. }
             | StepOutcome::ExistingNumberAdopted { observed, .. } => {
                 self.last_read = Some(*observed);
+            }
+            // Meta refused the code as expired: what a read would show.
+            StepOutcome::Failed {
+                kind: ApiErrorKind::VerificationCodeExpired,
+                ..
+            } => {
+                let read = self.last_read.unwrap_or_default();
+                self.last_read = Some(Observed {
+                    code_expired: true,
+                    code_verified: false,
+                    ..read
+                });
             }
             StepOutcome::Failed { .. } => {}
             _ => self.last_read = None,

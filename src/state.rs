@@ -245,6 +245,11 @@ pub struct Observed {
     /// lapsed; a new code must be requested and verified.
     #[serde(default, skip_serializing_if = "is_false")]
     pub code_expired: bool,
+    /// Registered but not `CONNECTED` yet: `platform_type` says the number
+    /// is on a platform (`CLOUD_API`, `ON_PREMISE`) while `status` is still
+    /// `PENDING`. A register went through; Meta is connecting the number.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub connecting: bool,
 }
 
 impl Observed {
@@ -254,7 +259,22 @@ impl Observed {
             registered,
             code_verified,
             code_expired: false,
+            connecting: false,
         }
+    }
+
+    /// The same facts, with the number registered but not connected yet
+    /// ([`connecting`](Self::connecting)) or not.
+    #[must_use]
+    pub fn with_connecting(mut self, connecting: bool) -> Self {
+        self.connecting = connecting;
+        self
+    }
+
+    /// Whether a register went through: the number is `CONNECTED`, or
+    /// [`connecting`](Self::connecting).
+    pub fn is_registered(&self) -> bool {
+        self.registered || self.connecting
     }
 
     /// The same facts, with `code_verification_status: EXPIRED` or not.
@@ -529,9 +549,9 @@ impl PortingState {
         }
         let passed = match self.refused_step() {
             Some(Operation::RequestCode | Operation::VerifyCode) => {
-                observed.code_verified || observed.registered
+                observed.code_verified || observed.is_registered()
             }
-            Some(_) => observed.registered,
+            Some(_) => observed.is_registered(),
             None => true,
         };
         match self {
@@ -627,7 +647,7 @@ impl PortingState {
         let Some(phone_number_id) = self.phone_number_id().cloned() else {
             return self;
         };
-        if observed.registered {
+        if observed.is_registered() {
             return Self::Registered { phone_number_id };
         }
         match self {

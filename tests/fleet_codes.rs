@@ -102,3 +102,109 @@ async fn a_fleet_session_whose_code_expired_waits_on_the_customer_forever() {
         stored.last_failure().map(|f| (f.kind, f.message.clone()))
     );
 }
+
+/// Loses the answer of the first `lost` code requests (a timeout after the
+/// request may have left; here it never reached Meta, as when a process
+/// stops between saving the session and sending).
+#[derive(Debug)]
+struct LosesCodeRequests {
+    sim: waba_porting::simulator::Simulator,
+    lost: usize,
+    seen: std::sync::atomic::AtomicUsize,
+}
+
+#[waba_porting::async_trait]
+impl waba_porting::Transport for LosesCodeRequests {
+    async fn send(
+        &self,
+        request: waba_porting::transport::HttpRequest,
+    ) -> Result<waba_porting::transport::HttpResponse, waba_porting::TransportError> {
+        use std::sync::atomic::Ordering;
+        if common::wire::operation_of(&request) == Operation::RequestCode
+            && self.seen.fetch_add(1, Ordering::SeqCst) < self.lost
+        {
+            return Err(waba_porting::TransportError::from_kind(
+                waba_porting::TransportErrorKind::Timeout,
+            ));
+        }
+        self.sim.send(request).await
+    }
+}
+
+/// A code request whose answer never came leaves "code possibly sent", and
+/// nothing ever asked again: the customer waited for a code that never
+/// left. After `code_wait` with no code, the fleet requests one itself —
+/// once, not on every run — and never more than `max_code_requests`.
+#[tokio::test(flavor = "current_thread")]
+async fn a_code_request_that_never_left_is_made_again_after_the_code_wait_and_bounded() {
+    let sim = Scenario::happy_path().build();
+    let session = sim.session();
+    let key = SessionKey::of(&session);
+    let store = Arc::new(InMemoryStore::new());
+    let client = sim.client_builder().transport(LosesCodeRequests {
+        sim: sim.clone(),
+        lost: 1,
+        seen: Default::default(),
+    });
+    let fleet = Fleet::builder(client, Arc::clone(&store))
+        .inputs(InputMap::new().with_default_pin(pin()))
+        .build()
+        .unwrap();
+    let _ = fleet.run(vec![session.clone()]).await;
+    let stored = store.load(&key).await.unwrap().unwrap();
+    assert!(stored.code_request_unconfirmed(), "{stored:?}");
+    assert!(sim.inbox(session.phone_number()).is_empty());
+
+    // Within the code's lifetime the customer may still have it: wait, and
+    // say until when.
+    sim.advance(Duration::from_secs(5 * 60));
+    let report = fleet.run(vec![session.clone()]).await;
+    match &report.sessions[0].outcome {
+        SessionOutcome::Waiting { next, .. } => {
+            assert_eq!(next.action, NextAction::VerifyCode);
+            let due = next.not_before.expect("says when it asks again");
+            assert!(due > sim.now(), "{due} vs {}", sim.now());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(sim.inbox(session.phone_number()).is_empty());
+
+    // Past it, the next run asks again, and the code reaches the customer.
+    sim.advance(Duration::from_secs(6 * 60));
+    let _ = fleet.run(vec![session.clone()]).await;
+    assert_eq!(sim.inbox(session.phone_number()).len(), 1);
+    // That request was answered: from now on the customer has a code, and
+    // later runs do not text them again.
+    for _ in 0..3 {
+        sim.advance(Duration::from_secs(3600));
+        let _ = fleet.run(vec![session.clone()]).await;
+    }
+    assert_eq!(sim.inbox(session.phone_number()).len(), 1);
+    assert_eq!(sim.calls(session.phone_number()).unwrap().request_code, 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn code_requests_that_keep_getting_lost_stop_at_the_bound() {
+    let sim = Scenario::happy_path().build();
+    let session = sim.session();
+    let client = sim.client_builder().transport(LosesCodeRequests {
+        sim: sim.clone(),
+        lost: usize::MAX,
+        seen: Default::default(),
+    });
+    let fleet = Fleet::builder(client, InMemoryStore::new())
+        .max_code_requests(2)
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        let _ = fleet.run(vec![session.clone()]).await;
+        sim.advance(Duration::from_secs(11 * 60));
+    }
+    let stored = fleet
+        .store()
+        .load(&SessionKey::of(&session))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.counters().code_requests, 2, "{stored:?}");
+}

@@ -373,6 +373,11 @@ fn lagging_status(response: HttpResponse) -> HttpResponse {
     };
     if let Some(map) = value.as_object_mut() {
         map.insert("status".into(), "PENDING".into());
+        // A lagging read says "not registered" in both fields (a
+        // `platform_type` of CLOUD_API would say the register went through).
+        if map.contains_key("platform_type") {
+            map.insert("platform_type".into(), "NOT_APPLICABLE".into());
+        }
     }
     HttpResponse::new(
         response.status,

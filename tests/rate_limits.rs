@@ -231,7 +231,10 @@ async fn a_throttle_pause_past_the_retry_deadline_ends_the_step_as_a_wait_with_i
     let report = fleet.run(sessions.clone()).await;
     let waits = sleep.waits.lock().unwrap().clone();
     let elapsed = sim.now().saturating_since(started);
-    let pause_end = fleet.throttle().paused_until().expect("the 429 paused the throttle");
+    let pause_end = fleet
+        .throttle()
+        .paused_until()
+        .expect("the 429 paused the throttle");
     assert!(
         waits.iter().all(|w| *w <= deadline) && elapsed < deadline,
         "waits {waits:?} (deadline {deadline:?}); {elapsed:?} elapsed"
@@ -252,7 +255,12 @@ async fn a_throttle_pause_past_the_retry_deadline_ends_the_step_as_a_wait_with_i
     }
     // Nothing was sent after the 429 but what the other sessions had sent
     // before it.
-    assert_eq!(wire.sent(Operation::RequestCode), 3, "{:?}", wire.sent.lock().unwrap());
+    assert_eq!(
+        wire.sent(Operation::RequestCode),
+        3,
+        "{:?}",
+        wire.sent.lock().unwrap()
+    );
 }
 
 // ======================================================= 7. wall-clock steps

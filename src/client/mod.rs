@@ -652,7 +652,12 @@ impl PortingClient {
     /// cancel token; never attempted when the timer cannot wait here.
     async fn pause(&self, wait: Duration) -> Pause {
         let cancelled = self.inner.cancel.as_ref().map(CancelToken::cancelled);
-        if self.inner.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+        if self
+            .inner
+            .cancel
+            .as_ref()
+            .is_some_and(CancelToken::is_cancelled)
+        {
             return Pause::Cancelled;
         }
         if wait.is_zero() {
@@ -890,7 +895,7 @@ impl PortingClient {
             return Ok(Observed::default());
         };
         session.begin(Operation::ReadPhoneNumber, self.now(), None);
-        let record = match self.read_number_for(&id, flight.operation).await {
+        let record = match self.read_number_for(&id, flight).await {
             Ok(record) => record,
             Err(error) => return Err(self.record_read_failure(session, error).await),
         };
@@ -898,7 +903,7 @@ impl PortingClient {
         let outcome = match (&flight.method, &flight.language) {
             (Some(method), Some(language))
                 if flight.operation == Operation::RequestCode
-                    && !observed.registered
+                    && !observed.is_registered()
                     && !observed.code_verified =>
             {
                 // The state is dated when the request was sent (a code Meta
@@ -932,29 +937,49 @@ impl PortingClient {
         Ok(observed)
     }
 
-    /// Reads the number to settle `operation`, insisting on an answer that
+    /// Reads the number to settle `flight`, insisting on an answer that
     /// can decide it: the number asked about, with the field that tells
-    /// (`status` for register; `code_verification_status`, or a connected
-    /// number, for the code steps). Absence of evidence is not evidence:
-    /// anything less is an undecodable answer and the marker stays.
+    /// (for the code steps `code_verification_status`, or a connected
+    /// number; for register, `status` and what `platform_type` says).
+    /// Absence of evidence is not evidence: anything less is an
+    /// undecodable answer and the marker stays.
+    ///
+    /// A register is settled by `CONNECTED`, or by a `platform_type` that
+    /// says the number is on a platform (registered, still connecting) or
+    /// on none (not registered). A read that shows neither (not connected,
+    /// no `platform_type`) cannot tell "registered, connecting" from "not
+    /// registered": for a while after the register was sent
+    /// ([`REGISTER_SETTLE`]) that is a wait — read again in
+    /// [`REGISTER_REREAD`] ([`WaitReason::ReconcileUndecided`]) — rather
+    /// than one of the 10 register calls per 72 hours spent on a guess;
+    /// after it, the number is taken as not registered.
     async fn read_number_for(
         &self,
         id: &PhoneNumberId,
-        operation: Operation,
+        flight: &InFlight,
     ) -> Result<PhoneNumberRecord, Error> {
         // read_number already refuses a record of another number.
         let record = self.read_number(id).await?;
-        let decisive = match operation {
+        let decisive = match flight.operation {
             Operation::Register => record.status.is_some(),
             _ => record.code_verification_status.is_some() || record.is_connected(),
         };
-        if decisive {
-            Ok(record)
-        } else {
-            Err(undecided_read(
+        if !decisive {
+            return Err(undecided_read(
                 "the number read lacks the status that decides the step in flight",
-            ))
+            ));
         }
+        let unsure = flight.operation == Operation::Register
+            && !record.is_connected()
+            && !record.is_on_platform()
+            && !record.is_off_platform();
+        let now = self.now();
+        if unsure && now.saturating_since(flight.since) < REGISTER_SETTLE {
+            let until = now.saturating_add(REGISTER_REREAD);
+            let reason = WaitReason::ReconcileUndecided;
+            return Err(WaitRequired::new(Operation::Register, until, reason, now).into());
+        }
+        Ok(record)
     }
 
     /// A reconciling read failed: the step's outcome is still unknown, so
@@ -1014,6 +1039,7 @@ impl PortingClient {
         error: Error,
     ) -> Error {
         let now = self.now();
+        let error = code_refused_by_age(session, error, now);
         if let Some(api) = error.api() {
             let outcome = StepOutcome::Failed {
                 operation,
@@ -1166,6 +1192,35 @@ impl PortingClient {
     }
 }
 
+/// A code refused as "invalid or has expired" (or wrong) after it lived
+/// longer than codes do ([`CODE_LIFETIME`](crate::CODE_LIFETIME)) expired,
+/// whatever it was: a new code is needed, not the customer's retyping.
+fn code_refused_by_age(session: &PortingSession, error: Error, now: Timestamp) -> Error {
+    let Error::Api(api) = error else {
+        return error;
+    };
+    let old = match session.state().resume_point() {
+        PortingState::CodeRequested { at, .. } => {
+            now.saturating_since(*at) >= crate::session::CODE_LIFETIME
+        }
+        _ => false,
+    };
+    if api.kind() == ApiErrorKind::VerificationCodeRejected && old {
+        Error::Api(api.reclassified(ApiErrorKind::VerificationCodeExpired))
+    } else {
+        Error::Api(api)
+    }
+}
+
+/// How long after a `register` whose answer was lost a read that cannot
+/// tell whether it went through (not `CONNECTED`, no `platform_type`) is
+/// taken as "still connecting" and read again, rather than as "not
+/// registered".
+const REGISTER_SETTLE: Duration = Duration::from_secs(15 * 60);
+
+/// How long to wait before such a read is made again.
+const REGISTER_REREAD: Duration = Duration::from_secs(30);
+
 /// How a wait of the client ended.
 enum Pause {
     /// The whole wait passed.
@@ -1234,6 +1289,7 @@ fn decides_adoption(record: &PhoneNumberRecord) -> bool {
 fn observed(record: &PhoneNumberRecord) -> Observed {
     Observed::new(record.is_connected(), record.is_code_verified())
         .with_code_expired(record.code_verification_status == Some(CodeVerificationStatus::Expired))
+        .with_connecting(!record.is_connected() && record.is_on_platform())
 }
 
 fn paging_error(operation: Operation, response: &HttpResponse, reason: UndecodableReason) -> Error {
@@ -1303,9 +1359,9 @@ impl Step<'_> {
         match self {
             Self::Start => false,
             Self::RequestCode { .. } | Self::VerifyCode { .. } => {
-                observed.code_verified || observed.registered
+                observed.code_verified || observed.is_registered()
             }
-            Self::Register { .. } => observed.registered,
+            Self::Register { .. } => observed.is_registered(),
         }
     }
 

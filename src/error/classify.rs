@@ -97,8 +97,15 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
         133000 => PreviousDeregistrationFailed,
         133010 => NumberNotRegistered,
         33 => NumberDeleted,
+        // "The verification code is invalid or has expired" (title
+        // "Verification Failed", Meta's OpenAPI description): the code was
+        // refused, not a parameter. Which of the two the client decides
+        // from the code's age.
+        100 if operation == Operation::VerifyCode && mentions(error, "verification") => {
+            code_refusal(error)
+        }
         100 | 131008 | 131009 => InvalidParameter,
-        136025 => VerificationCodeRejected,
+        136025 => code_refusal(error),
         190 => InvalidAccessToken,
         0 | 3 | 10 | 200..=299 => PermissionDenied,
         368 => AccountRestricted,
@@ -109,6 +116,27 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
         1 | 2 | 131000 | 131016 | 133004 => Temporary,
         _ => Unknown,
     }
+}
+
+/// A refused code: expired when Meta says so plainly ("…has expired"),
+/// else rejected ("invalid or has expired" says neither).
+fn code_refusal(error: &GraphError) -> ApiErrorKind {
+    if mentions(error, "expired") && !mentions(error, "invalid or has expired") {
+        ApiErrorKind::VerificationCodeExpired
+    } else {
+        ApiErrorKind::VerificationCodeRejected
+    }
+}
+
+/// Whether any of the error's texts contains `needle` (lower-case ASCII),
+/// ignoring ASCII case.
+fn mentions(error: &GraphError, needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    error.texts().any(|text| {
+        text.as_bytes()
+            .windows(needle.len())
+            .any(|window| window.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// Lower-case, straight quotes, single spaces: wording survives cosmetic edits.
@@ -386,6 +414,39 @@ mod tests {
             let body = format!(r#"{{"error":{{"code":{code}}}}}"#);
             assert_eq!(kind(&body), RateLimited, "code {code}");
         }
+    }
+
+    #[test]
+    fn refused_codes_tell_expired_from_wrong_only_when_meta_says_which() {
+        let expired = r#"{"error":{"message":"Verification code has expired","code":136025}}"#;
+        assert_eq!(
+            kind_at(Operation::VerifyCode, expired),
+            VerificationCodeExpired
+        );
+        let wrong = r#"{"error":{"message":"Verification code is incorrect","code":136025}}"#;
+        assert_eq!(
+            kind_at(Operation::VerifyCode, wrong),
+            VerificationCodeRejected
+        );
+        // Meta's OpenAPI description's example (code 100, "Verification
+        // Failed"): a refused code, not a bad parameter; which of the two
+        // the client decides by the code's age.
+        let either = r#"{"error":{"message":"The verification code is invalid or has expired","type":"OAuthException","code":100,"error_user_title":"Verification Failed","fbtrace_id":"AbCdEf"}}"#;
+        assert_eq!(
+            kind_at(Operation::VerifyCode, either),
+            VerificationCodeRejected
+        );
+        assert_eq!(
+            kind_at(Operation::RequestCode, r#"{"error":{"code":100}}"#),
+            InvalidParameter
+        );
+        assert_eq!(
+            kind_at(
+                Operation::VerifyCode,
+                r#"{"error":{"code":100,"message":"Invalid parameter"}}"#
+            ),
+            InvalidParameter
+        );
     }
 
     #[test]

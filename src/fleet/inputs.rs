@@ -17,8 +17,14 @@ use crate::store::SessionKey;
 /// The fleet asks when a session reaches that step; `None` means "not yet"
 /// and the session stops there, waiting (run the fleet again later). Give a
 /// session the **same PIN every time**: a register whose answer was lost may
-/// have set it. A code that was refused is asked for again on the next run:
-/// hand out a new one (or `None`), not the refused one.
+/// have set it.
+///
+/// Keep a code until Meta judged it: the fleet tells you with
+/// [`code_judged`](Self::code_judged) once Meta accepted or refused it. A
+/// verify that was not decided (a rate limit, a lost answer, a cancelled
+/// run) is not a verdict, and the fleet asks for the code again on a later
+/// run: hand out the same one. After a refusal, hand out a new code (or
+/// `None`), not the refused one.
 ///
 /// [`InputMap`] is a ready implementation over two maps; implement the trait
 /// to read codes and PINs from your own service.
@@ -29,6 +35,13 @@ pub trait FleetInputs: Send + Sync + fmt::Debug {
 
     /// The PIN to register `session`'s number with, if known.
     async fn pin(&self, session: &PortingSession) -> Option<Pin>;
+
+    /// Meta judged `code`, given for `session`: `accepted`, or refused
+    /// (wrong or expired). Forget it now; until then, hand it out again
+    /// when asked. The default does nothing.
+    async fn code_judged(&self, session: &PortingSession, code: &VerificationCode, accepted: bool) {
+        let _ = (session, code, accepted);
+    }
 
     /// The data localization region to register `session`'s number in
     /// (none by default).
@@ -51,6 +64,10 @@ impl<T: FleetInputs + ?Sized> FleetInputs for Arc<T> {
         (**self).pin(session).await
     }
 
+    async fn code_judged(&self, session: &PortingSession, code: &VerificationCode, accepted: bool) {
+        (**self).code_judged(session, code, accepted).await
+    }
+
     async fn data_localization_region(
         &self,
         session: &PortingSession,
@@ -61,7 +78,9 @@ impl<T: FleetInputs + ?Sized> FleetInputs for Arc<T> {
 
 /// Codes and PINs by [`SessionKey`], fillable while the fleet runs (share it
 /// behind an `Arc`): a webhook handler inserts the code a customer typed in,
-/// the next run uses it. A code is handed out once (taken from the map).
+/// the next run uses it. A code stays until Meta judged it (accepted or
+/// refused): a verify cut short by a rate limit or a lost answer uses it
+/// again on the next run.
 ///
 /// `Debug` shows only how many codes and PINs are held.
 #[derive(Default)]
@@ -112,7 +131,7 @@ impl InputMap {
 #[async_trait]
 impl FleetInputs for InputMap {
     async fn verification_code(&self, session: &PortingSession) -> Option<VerificationCode> {
-        lock(&self.codes).remove(&SessionKey::of(session))
+        lock(&self.codes).get(&SessionKey::of(session)).cloned()
     }
 
     async fn pin(&self, session: &PortingSession) -> Option<Pin> {
@@ -120,6 +139,15 @@ impl FleetInputs for InputMap {
             .get(&SessionKey::of(session))
             .cloned()
             .or_else(|| self.default_pin.clone())
+    }
+
+    async fn code_judged(&self, session: &PortingSession, code: &VerificationCode, _: bool) {
+        let mut codes = lock(&self.codes);
+        let key = SessionKey::of(session);
+        // A newer code the customer sent meanwhile stays.
+        if codes.get(&key) == Some(code) {
+            codes.remove(&key);
+        }
     }
 }
 
@@ -138,12 +166,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_code_is_handed_out_once_and_pins_fall_back_to_the_default() {
+    async fn a_code_stays_until_judged_and_pins_fall_back_to_the_default() {
         let map = InputMap::new().with_default_pin(Pin::new("111111").unwrap());
         let s = session();
         assert!(map.verification_code(&s).await.is_none());
-        map.insert_code(SessionKey::of(&s), VerificationCode::new("123456").unwrap());
+        let code = VerificationCode::new("123456").unwrap();
+        map.insert_code(SessionKey::of(&s), code.clone());
         assert!(map.verification_code(&s).await.is_some());
+        assert!(map.verification_code(&s).await.is_some(), "not judged yet");
+        // A verdict on an older code leaves a newer one.
+        map.code_judged(&s, &VerificationCode::new("654321").unwrap(), false)
+            .await;
+        assert_eq!(map.verification_code(&s).await, Some(code.clone()));
+        map.code_judged(&s, &code, false).await;
         assert!(map.verification_code(&s).await.is_none());
         assert!(map.pin(&s).await.is_some());
         assert_eq!(

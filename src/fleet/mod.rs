@@ -6,6 +6,7 @@ mod progress;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
@@ -17,10 +18,10 @@ pub use progress::{
 
 use crate::actor::Actor;
 use crate::client::{PortingClient, PortingClientBuilder};
-use crate::error::{ConfigError, Error, WaitReason};
+use crate::error::{ApiErrorKind, ConfigError, Error, WaitReason};
 use crate::operation::Operation;
 use crate::params::{CodeMethod, Language};
-use crate::session::{NextAction, PortingSession};
+use crate::session::{NextAction, PortingSession, CODE_LIFETIME};
 use crate::state::{PortingState, StateName};
 use crate::store::{SessionKey, SessionStore, StoreCheckpoint, StoreError};
 use crate::throttle::Throttle;
@@ -28,6 +29,9 @@ use crate::time::Timestamp;
 
 /// The default number of sessions a fleet advances at once.
 pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// The default of [`FleetBuilder::max_code_requests`].
+pub const DEFAULT_MAX_CODE_REQUESTS: u32 = 3;
 
 /// Steps one session may take in one run (a port needs at most six: a
 /// reconcile, four steps and a spare); a bound, so no input can make a
@@ -93,6 +97,8 @@ struct Settings {
     concurrency: usize,
     code_method: CodeMethod,
     language: Language,
+    code_wait: Duration,
+    max_code_requests: u32,
     cancel: CancelToken,
     on_event: Option<Arc<EventSink>>,
 }
@@ -115,6 +121,8 @@ impl fmt::Debug for Settings {
             .field("concurrency", &self.concurrency)
             .field("code_method", &self.code_method)
             .field("language", &self.language)
+            .field("code_wait", &self.code_wait)
+            .field("max_code_requests", &self.max_code_requests)
             .field("cancelled", &self.cancel.is_cancelled())
             .field("on_event", &self.on_event.is_some())
             .finish()
@@ -173,6 +181,28 @@ impl FleetBuilder {
     /// The language of code messages (default `en_US`).
     pub fn language(mut self, language: Language) -> Self {
         self.settings.language = language;
+        self
+    }
+
+    /// How long a session waits for the customer's code after a code
+    /// request whose answer was lost (the code may never have left: a
+    /// process stopped between saving and sending, a timeout) before the
+    /// fleet requests a new one by itself (default [`CODE_LIFETIME`]: by
+    /// then a code sent would have expired anyway). Until then, and after a
+    /// confirmed request, the session waits for the customer.
+    pub fn code_wait(mut self, wait: Duration) -> Self {
+        self.settings.code_wait = wait;
+        self
+    }
+
+    /// The most code requests a session may have made for the fleet to
+    /// request another after a lost answer (default
+    /// [`DEFAULT_MAX_CODE_REQUESTS`]): past it the session waits for the
+    /// customer, so nobody is texted again and again by a wire that keeps
+    /// losing answers. A new code after one Meta refused as expired is not
+    /// bounded by this: the customer asked for it by sending the old one.
+    pub fn max_code_requests(mut self, requests: u32) -> Self {
+        self.settings.max_code_requests = requests;
         self
     }
 
@@ -250,6 +280,8 @@ impl Fleet {
                 concurrency: DEFAULT_CONCURRENCY,
                 code_method: CodeMethod::Sms,
                 language: Language::default(),
+                code_wait: CODE_LIFETIME,
+                max_code_requests: DEFAULT_MAX_CODE_REQUESTS,
                 cancel: CancelToken::new(),
                 on_event: None,
             },
@@ -432,10 +464,42 @@ impl Fleet {
                         .await
                 }
                 NextAction::VerifyCode => {
-                    match self.settings.inputs.verification_code(session).await {
-                        Some(code) => client.verify_code(session, &code).await,
-                        None => return SessionOutcome::Waiting { next, error: None },
+                    let inputs = &self.settings.inputs;
+                    let Some(code) = inputs.verification_code(session).await else {
+                        match self.code_overdue(session, now) {
+                            // The code may never have left: ask again.
+                            Ok(()) => {
+                                let result = client
+                                    .request_code(
+                                        session,
+                                        self.settings.code_method,
+                                        &self.settings.language,
+                                    )
+                                    .await;
+                                let stepped = FleetEvent::Stepped {
+                                    key,
+                                    step: Operation::RequestCode,
+                                    state: session.state().name(),
+                                    error: result.as_ref().err(),
+                                };
+                                run.report(&stepped, |p| p.steps += 1);
+                                match result {
+                                    Ok(_) => continue,
+                                    Err(error) => return after_failure(session, error, now),
+                                }
+                            }
+                            Err(when) => {
+                                let mut next = next;
+                                next.not_before = next.not_before.max(when);
+                                return SessionOutcome::Waiting { next, error: None };
+                            }
+                        }
+                    };
+                    let result = client.verify_code(session, &code).await;
+                    if let Some(accepted) = verdict(&result) {
+                        inputs.code_judged(session, &code, accepted).await;
                     }
+                    result
                 }
                 NextAction::Register => match self.settings.inputs.pin(session).await {
                     Some(pin) => {
@@ -464,6 +528,10 @@ impl Fleet {
             };
             run.report(&stepped, |p| p.steps += 1);
             if let Some(error) = error {
+                // An expired code needs a new one, which needs nobody.
+                if error.api_kind() == Some(ApiErrorKind::VerificationCodeExpired) {
+                    continue;
+                }
                 return after_failure(session, error, self.client.clock().now());
             }
         }
@@ -471,6 +539,50 @@ impl Fleet {
             next: session.next_action(),
             error: None,
         })
+    }
+}
+
+/// Whether a verify's result is Meta's verdict on the code: accepted (the
+/// step succeeded, or the number read showed it verified), or refused as
+/// wrong or expired. Anything else (a rate limit, a lost answer, a wait)
+/// judged nothing: the code is kept for the next run.
+fn verdict(result: &Result<StateName, Error>) -> Option<bool> {
+    match result {
+        Ok(_) => Some(true),
+        Err(error) => match error.api_kind() {
+            Some(
+                ApiErrorKind::VerificationCodeRejected | ApiErrorKind::VerificationCodeExpired,
+            ) => Some(false),
+            _ => None,
+        },
+    }
+}
+
+impl Fleet {
+    /// Whether `session`, waiting for the customer's code, should have a
+    /// new code requested now: its last request got no answer (the code
+    /// may never have left), [`code_wait`](FleetBuilder::code_wait) has
+    /// passed since, and the session is within
+    /// [`max_code_requests`](FleetBuilder::max_code_requests). Otherwise
+    /// when that will be the case, if ever.
+    fn code_overdue(
+        &self,
+        session: &PortingSession,
+        now: Timestamp,
+    ) -> Result<(), Option<Timestamp>> {
+        let PortingState::CodeRequested { at, .. } = session.state() else {
+            return Err(None);
+        };
+        let within_bound = session.counters().code_requests < self.settings.max_code_requests;
+        if !session.code_request_unconfirmed() || !within_bound {
+            return Err(None);
+        }
+        let due = at.saturating_add(self.settings.code_wait);
+        if now >= due {
+            Ok(())
+        } else {
+            Err(Some(due))
+        }
     }
 }
 

@@ -133,6 +133,10 @@ pub struct PhoneNumberFacts {
     /// Registered: `status` is `CONNECTED` and `platform_type` `CLOUD_API`;
     /// otherwise `PENDING` and `NOT_APPLICABLE`.
     pub registered: bool,
+    /// A register went through but Meta is still connecting the number
+    /// ([`Scenario::connect_delay`](super::Scenario::connect_delay)):
+    /// `status` is still `PENDING`, `platform_type` already `CLOUD_API`.
+    pub connecting: bool,
     /// The `code_verification_status`, as sent: `VERIFIED` once a code was
     /// accepted, `EXPIRED` when the last code sent lapsed unverified,
     /// `NOT_VERIFIED` otherwise.
@@ -152,6 +156,7 @@ impl PhoneNumberFacts {
             display_phone_number: format!("+{} {}", phone.country_code(), phone.national_number()),
             verified_name: VERIFIED_NAME.to_owned(),
             registered: false,
+            connecting: false,
             code_verification: CodeVerificationStatus::NotVerified,
             name_approved: true,
         }
@@ -172,6 +177,8 @@ impl PhoneNumberFacts {
 pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Value {
     let (status, platform_type) = if facts.registered {
         ("CONNECTED", "CLOUD_API")
+    } else if facts.connecting {
+        ("PENDING", "CLOUD_API")
     } else {
         ("PENDING", "NOT_APPLICABLE")
     };

@@ -655,6 +655,7 @@ impl World {
         let now = self.now();
         let mut facts = PhoneNumberFacts::new(object.id.as_str(), &object.phone);
         facts.registered = object.connected_at.is_some_and(|at| now >= at);
+        facts.connecting = object.connected_at.is_some_and(|at| now < at);
         facts.code_verification = if object.verified {
             CodeVerificationStatus::Verified
         } else if object
