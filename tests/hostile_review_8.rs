@@ -269,7 +269,9 @@ fn client_answering_start_once(
                 }
             }),
         })
-        .retry_policy(RetryPolicy::none())
+        // A throttle wait is bounded by the step's deadline: long enough
+        // here for a capped (72-hour) pause to be waited out.
+        .retry_policy(RetryPolicy::none().with_deadline(HOURS_72 * 2))
         .throttle(throttle.clone())
         .build()
         .unwrap()

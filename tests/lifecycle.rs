@@ -393,8 +393,9 @@ async fn an_expired_code_makes_the_next_action_a_new_code_request() {
     let error = client.verify_code(&mut session, &stale).await.unwrap_err();
     assert_eq!(
         error.api_kind(),
-        Some(ApiErrorKind::VerificationCodeRejected)
+        Some(ApiErrorKind::VerificationCodeExpired)
     );
+    assert_eq!(error.who_must_act(), Actor::Us);
     assert_eq!(session.next_action().action, NextAction::RequestNewCode);
 
     // A new code clears it; polling the same answer adds no history.
