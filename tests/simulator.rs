@@ -343,7 +343,7 @@ async fn codes_expire_and_wrong_codes_are_rejected() {
     // The right code, too late.
     sim.advance(Duration::from_secs(301));
     let err = client.verify_code(&mut session, &right).await.unwrap_err();
-    assert_eq!(err.api_kind(), Some(ApiErrorKind::VerificationCodeRejected));
+    assert_eq!(err.api_kind(), Some(ApiErrorKind::VerificationCodeExpired));
     assert!(err.to_string().contains("expired"));
 
     // A new code, in time.
@@ -640,7 +640,7 @@ async fn read_shows_expired_once_the_code_lapses_unverified() {
     // The simulator agrees with itself: the lapsed code is refused.
     let lapsed = sim.latest_code(session.phone_number()).unwrap();
     let err = client.verify_code(&mut session, &lapsed).await.unwrap_err();
-    assert_eq!(err.api_kind(), Some(ApiErrorKind::VerificationCodeRejected));
+    assert_eq!(err.api_kind(), Some(ApiErrorKind::VerificationCodeExpired));
 
     // A new code clears EXPIRED; verifying it makes it VERIFIED for good.
     client
