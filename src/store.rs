@@ -31,6 +31,30 @@ impl SessionKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// How logs (the `tracing` feature's `session` field) name this
+    /// session: `<waba id>-<hash of the number>`. The number itself is
+    /// never logged; from a support ticket's number, make the key
+    /// ([`SessionKey::of`] a session for it) and search the logs for this.
+    pub fn log_id(&self) -> String {
+        match self.0.split_once('-') {
+            Some((waba, digits)) => format!("{waba}-{}", number_hash(digits)),
+            None => number_hash(&self.0),
+        }
+    }
+}
+
+/// A stable, short pseudonym of a number's E.164 digits (FNV-1a, 64 bits,
+/// hex) to tell sessions apart in logs without the number. Pseudonymous,
+/// not anonymous: phone numbers are few enough to hash them all.
+pub(crate) fn number_hash(digits: &str) -> String {
+    let digits = digits.trim_start_matches('+');
+    let hash = digits
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("{hash:016x}")
 }
 
 impl fmt::Display for SessionKey {

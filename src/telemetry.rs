@@ -37,6 +37,8 @@ impl Trace {
                 target: "waba_porting",
                 "step",
                 operation = operation.as_str(),
+                session = crate::store::SessionKey::of(session).log_id(),
+                waba_id = session.waba_id().as_str(),
                 phone_number_id = tracing::field::Empty,
                 number_hash = tracing::field::Empty,
                 state_before = session.state().name().as_str(),
@@ -52,7 +54,9 @@ impl Trace {
                 Some(id) => span.record("phone_number_id", id.as_str()),
                 None => span.record(
                     "number_hash",
-                    tracing::field::display(number_hash(session.phone_number().e164())),
+                    tracing::field::display(crate::store::number_hash(
+                        session.phone_number().e164(),
+                    )),
                 ),
             };
             Self {
@@ -251,27 +255,97 @@ impl<'a> ErrorFacts<'a> {
     }
 }
 
-/// A stable, short pseudonym of a number (FNV-1a, 64 bits, hex) to tell
-/// sessions apart in logs before Meta gave the number an id. Pseudonymous,
-/// not anonymous: phone numbers are few enough to hash them all.
-#[cfg(feature = "tracing")]
-fn number_hash(e164: &str) -> String {
-    let hash = e164.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("{hash:016x}")
+/// A side-effecting step got no usable answer: Meta may have acted. The
+/// next attempt (this call's retry, or the next call for the session) reads
+/// the number first and sends again only if the step did not happen.
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn outcome_unknown(operation: Operation, error: &Error) {
+    #[cfg(feature = "tracing")]
+    {
+        let facts = ErrorFacts::of(error);
+        tracing::warn!(
+            target: "waba_porting",
+            operation = operation.as_str(),
+            error_kind = facts.kind,
+            "outcome unknown: Meta may have acted; the next attempt reads the number first \
+             (reconciles) and sends again only if the step did not happen"
+        );
+    }
 }
 
-#[cfg(all(test, feature = "tracing"))]
-mod tests {
-    use super::*;
+/// The session was saved through the client's checkpoint (debug level).
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn saved(
+    session: &PortingSession,
+    operation: Operation,
+    stage: crate::checkpoint::CheckpointStage,
+) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        target: "waba_porting",
+        session = crate::store::SessionKey::of(session).log_id(),
+        operation = operation.as_str(),
+        stage = match stage {
+            crate::checkpoint::CheckpointStage::BeforeSend => "before_send",
+            _ => "after_outcome",
+        },
+        state = session.state().name().as_str(),
+        "session saved"
+    );
+}
 
-    #[test]
-    fn the_number_hash_is_stable_and_not_the_number() {
-        let hash = number_hash("+14155550123");
-        assert_eq!(hash, number_hash("+14155550123"));
-        assert_ne!(hash, number_hash("+14155550124"));
-        assert_eq!(hash.len(), 16);
-        assert!(!hash.contains("4155550123"));
-    }
+/// A fleet run begins: how many sessions, how many at once.
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn fleet_started(sessions: usize, concurrency: usize, resumed: bool) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        target: "waba_porting",
+        sessions,
+        concurrency,
+        resumed,
+        "fleet run started"
+    );
+}
+
+/// A fleet run ended: the counts of every column.
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn fleet_finished(progress: &crate::fleet::FleetProgress, cancelled: bool) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        target: "waba_porting",
+        total = progress.total,
+        registered = progress.registered,
+        waiting_on_customer = progress.waiting_on_customer,
+        waiting_on_previous_provider = progress.waiting_on_previous_provider,
+        waiting_on_us = progress.waiting_on_us,
+        rejected = progress.rejected,
+        failed = progress.failed,
+        cancelled = progress.cancelled,
+        skipped = progress.skipped,
+        steps = progress.steps,
+        run_cancelled = cancelled,
+        "fleet run finished"
+    );
+}
+
+/// One session of a fleet run is done (debug level).
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn fleet_session_finished(
+    key: &crate::store::SessionKey,
+    state: StateName,
+    outcome: &crate::fleet::SessionOutcome,
+) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        target: "waba_porting",
+        session = key.log_id(),
+        state = state.as_str(),
+        outcome = outcome.label(),
+        "fleet session finished"
+    );
 }

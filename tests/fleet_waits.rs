@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use common::wire::{json_answer, pin, with_retry_after, world, Wire};
 use waba_porting::{
-    CancelToken, Clock, Fleet, InMemoryStore, Operation, RetryPolicy, RuntimeSleep,
-    SessionOutcome, Throttle, Timestamp,
+    CancelToken, Clock, Fleet, InMemoryStore, Operation, RetryPolicy, RuntimeSleep, SessionOutcome,
+    Throttle, Timestamp,
 };
 
 /// The client's clock on tokio's (paused) time: simulated seconds pass
@@ -44,7 +44,10 @@ async fn ten_thousand_sessions_wait_in_a_pause_on_few_threads_and_a_cancel_ends_
     const SESSIONS: usize = 10_000;
     let (sim, sessions) = world(SESSIONS as u32);
     let limited = with_retry_after(
-        json_answer(429, r#"{"error":{"message":"(#4) Application request limit reached","code":4}}"#),
+        json_answer(
+            429,
+            r#"{"error":{"message":"(#4) Application request limit reached","code":4}}"#,
+        ),
         3600,
     );
     let wire = Wire::new(&sim, move |op, n| {
@@ -79,7 +82,10 @@ async fn ten_thousand_sessions_wait_in_a_pause_on_few_threads_and_a_cancel_ends_
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    other.subscribe_app(sessions[0].waba_id()).await.unwrap_err();
+    other
+        .subscribe_app(sessions[0].waba_id())
+        .await
+        .unwrap_err();
     assert!(fleet.throttle().paused_until().is_some());
 
     let before = threads();
@@ -103,7 +109,10 @@ async fn ten_thousand_sessions_wait_in_a_pause_on_few_threads_and_a_cancel_ends_
         waiting < 64 && waiting <= before + 2,
         "threads: {before} before the run, {waiting} with {SESSIONS} sessions waiting"
     );
-    assert!(took < Duration::from_secs(1), "the run returned {took:?} after the cancel");
+    assert!(
+        took < Duration::from_secs(1),
+        "the run returned {took:?} after the cancel"
+    );
     assert_eq!(report.sessions.len(), SESSIONS);
     assert!(
         report

@@ -205,3 +205,53 @@ async fn without_a_subscriber_ports_work_unchanged() {
     let codes = eventful_port().await;
     assert_eq!(codes.len(), 2);
 }
+
+/// An on-call engineer finds a customer's port from a ticket: every step
+/// span names the WABA and the session (`SessionKey::log_id`, the number
+/// hashed), a fleet says when it starts and stops and what it did, each
+/// checkpoint save is a debug line, and a lost register says the next
+/// attempt reconciles first — and still no line shows the number or a
+/// secret.
+#[tokio::test]
+async fn fleets_and_steps_log_what_finds_a_port_from_a_ticket() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&captured));
+    let sim = Scenario::happy_path().build();
+    sim.log_requests(false);
+    let session = sim.session();
+    let key = waba_porting::SessionKey::of(&session);
+    sim.inject_at(Operation::Register, Fault::AnswerLost, 1);
+    let fleet =
+        waba_porting::Fleet::builder(sim.client_builder(), waba_porting::InMemoryStore::new())
+            .inputs(sim.customers(Pin::new(PIN).unwrap()))
+            .build()
+            .unwrap();
+    let report = fleet.run(vec![session.clone()]).await;
+    assert_eq!(report.progress.registered, 1, "{report:?}");
+    let log = captured.text();
+    let line = |needles: &[&str]| {
+        log.lines()
+            .find(|line| needles.iter().all(|n| line.contains(n)))
+            .unwrap_or_else(|| panic!("no line with {needles:?} in:\n{log}"))
+            .to_owned()
+    };
+    let session_field = format!("session=\"{}\"", key.log_id());
+    let waba = format!("waba_id=\"{}\"", session.waba_id().as_str());
+    line(&[
+        "close",
+        "operation=\"start_migration\"",
+        &session_field,
+        &waba,
+    ]);
+    line(&["fleet run started", "sessions=1"]);
+    line(&["fleet run finished", "registered=1"]);
+    line(&["session saved", &session_field, "stage=\"before_send\""]);
+    line(&["fleet session finished", &session_field]);
+    line(&["outcome unknown", "operation=\"register\"", "reconciles"]);
+    let codes: Vec<String> = sim
+        .inbox(session.phone_number())
+        .iter()
+        .map(|d| d.code.secret().to_owned())
+        .collect();
+    assert_no_secret(&log, &codes);
+}

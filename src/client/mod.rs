@@ -1060,8 +1060,11 @@ impl PortingClient {
         // older one rather than leaving a stale "wait until" behind.
         session.set_not_before(error.retry_after().map(|wait| now.saturating_add(wait)));
         match retry::delivery(&error) {
-            Delivery::Unknown if operation == Operation::Register => {
-                session.mark_register_unconfirmed();
+            Delivery::Unknown if operation.has_side_effect() => {
+                telemetry::outcome_unknown(operation, &error);
+                if operation == Operation::Register {
+                    session.mark_register_unconfirmed();
+                }
             }
             Delivery::Unknown => {}
             Delivery::Refused => session.settle(true),
@@ -1086,10 +1089,14 @@ impl PortingClient {
         stage: CheckpointStage,
     ) -> Result<(), CheckpointError> {
         match &self.inner.checkpoint {
-            Some(checkpoint) => checkpoint
-                .save(session)
-                .await
-                .map_err(|source| CheckpointError::new(operation, stage, source)),
+            Some(checkpoint) => {
+                checkpoint
+                    .save(session)
+                    .await
+                    .map_err(|source| CheckpointError::new(operation, stage, source))?;
+                telemetry::saved(session, operation, stage);
+                Ok(())
+            }
             None => Ok(()),
         }
     }

@@ -342,6 +342,7 @@ impl Fleet {
         sessions: impl ExactSizeIterator<Item = PortingSession>,
         load: bool,
     ) -> FleetReport {
+        crate::telemetry::fleet_started(sessions.len(), self.settings.concurrency, !load);
         let run = Run {
             fleet: self,
             progress: Mutex::new(FleetProgress::new(sessions.len())),
@@ -377,6 +378,7 @@ impl Fleet {
             }
         }
         let progress = *run.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        crate::telemetry::fleet_finished(&progress, self.settings.cancel.is_cancelled());
         FleetReport {
             progress,
             sessions: results,
@@ -600,6 +602,7 @@ fn finish(
         outcome: &outcome,
     };
     run.report(&finished, |p| p.shift(from, outcome.column()));
+    crate::telemetry::fleet_session_finished(&key, state, &outcome);
     SessionResult {
         key,
         state,
