@@ -259,40 +259,119 @@ mod tests {
 
 /// `text` (a server's message) with anything shaped like a secret this
 /// crate sends masked: a run of exactly six digits, optionally split
-/// `123-456` (a PIN, a verification code), and a long word mixing letters
-/// and digits (an access token). Ids (15+ digits), words, Graph codes
-/// (`(#133005)`) and the groups of a phone number (`7700 900123`) stay.
+/// `123-456` (a PIN, a verification code), also right after a short word
+/// (`PIN482913`), and a long word mixing letters and digits (an access
+/// token). Ids (15+ digits), words, Graph codes (`(#133005)`) and the
+/// groups of a phone number (`+44 7700 900123`, `07700 900123`) stay.
+///
+/// A group counts as a phone number's only when it follows a `+`-led
+/// number, or a number of at least three digits, across nothing but
+/// spaces, dots and parentheses: `attempt 2: 482913` is masked.
 pub(crate) fn scrub(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
-    // What came before the current word: the separator, and whether the
-    // word before it was a group of digits (a phone number's).
-    let mut before: Option<char> = None;
-    let mut previous_digits = false;
+    // The characters between the last word and the current one.
+    let mut gap = Gap::default();
+    // The run of digit groups (a phone number's?) the last word ended.
+    let mut number: Option<Number> = None;
     for c in text.chars().chain(std::iter::once('\0')) {
         if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
             word.push(c);
             continue;
         }
         if !word.is_empty() {
-            let graph_code = before == Some('#');
-            let phone_group = previous_digits && before == Some(' ');
+            let joined = number.filter(|_| gap.joins_groups());
+            let graph_code = gap.last == Some('#');
+            let phone_group = joined.is_some_and(|n| n.plus || n.digits >= 3);
             if looks_secret(&word) && !graph_code && !phone_group {
-                out.push_str("[redacted]");
+                out.push_str(REDACTED);
+            } else if let Some(prefix) = prefixed_code(&word) {
+                out.push_str(prefix);
+                out.push_str(REDACTED);
             } else {
                 out.push_str(&word);
             }
-            previous_digits = word.bytes().all(|b| b.is_ascii_digit());
+            // A Graph code is no phone number: `(#133005) 482913` is masked.
+            let group = digit_group(&word).filter(|_| !graph_code);
+            number = group.map(|digits| match joined {
+                Some(n) => Number {
+                    digits: n.digits.saturating_add(digits),
+                    plus: n.plus,
+                },
+                None => Number {
+                    digits,
+                    plus: gap.last == Some('+'),
+                },
+            });
             word.clear();
-        } else if c != ' ' {
-            previous_digits = false;
+            gap = Gap::default();
         }
         if c != '\0' {
             out.push(c);
+            gap.push(c);
         }
-        before = Some(c);
     }
     out
+}
+
+/// What separates two words.
+#[derive(Clone, Copy)]
+struct Gap {
+    len: usize,
+    /// Only what separates a phone number's groups: spaces, dots,
+    /// parentheses.
+    phone: bool,
+    last: Option<char>,
+}
+
+impl Default for Gap {
+    fn default() -> Self {
+        Self {
+            len: 0,
+            phone: true,
+            last: None,
+        }
+    }
+}
+
+impl Gap {
+    fn push(&mut self, c: char) {
+        self.len = self.len.saturating_add(1);
+        self.phone &= matches!(c, ' ' | '.' | '(' | ')');
+        self.last = Some(c);
+    }
+
+    /// Whether the word after this gap may continue the number before it
+    /// (`7700 900123`, `(415) 555`), not start a new text (`2: 482913`).
+    fn joins_groups(&self) -> bool {
+        (1..=2).contains(&self.len) && self.phone
+    }
+}
+
+/// A run of digit groups: how many digits, and whether a `+` led it.
+#[derive(Clone, Copy)]
+struct Number {
+    digits: usize,
+    plus: bool,
+}
+
+/// The digits of a word made of digits (and dashes) only.
+fn digit_group(word: &str) -> Option<usize> {
+    let digits = word.bytes().filter(u8::is_ascii_digit).count();
+    let group = digits > 0 && word.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+    group.then_some(digits)
+}
+
+/// For a short word glued to six digits (`PIN482913`, `code-123830`), the
+/// word before them (kept; the digits are masked).
+fn prefixed_code(word: &str) -> Option<&str> {
+    let split = word.len().checked_sub(6)?;
+    let (prefix, digits) = (word.get(..split)?, word.get(split..)?);
+    let letters = prefix.trim_end_matches(['-', '_']);
+    let short_word = (1..=5).contains(&letters.len())
+        && letters.bytes().all(|b| b.is_ascii_alphabetic())
+        && prefix.len() <= letters.len().saturating_add(1);
+    (short_word && digits.bytes().all(|b| b.is_ascii_digit())).then_some(prefix)
 }
 
 fn looks_secret(word: &str) -> bool {
@@ -370,5 +449,46 @@ mod scrub_tests {
         assert_eq!(scrub("pin=482913;"), "pin=[redacted];");
         assert_eq!(scrub(""), "");
         assert_eq!(scrub("éàü 1234567"), "éàü 1234567");
+    }
+
+    #[test]
+    fn a_six_digit_run_after_a_counted_attempt_is_masked() {
+        for (text, masked) in [
+            (
+                "(#133005) PIN mismatch on attempt 2: 482913",
+                "(#133005) PIN mismatch on attempt 2: [redacted]",
+            ),
+            ("attempt 2 482913", "attempt 2 [redacted]"),
+            ("attempt 2. 482913", "attempt 2. [redacted]"),
+            (
+                "(#133005) 482913 does not match",
+                "(#133005) [redacted] does not match",
+            ),
+            ("pin=482913", "pin=[redacted]"),
+            (r#"{"pin":"482913"}"#, r#"{"pin":"[redacted]"}"#),
+            ("code 123-830", "code [redacted]"),
+            ("PIN482913 rejected", "PIN[redacted] rejected"),
+            ("code-123830", "code-[redacted]"),
+            ("pin_482913;", "pin_[redacted];"),
+        ] {
+            assert_eq!(scrub(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn phone_numbers_ids_and_codes_are_not_taken_for_secrets() {
+        for kept in [
+            "number +44 7700 900123 is",
+            "number (+44) 7700 900123 is",
+            "call 07700 900123 now",
+            "+1 (415) 555 012345",
+            "(#133005) Two step verification PIN Mismatch",
+            "(#2388103) Phone number 110200345501442 cannot be migrated",
+            "fbtrace A4QC1vW5t9S1qJ1J0c7bNhU",
+            "id abcdef1234567 and ab1482913",
+            "v25.0 at 12:30",
+        ] {
+            assert_eq!(scrub(kept), kept);
+        }
     }
 }

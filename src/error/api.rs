@@ -14,6 +14,10 @@ use crate::operation::Operation;
 ///
 /// Keeps every raw field ([`graph()`](Self::graph)), the HTTP status, the
 /// operation it answered and the classified [`kind()`](Self::kind).
+/// `Display` and `Debug` mask PIN-, code- and token-shaped text in Meta's
+/// texts.
+// `Debug` is derived: the only texts are the `GraphError`'s, whose own
+// `Debug` masks them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
     kind: ApiErrorKind,

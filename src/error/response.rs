@@ -45,7 +45,10 @@ impl fmt::Display for UndecodableReason {
 /// The server answered, but not with something this crate can read: an HTML
 /// error page from a proxy, an empty or truncated body, or JSON of another
 /// shape. Keeps the status and a bounded snippet of the body.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Display` and `Debug` mask PIN-, code- and token-shaped text in the
+/// snippet.
+#[derive(Clone, PartialEq, Eq)]
 pub struct UnexpectedResponse {
     operation: Operation,
     status: u16,
@@ -106,9 +109,24 @@ impl fmt::Display for UnexpectedResponse {
         )?;
         if !self.snippet.is_empty() {
             f.write_str(": ")?;
-            write_one_line(f, &self.snippet)?;
+            // A server or proxy may echo what it was sent.
+            write_one_line(f, &crate::secret::scrub(&self.snippet))?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for UnexpectedResponse {
+    /// The fields, with PIN-, code- and token-shaped text of the snippet
+    /// masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnexpectedResponse")
+            .field("operation", &self.operation)
+            .field("status", &self.status)
+            .field("reason", &self.reason)
+            .field("snippet", &crate::secret::scrub(&self.snippet))
+            .field("retry_after", &self.retry_after)
+            .finish()
     }
 }
 
