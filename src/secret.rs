@@ -267,6 +267,10 @@ mod tests {
 /// A group counts as a phone number's only when it follows a `+`-led
 /// number, or a number of at least three digits, across nothing but
 /// spaces, dots and parentheses: `attempt 2: 482913` is masked.
+///
+/// This is the fallback for text whose secrets the crate does not know;
+/// an answer to a request the client sent also has what that request
+/// carried masked exactly ([`redact_sent`]).
 pub(crate) fn scrub(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
@@ -389,6 +393,81 @@ fn looks_secret(word: &str) -> bool {
     code_like || token_like
 }
 
+/// Masks in `text` every occurrence of what a request carried (`secrets`:
+/// the PIN, the verification code), whatever its surroundings: the secret's
+/// digits in order, with at most one space, dash or dot between two
+/// (`123830`, `123-830`, `482 913`), also inside a longer run of digits. A
+/// text cut short (ending in `…`) also loses a beginning of a secret that
+/// runs into the cut.
+pub(crate) fn redact_sent(text: &mut String, secrets: &[&str]) {
+    for secret in secrets {
+        let digits: Vec<u8> = secret.bytes().filter(u8::is_ascii_digit).collect();
+        if let Some(redacted) = redact_digits(text, &digits) {
+            *text = redacted;
+        }
+    }
+}
+
+/// `text` with every occurrence of `digits` masked, or `None` when there is
+/// none.
+fn redact_digits(text: &str, digits: &[u8]) -> Option<String> {
+    if digits.is_empty() {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let cut = text.strip_suffix('…').map(str::len);
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        match occurrence_at(bytes, at, digits, cut) {
+            Some(end) => {
+                // Both ends are next to ASCII digits or separators: char
+                // boundaries.
+                out.push_str(text.get(copied..at)?);
+                out.push_str(REDACTED);
+                copied = end;
+                at = end;
+            }
+            None => at = at.saturating_add(1),
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(text.get(copied..)?);
+    Some(out)
+}
+
+/// Where the occurrence of `digits` that starts at `start` ends, if one
+/// does: all of them, or (in a text cut at `cut`) a beginning of them that
+/// runs into the cut.
+fn occurrence_at(bytes: &[u8], start: usize, digits: &[u8], cut: Option<usize>) -> Option<usize> {
+    let mut at = start;
+    for (n, digit) in digits.iter().enumerate() {
+        if n > 0 {
+            let separator = matches!(bytes.get(at), Some(b' ' | b'-' | b'.'));
+            if cut == Some(at) {
+                return Some(at);
+            }
+            if separator {
+                let next = at.saturating_add(1);
+                if cut == Some(next) {
+                    return Some(next);
+                }
+                if bytes.get(next) == Some(digit) {
+                    at = next;
+                }
+            }
+        }
+        if bytes.get(at) != Some(digit) {
+            return None;
+        }
+        at = at.saturating_add(1);
+    }
+    Some(at)
+}
+
 /// Whether a server's `fbtrace_id` looks like one (Meta's are 11 to about
 /// 27 characters of base64): at most 32 characters from that alphabet, not
 /// a PIN or code, not an access token (`EAA…`). Anything else is not
@@ -490,5 +569,52 @@ mod scrub_tests {
         ] {
             assert_eq!(scrub(kept), kept);
         }
+    }
+}
+
+#[cfg(test)]
+mod redact_sent_tests {
+    use super::redact_sent;
+
+    fn redacted(text: &str, secrets: &[&str]) -> String {
+        let mut text = text.to_owned();
+        redact_sent(&mut text, secrets);
+        text
+    }
+
+    #[test]
+    fn every_form_of_what_was_sent_is_masked() {
+        for (text, masked) in [
+            ("PIN482913x", "PIN[redacted]x"),
+            ("pin:482913;", "pin:[redacted];"),
+            ("+44 7700 482913", "+44 7700 [redacted]"),
+            ("4829130 and 482913", "[redacted]0 and [redacted]"),
+            (
+                "482 913 / 482-913 / 4-8-2.9 1-3",
+                "[redacted] / [redacted] / [redacted]",
+            ),
+            ("482  913", "482  913"),
+            ("48291 3x", "[redacted]x"),
+            ("nothing here", "nothing here"),
+            ("", ""),
+        ] {
+            assert_eq!(redacted(text, &["482913"]), masked, "{text}");
+        }
+        assert_eq!(
+            redacted("code 123-830 or 123830, pin 654321", &["123830", "654321"]),
+            "code [redacted] or [redacted], pin [redacted]"
+        );
+        assert_eq!(redacted("any 482913", &[]), "any 482913");
+        assert_eq!(redacted("any 482913", &[""]), "any 482913");
+    }
+
+    #[test]
+    fn a_secret_cut_short_at_the_end_of_a_bounded_text_is_masked() {
+        assert_eq!(redacted("PIN 4829…", &["482913"]), "PIN [redacted]…");
+        assert_eq!(redacted("PIN 482-…", &["482913"]), "PIN [redacted]…");
+        assert_eq!(redacted("PIN é4…", &["482913"]), "PIN é[redacted]…");
+        // Not cut short: a beginning of the PIN is just a number.
+        assert_eq!(redacted("attempt 48", &["482913"]), "attempt 48");
+        assert_eq!(redacted("PIN 4829…", &["123830"]), "PIN 4829…");
     }
 }

@@ -4,15 +4,16 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::secret::{scrub, trace_id_shaped};
+use crate::secret::{redact_sent, scrub, trace_id_shaped};
 
 /// Longest text kept from any one field of a server error.
 const MAX_FIELD_CHARS: usize = 1024;
 
-/// The fields of a Graph API error envelope, exactly as the server sent them
-/// (each may be missing).
+/// The fields of a Graph API error envelope, as the server sent them (each
+/// may be missing) — except what the client's own request carried (the PIN,
+/// the verification code), masked as `[redacted]` in every text.
 ///
-/// `Debug` masks anything shaped like a PIN, a code or a token in the
+/// `Debug` also masks anything shaped like a PIN, a code or a token in the
 /// texts, and shows `fbtrace_id` only when it looks like a trace id (the
 /// fields themselves are not masked by shape).
 ///
@@ -68,6 +69,24 @@ impl GraphError {
             fbtrace_id: text(error, "fbtrace_id"),
             is_transient: error.get("is_transient").and_then(Value::as_bool),
         })
+    }
+
+    /// Masks what the request carried (`secrets`) in every text, the trace
+    /// id included (which is then no longer shaped like one).
+    pub(crate) fn redact_sent(&mut self, secrets: &[&str]) {
+        for text in [
+            &mut self.error_type,
+            &mut self.message,
+            &mut self.error_user_title,
+            &mut self.error_user_msg,
+            &mut self.details,
+            &mut self.fbtrace_id,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            redact_sent(text, secrets);
+        }
     }
 
     /// Every human-readable text of the error, for text classification.

@@ -47,7 +47,8 @@ impl fmt::Display for UndecodableReason {
 /// shape. Keeps the status and a bounded snippet of the body.
 ///
 /// `Display` and `Debug` mask PIN-, code- and token-shaped text in the
-/// snippet.
+/// snippet; an answer to the client's own request also has what that request
+/// carried (the PIN, the verification code) masked in the snippet itself.
 #[derive(Clone, PartialEq, Eq)]
 pub struct UnexpectedResponse {
     operation: Operation,
@@ -74,6 +75,11 @@ impl UnexpectedResponse {
         }
     }
 
+    /// Masks what the request carried (`secrets`) in the snippet.
+    pub(crate) fn redact_sent(&mut self, secrets: &[&str]) {
+        crate::secret::redact_sent(&mut self.snippet, secrets);
+    }
+
     /// The operation this response answered.
     pub fn operation(&self) -> Operation {
         self.operation
@@ -89,7 +95,8 @@ impl UnexpectedResponse {
         self.reason
     }
 
-    /// The start of the body (at most 512 bytes, lossily decoded as UTF-8).
+    /// The start of the body (at most 512 bytes of it, lossily decoded as
+    /// UTF-8), with what the client's request carried masked.
     pub fn body_snippet(&self) -> &str {
         &self.snippet
     }
