@@ -259,40 +259,123 @@ mod tests {
 
 /// `text` (a server's message) with anything shaped like a secret this
 /// crate sends masked: a run of exactly six digits, optionally split
-/// `123-456` (a PIN, a verification code), and a long word mixing letters
-/// and digits (an access token). Ids (15+ digits), words, Graph codes
-/// (`(#133005)`) and the groups of a phone number (`7700 900123`) stay.
+/// `123-456` (a PIN, a verification code), also right after a short word
+/// (`PIN482913`), and a long word mixing letters and digits (an access
+/// token). Ids (15+ digits), words, Graph codes (`(#133005)`) and the
+/// groups of a phone number (`+44 7700 900123`, `07700 900123`) stay.
+///
+/// A group counts as a phone number's only when it follows a `+`-led
+/// number, or a number of at least three digits, across nothing but
+/// spaces, dots and parentheses: `attempt 2: 482913` is masked.
+///
+/// This is the fallback for text whose secrets the crate does not know;
+/// an answer to a request the client sent also has what that request
+/// carried masked exactly ([`redact_sent`]).
 pub(crate) fn scrub(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
-    // What came before the current word: the separator, and whether the
-    // word before it was a group of digits (a phone number's).
-    let mut before: Option<char> = None;
-    let mut previous_digits = false;
+    // The characters between the last word and the current one.
+    let mut gap = Gap::default();
+    // The run of digit groups (a phone number's?) the last word ended.
+    let mut number: Option<Number> = None;
     for c in text.chars().chain(std::iter::once('\0')) {
         if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
             word.push(c);
             continue;
         }
         if !word.is_empty() {
-            let graph_code = before == Some('#');
-            let phone_group = previous_digits && before == Some(' ');
+            let joined = number.filter(|_| gap.joins_groups());
+            let graph_code = gap.last == Some('#');
+            let phone_group = joined.is_some_and(|n| n.plus || n.digits >= 3);
             if looks_secret(&word) && !graph_code && !phone_group {
-                out.push_str("[redacted]");
+                out.push_str(REDACTED);
+            } else if let Some(prefix) = prefixed_code(&word) {
+                out.push_str(prefix);
+                out.push_str(REDACTED);
             } else {
                 out.push_str(&word);
             }
-            previous_digits = word.bytes().all(|b| b.is_ascii_digit());
+            // A Graph code is no phone number: `(#133005) 482913` is masked.
+            let group = digit_group(&word).filter(|_| !graph_code);
+            number = group.map(|digits| match joined {
+                Some(n) => Number {
+                    digits: n.digits.saturating_add(digits),
+                    plus: n.plus,
+                },
+                None => Number {
+                    digits,
+                    plus: gap.last == Some('+'),
+                },
+            });
             word.clear();
-        } else if c != ' ' {
-            previous_digits = false;
+            gap = Gap::default();
         }
         if c != '\0' {
             out.push(c);
+            gap.push(c);
         }
-        before = Some(c);
     }
     out
+}
+
+/// What separates two words.
+#[derive(Clone, Copy)]
+struct Gap {
+    len: usize,
+    /// Only what separates a phone number's groups: spaces, dots,
+    /// parentheses.
+    phone: bool,
+    last: Option<char>,
+}
+
+impl Default for Gap {
+    fn default() -> Self {
+        Self {
+            len: 0,
+            phone: true,
+            last: None,
+        }
+    }
+}
+
+impl Gap {
+    fn push(&mut self, c: char) {
+        self.len = self.len.saturating_add(1);
+        self.phone &= matches!(c, ' ' | '.' | '(' | ')');
+        self.last = Some(c);
+    }
+
+    /// Whether the word after this gap may continue the number before it
+    /// (`7700 900123`, `(415) 555`), not start a new text (`2: 482913`).
+    fn joins_groups(&self) -> bool {
+        (1..=2).contains(&self.len) && self.phone
+    }
+}
+
+/// A run of digit groups: how many digits, and whether a `+` led it.
+#[derive(Clone, Copy)]
+struct Number {
+    digits: usize,
+    plus: bool,
+}
+
+/// The digits of a word made of digits (and dashes) only.
+fn digit_group(word: &str) -> Option<usize> {
+    let digits = word.bytes().filter(u8::is_ascii_digit).count();
+    let group = digits > 0 && word.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+    group.then_some(digits)
+}
+
+/// For a short word glued to six digits (`PIN482913`, `code-123830`), the
+/// word before them (kept; the digits are masked).
+fn prefixed_code(word: &str) -> Option<&str> {
+    let split = word.len().checked_sub(6)?;
+    let (prefix, digits) = (word.get(..split)?, word.get(split..)?);
+    let letters = prefix.trim_end_matches(['-', '_']);
+    let short_word = (1..=5).contains(&letters.len())
+        && letters.bytes().all(|b| b.is_ascii_alphabetic())
+        && prefix.len() <= letters.len().saturating_add(1);
+    (short_word && digits.bytes().all(|b| b.is_ascii_digit())).then_some(prefix)
 }
 
 fn looks_secret(word: &str) -> bool {
@@ -308,6 +391,81 @@ fn looks_secret(word: &str) -> bool {
             <= 1;
     let token_like = word.len() >= 24 && digits > 0 && letters > 0;
     code_like || token_like
+}
+
+/// Masks in `text` every occurrence of what a request carried (`secrets`:
+/// the PIN, the verification code), whatever its surroundings: the secret's
+/// digits in order, with at most one space, dash or dot between two
+/// (`123830`, `123-830`, `482 913`), also inside a longer run of digits. A
+/// text cut short (ending in `…`) also loses a beginning of a secret that
+/// runs into the cut.
+pub(crate) fn redact_sent(text: &mut String, secrets: &[&str]) {
+    for secret in secrets {
+        let digits: Vec<u8> = secret.bytes().filter(u8::is_ascii_digit).collect();
+        if let Some(redacted) = redact_digits(text, &digits) {
+            *text = redacted;
+        }
+    }
+}
+
+/// `text` with every occurrence of `digits` masked, or `None` when there is
+/// none.
+fn redact_digits(text: &str, digits: &[u8]) -> Option<String> {
+    if digits.is_empty() {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let cut = text.strip_suffix('…').map(str::len);
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        match occurrence_at(bytes, at, digits, cut) {
+            Some(end) => {
+                // Both ends are next to ASCII digits or separators: char
+                // boundaries.
+                out.push_str(text.get(copied..at)?);
+                out.push_str(REDACTED);
+                copied = end;
+                at = end;
+            }
+            None => at = at.saturating_add(1),
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(text.get(copied..)?);
+    Some(out)
+}
+
+/// Where the occurrence of `digits` that starts at `start` ends, if one
+/// does: all of them, or (in a text cut at `cut`) a beginning of them that
+/// runs into the cut.
+fn occurrence_at(bytes: &[u8], start: usize, digits: &[u8], cut: Option<usize>) -> Option<usize> {
+    let mut at = start;
+    for (n, digit) in digits.iter().enumerate() {
+        if n > 0 {
+            let separator = matches!(bytes.get(at), Some(b' ' | b'-' | b'.'));
+            if cut == Some(at) {
+                return Some(at);
+            }
+            if separator {
+                let next = at.saturating_add(1);
+                if cut == Some(next) {
+                    return Some(next);
+                }
+                if bytes.get(next) == Some(digit) {
+                    at = next;
+                }
+            }
+        }
+        if bytes.get(at) != Some(digit) {
+            return None;
+        }
+        at = at.saturating_add(1);
+    }
+    Some(at)
 }
 
 /// Whether a server's `fbtrace_id` looks like one (Meta's are 11 to about
@@ -370,5 +528,93 @@ mod scrub_tests {
         assert_eq!(scrub("pin=482913;"), "pin=[redacted];");
         assert_eq!(scrub(""), "");
         assert_eq!(scrub("éàü 1234567"), "éàü 1234567");
+    }
+
+    #[test]
+    fn a_six_digit_run_after_a_counted_attempt_is_masked() {
+        for (text, masked) in [
+            (
+                "(#133005) PIN mismatch on attempt 2: 482913",
+                "(#133005) PIN mismatch on attempt 2: [redacted]",
+            ),
+            ("attempt 2 482913", "attempt 2 [redacted]"),
+            ("attempt 2. 482913", "attempt 2. [redacted]"),
+            (
+                "(#133005) 482913 does not match",
+                "(#133005) [redacted] does not match",
+            ),
+            ("pin=482913", "pin=[redacted]"),
+            (r#"{"pin":"482913"}"#, r#"{"pin":"[redacted]"}"#),
+            ("code 123-830", "code [redacted]"),
+            ("PIN482913 rejected", "PIN[redacted] rejected"),
+            ("code-123830", "code-[redacted]"),
+            ("pin_482913;", "pin_[redacted];"),
+        ] {
+            assert_eq!(scrub(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn phone_numbers_ids_and_codes_are_not_taken_for_secrets() {
+        for kept in [
+            "number +44 7700 900123 is",
+            "number (+44) 7700 900123 is",
+            "call 07700 900123 now",
+            "+1 (415) 555 012345",
+            "(#133005) Two step verification PIN Mismatch",
+            "(#2388103) Phone number 110200345501442 cannot be migrated",
+            "fbtrace A4QC1vW5t9S1qJ1J0c7bNhU",
+            "id abcdef1234567 and ab1482913",
+            "v25.0 at 12:30",
+        ] {
+            assert_eq!(scrub(kept), kept);
+        }
+    }
+}
+
+#[cfg(test)]
+mod redact_sent_tests {
+    use super::redact_sent;
+
+    fn redacted(text: &str, secrets: &[&str]) -> String {
+        let mut text = text.to_owned();
+        redact_sent(&mut text, secrets);
+        text
+    }
+
+    #[test]
+    fn every_form_of_what_was_sent_is_masked() {
+        for (text, masked) in [
+            ("PIN482913x", "PIN[redacted]x"),
+            ("pin:482913;", "pin:[redacted];"),
+            ("+44 7700 482913", "+44 7700 [redacted]"),
+            ("4829130 and 482913", "[redacted]0 and [redacted]"),
+            (
+                "482 913 / 482-913 / 4-8-2.9 1-3",
+                "[redacted] / [redacted] / [redacted]",
+            ),
+            ("482  913", "482  913"),
+            ("48291 3x", "[redacted]x"),
+            ("nothing here", "nothing here"),
+            ("", ""),
+        ] {
+            assert_eq!(redacted(text, &["482913"]), masked, "{text}");
+        }
+        assert_eq!(
+            redacted("code 123-830 or 123830, pin 654321", &["123830", "654321"]),
+            "code [redacted] or [redacted], pin [redacted]"
+        );
+        assert_eq!(redacted("any 482913", &[]), "any 482913");
+        assert_eq!(redacted("any 482913", &[""]), "any 482913");
+    }
+
+    #[test]
+    fn a_secret_cut_short_at_the_end_of_a_bounded_text_is_masked() {
+        assert_eq!(redacted("PIN 4829…", &["482913"]), "PIN [redacted]…");
+        assert_eq!(redacted("PIN 482-…", &["482913"]), "PIN [redacted]…");
+        assert_eq!(redacted("PIN é4…", &["482913"]), "PIN é[redacted]…");
+        // Not cut short: a beginning of the PIN is just a number.
+        assert_eq!(redacted("attempt 48", &["482913"]), "attempt 48");
+        assert_eq!(redacted("PIN 4829…", &["123830"]), "PIN 4829…");
     }
 }

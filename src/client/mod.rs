@@ -386,6 +386,7 @@ impl PortingClient {
             Some(body),
         )
         .await
+        .map_err(|error| error.redacting_sent(&[pin.secret()]))
     }
 
     /// Sends a call that leaves the same state however often it is sent,
@@ -811,7 +812,8 @@ impl PortingClient {
                 return self.finish_start(session, response).await;
             }
             _ => response
-                .and_then(|r| wire::expect_success(operation, &r, self.inner.clock.as_ref())),
+                .and_then(|r| wire::expect_success(operation, &r, self.inner.clock.as_ref()))
+                .map_err(|error| error.redacting_sent(step.secret().as_slice())),
         };
         match result {
             Ok(()) => {
@@ -1335,6 +1337,15 @@ impl Step<'_> {
             Self::RequestCode { method, language } => wire::request_code_body(*method, language),
             Self::VerifyCode { code } => wire::verify_code_body(code),
             Self::Register { pin, region } => wire::register_body(pin, *region),
+        }
+    }
+
+    /// The secret the request carries, masked in what its answer keeps.
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Self::VerifyCode { code } => Some(code.secret()),
+            Self::Register { pin, .. } => Some(pin.secret()),
+            Self::Start | Self::RequestCode { .. } => None,
         }
     }
 

@@ -14,6 +14,11 @@ use crate::operation::Operation;
 ///
 /// Keeps every raw field ([`graph()`](Self::graph)), the HTTP status, the
 /// operation it answered and the classified [`kind()`](Self::kind).
+/// `Display` and `Debug` mask PIN-, code- and token-shaped text in Meta's
+/// texts; an answer to the client's own request also has what that request
+/// carried (the PIN, the verification code) masked in the raw fields.
+// `Debug` is derived: the only texts are the `GraphError`'s, whose own
+// `Debug` masks them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
     kind: ApiErrorKind,
@@ -61,6 +66,12 @@ impl ApiError {
     pub(crate) fn reclassified(mut self, kind: ApiErrorKind) -> Self {
         self.kind = kind;
         self
+    }
+
+    /// Masks what the request carried (`secrets`) in every text of the
+    /// answer ([`GraphError::redact_sent`]).
+    pub(crate) fn redact_sent(&mut self, secrets: &[&str]) {
+        self.graph.redact_sent(secrets);
     }
 
     /// The classified case.

@@ -1,19 +1,28 @@
 //! The raw Graph API error envelope, read defensively.
 
+use std::fmt;
+
 use serde_json::{Map, Value};
+
+use crate::secret::{redact_sent, scrub, trace_id_shaped};
 
 /// Longest text kept from any one field of a server error.
 const MAX_FIELD_CHARS: usize = 1024;
 
-/// The fields of a Graph API error envelope, exactly as the server sent them
-/// (each may be missing).
+/// The fields of a Graph API error envelope, as the server sent them (each
+/// may be missing) — except what the client's own request carried (the PIN,
+/// the verification code), masked as `[redacted]` in every text.
+///
+/// `Debug` also masks anything shaped like a PIN, a code or a token in the
+/// texts, and shows `fbtrace_id` only when it looks like a trace id (the
+/// fields themselves are not masked by shape).
 ///
 /// ```json
 /// {"error": {"message": "(#131000) Something went wrong", "type": "OAuthException",
 ///   "code": 131000, "error_subcode": 2494055, "error_user_title": "…",
 ///   "error_user_msg": "…", "error_data": {"details": "…"}, "fbtrace_id": "Az8or2…"}}
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GraphError {
     /// `code`.
@@ -62,6 +71,24 @@ impl GraphError {
         })
     }
 
+    /// Masks what the request carried (`secrets`) in every text, the trace
+    /// id included (which is then no longer shaped like one).
+    pub(crate) fn redact_sent(&mut self, secrets: &[&str]) {
+        for text in [
+            &mut self.error_type,
+            &mut self.message,
+            &mut self.error_user_title,
+            &mut self.error_user_msg,
+            &mut self.details,
+            &mut self.fbtrace_id,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            redact_sent(text, secrets);
+        }
+    }
+
     /// Every human-readable text of the error, for text classification.
     pub(crate) fn texts(&self) -> impl Iterator<Item = &str> {
         [
@@ -72,6 +99,32 @@ impl GraphError {
         ]
         .into_iter()
         .filter_map(|t| t.as_deref())
+    }
+}
+
+impl fmt::Debug for GraphError {
+    /// The fields, with PIN-, code- and token-shaped text masked and a trace
+    /// id not shaped like one not shown: a server may echo what it was sent.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scrubbed = |text: &Option<String>| text.as_deref().map(scrub);
+        let trace = self.fbtrace_id.as_deref().map(|trace| {
+            if trace_id_shaped(trace) {
+                trace
+            } else {
+                "[redacted]"
+            }
+        });
+        f.debug_struct("GraphError")
+            .field("code", &self.code)
+            .field("error_subcode", &self.error_subcode)
+            .field("error_type", &scrubbed(&self.error_type))
+            .field("message", &scrubbed(&self.message))
+            .field("error_user_title", &scrubbed(&self.error_user_title))
+            .field("error_user_msg", &scrubbed(&self.error_user_msg))
+            .field("details", &scrubbed(&self.details))
+            .field("fbtrace_id", &trace)
+            .field("is_transient", &self.is_transient)
+            .finish()
     }
 }
 

@@ -111,6 +111,20 @@ impl Error {
         crate::client::decode(operation, response, &crate::client::At(now)).err()
     }
 
+    /// This error with what the request carried (`secrets`: the PIN, the
+    /// verification code) masked in every text kept from the answer, so
+    /// that nothing printed, logged or saved holds it. The client applies
+    /// it where the answer to a request that carried a secret becomes an
+    /// error, before the session records it.
+    pub(crate) fn redacting_sent(mut self, secrets: &[&str]) -> Self {
+        match &mut self {
+            Self::Api(e) => e.redact_sent(secrets),
+            Self::UnexpectedResponse(e) => e.redact_sent(secrets),
+            _ => {}
+        }
+        self
+    }
+
     /// The API error, when Meta answered with one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {

@@ -45,7 +45,11 @@ impl fmt::Display for UndecodableReason {
 /// The server answered, but not with something this crate can read: an HTML
 /// error page from a proxy, an empty or truncated body, or JSON of another
 /// shape. Keeps the status and a bounded snippet of the body.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Display` and `Debug` mask PIN-, code- and token-shaped text in the
+/// snippet; an answer to the client's own request also has what that request
+/// carried (the PIN, the verification code) masked in the snippet itself.
+#[derive(Clone, PartialEq, Eq)]
 pub struct UnexpectedResponse {
     operation: Operation,
     status: u16,
@@ -71,6 +75,11 @@ impl UnexpectedResponse {
         }
     }
 
+    /// Masks what the request carried (`secrets`) in the snippet.
+    pub(crate) fn redact_sent(&mut self, secrets: &[&str]) {
+        crate::secret::redact_sent(&mut self.snippet, secrets);
+    }
+
     /// The operation this response answered.
     pub fn operation(&self) -> Operation {
         self.operation
@@ -86,7 +95,8 @@ impl UnexpectedResponse {
         self.reason
     }
 
-    /// The start of the body (at most 512 bytes, lossily decoded as UTF-8).
+    /// The start of the body (at most 512 bytes of it, lossily decoded as
+    /// UTF-8), with what the client's request carried masked.
     pub fn body_snippet(&self) -> &str {
         &self.snippet
     }
@@ -106,9 +116,24 @@ impl fmt::Display for UnexpectedResponse {
         )?;
         if !self.snippet.is_empty() {
             f.write_str(": ")?;
-            write_one_line(f, &self.snippet)?;
+            // A server or proxy may echo what it was sent.
+            write_one_line(f, &crate::secret::scrub(&self.snippet))?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for UnexpectedResponse {
+    /// The fields, with PIN-, code- and token-shaped text of the snippet
+    /// masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnexpectedResponse")
+            .field("operation", &self.operation)
+            .field("status", &self.status)
+            .field("reason", &self.reason)
+            .field("snippet", &crate::secret::scrub(&self.snippet))
+            .field("retry_after", &self.retry_after)
+            .finish()
     }
 }
 
