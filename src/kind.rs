@@ -457,6 +457,80 @@ impl ApiErrorKind {
         self.row().remediation
     }
 
+    /// One plain sentence a support agent can read to the customer, with no
+    /// API or Rust terms and no session needed (the developer's fix is
+    /// [`remediation`](Self::remediation)).
+    pub fn customer_message(self) -> &'static str {
+        use ApiErrorKind::*;
+        match self {
+            OnBehalfNotAccepted => {
+                "Please approve the \"message on behalf\" request from your new provider in Meta \
+                 Business Manager (Business settings, Requests)."
+            }
+            TwoStepEnabled => {
+                "Please ask your current WhatsApp provider to turn off two-step verification on \
+                 your number."
+            }
+            EligibleForDirectAdd => {
+                "Your number does not need to be moved: we will add it to your account directly."
+            }
+            AlreadyInDestination => {
+                "Your number is already in your new account; we are picking up from there."
+            }
+            BusinessMismatch => {
+                "Please confirm which Meta Business Manager account owns your number: it must be \
+                 the one your new account was made for."
+            }
+            MigrationFailed | Temporary | MaintenanceMode => {
+                "WhatsApp had a temporary problem moving your number; we will try again shortly, \
+                 nothing is needed from you."
+            }
+            DestinationWebhookMissing | DestinationPaymentMissing | DestinationNotApproved => {
+                "We need to finish setting up your new account before your number can move; \
+                 nothing is needed from you."
+            }
+            DisplayNameNotApproved => {
+                "Your business display name needs WhatsApp's approval before the number can \
+                 move; please check its status in WhatsApp Manager."
+            }
+            SourceAccountNotReady => {
+                "Your current WhatsApp account is not fully set up; please ask your current \
+                 provider to finish its approval."
+            }
+            PinIncorrect | TooManyPinGuesses | PinTooQuick => {
+                "We are resolving a problem with your number's security PIN; nothing is needed \
+                 from you right now."
+            }
+            NumberNotVerified | NumberNotRegistered | PreviousDeregistrationFailed => {
+                "We are finishing the registration of your number; nothing is needed from you."
+            }
+            RecentlyDeleted | RegisterLimitReached | RateLimited => {
+                "WhatsApp asked us to wait before the next step; we will continue automatically."
+            }
+            NumberDeleted => {
+                "Your number was removed from WhatsApp's records; we will start the move again."
+            }
+            InvalidParameter | InvalidAccessToken | PermissionDenied => {
+                "We hit a problem on our side and are fixing it; nothing is needed from you."
+            }
+            VerificationCodeRejected => {
+                "The code did not match: please send us the 6-digit code from the latest SMS or \
+                 call exactly as you received it."
+            }
+            VerificationCodeExpired => {
+                "That code has expired; we are sending a new one to your number."
+            }
+            AccountRestricted => {
+                "Your WhatsApp Business account is restricted by Meta; please check Business \
+                 Support Home for what is needed."
+            }
+            Unknown => {
+                "Something unexpected happened while moving your number; our team is looking \
+                 into it."
+            }
+        }
+    }
+
     /// The wait Meta documents for this case, if any.
     pub fn documented_wait(self) -> Option<Duration> {
         self.row().wait
@@ -480,6 +554,22 @@ impl ApiErrorKind {
 impl fmt::Display for ApiErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.title())
+    }
+}
+
+#[cfg(test)]
+mod customer_message_tests {
+    use super::ApiErrorKind;
+
+    #[test]
+    fn every_case_has_a_plain_sentence_for_the_customer() {
+        for kind in ApiErrorKind::ALL {
+            let message = kind.customer_message();
+            assert!(message.ends_with('.'), "{kind:?}: {message}");
+            for jargon in ["::", "request_code", "PortingClient", "(#", "API", "WABA", "Graph"] {
+                assert!(!message.contains(jargon), "{kind:?}: {message}");
+            }
+        }
     }
 }
 

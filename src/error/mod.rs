@@ -209,6 +209,20 @@ impl Error {
         }
     }
 
+    /// One plain sentence a support agent can read to the customer (see
+    /// [`ApiErrorKind::customer_message`]); an error that is not Meta's
+    /// answer says we are on it. [`remediation`](Self::remediation) is the
+    /// developer's fix.
+    pub fn customer_message(&self) -> &'static str {
+        match self {
+            Self::Api(e) => e.kind().customer_message(),
+            Self::WaitRequired(_) => {
+                "We are waiting a moment before the next step; we will continue automatically."
+            }
+            _ => "We hit a problem on our side and are fixing it; nothing is needed from you.",
+        }
+    }
+
     /// What to do, in plain words.
     pub fn remediation(&self) -> &'static str {
         if self.retry_advice() == RetryAdvice::ReconcileFirst {
