@@ -566,7 +566,15 @@ mod customer_message_tests {
         for kind in ApiErrorKind::ALL {
             let message = kind.customer_message();
             assert!(message.ends_with('.'), "{kind:?}: {message}");
-            for jargon in ["::", "request_code", "PortingClient", "(#", "API", "WABA", "Graph"] {
+            for jargon in [
+                "::",
+                "request_code",
+                "PortingClient",
+                "(#",
+                "API",
+                "WABA",
+                "Graph",
+            ] {
                 assert!(!message.contains(jargon), "{kind:?}: {message}");
             }
         }
