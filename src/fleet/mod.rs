@@ -197,7 +197,7 @@ impl FleetBuilder {
 
     /// The most code requests a session may have made for the fleet to
     /// request another after a lost answer (default
-    /// [`DEFAULT_MAX_CODE_REQUESTS`]): past it the session waits for the
+    /// [`DEFAULT_MAX_CODE_REQUESTS`](crate::DEFAULT_MAX_CODE_REQUESTS)): past it the session waits for the
     /// customer, so nobody is texted again and again by a wire that keeps
     /// losing answers. A new code after one Meta refused as expired is not
     /// bounded by this: the customer asked for it by sending the old one.
