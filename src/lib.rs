@@ -168,7 +168,7 @@ pub use error::{
 };
 pub use fleet::{
     Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport, InputMap,
-    ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY,
+    ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY, DEFAULT_MAX_CODE_REQUESTS,
 };
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
 pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};
