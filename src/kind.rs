@@ -13,7 +13,7 @@ use crate::actor::{Actor, Recovery};
 /// The first six variants are the troubleshooting cases every BSP documents
 /// for customers; the rest are the other migration, registration, auth,
 /// throttling and temporary errors Meta documents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ApiErrorKind {
@@ -101,6 +101,11 @@ pub enum ApiErrorKind {
     /// 1, 2, 131000, 131016, 133004: a temporary error on Meta's side.
     Temporary,
 
+    /// A code this crate does not know. The raw fields are kept. A saved
+    /// session naming a case this version does not know (written by a newer
+    /// version) loads it as `Unknown`.
+    Unknown,
+
     /// The verification code expired (codes live about ten minutes, see
     /// [`CODE_LIFETIME`](crate::CODE_LIFETIME)): 136025 "…has expired", or
     /// Meta's 100 "The verification code is invalid or has expired"
@@ -108,12 +113,6 @@ pub enum ApiErrorKind {
     /// needs to be asked: request a new code
     /// ([`NextAction::RequestNewCode`](crate::NextAction::RequestNewCode)).
     VerificationCodeExpired,
-
-    /// A code this crate does not know. The raw fields are kept. A saved
-    /// session naming a case this version does not know (written by a newer
-    /// version) loads it as `Unknown`.
-    #[serde(other)]
-    Unknown,
 }
 
 /// The facts of one case, kept together so that every method reads one row.
@@ -395,8 +394,8 @@ impl ApiErrorKind {
         Self::AccountRestricted,
         Self::RateLimited,
         Self::Temporary,
-        Self::VerificationCodeExpired,
         Self::Unknown,
+        Self::VerificationCodeExpired,
     ];
 
     /// The case's stable snake_case name, as serde writes it
@@ -551,6 +550,19 @@ impl ApiErrorKind {
     }
 }
 
+/// Reads the snake_case name ([`ApiErrorKind::as_str`]); a name this
+/// version does not know (written by a newer one) is
+/// [`Unknown`](ApiErrorKind::Unknown).
+impl<'de> Deserialize<'de> for ApiErrorKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .unwrap_or(Self::Unknown))
+    }
+}
+
 impl fmt::Display for ApiErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.title())
@@ -560,6 +572,18 @@ impl fmt::Display for ApiErrorKind {
 #[cfg(test)]
 mod customer_message_tests {
     use super::ApiErrorKind;
+
+    #[test]
+    fn every_case_round_trips_by_name_and_an_unknown_name_is_unknown() {
+        for kind in ApiErrorKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<ApiErrorKind>(&json).unwrap(), kind);
+        }
+        let newer: ApiErrorKind = serde_json::from_str("\"a_case_from_the_future\"").unwrap();
+        assert_eq!(newer, ApiErrorKind::Unknown);
+        assert!(serde_json::from_str::<ApiErrorKind>("42").is_err());
+    }
 
     #[test]
     fn every_case_has_a_plain_sentence_for_the_customer() {
