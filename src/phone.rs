@@ -1,11 +1,14 @@
 //! Phone numbers: parsing and validation with libphonenumber's metadata (the
-//! `phonenumber` crate), and the country-code split Meta expects.
+//! `rlibphonenumber` crate), and the country-code split Meta expects.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
-use phonenumber::metadata::DATABASE;
-use phonenumber::ParseError;
+use rlibphonenumber::{
+    get_national_significant_number_owned, CreateUtilError, NumberLengthType, ParseError,
+    PhoneNumberUtil,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::validation::ValidationError;
@@ -18,6 +21,19 @@ const MAX_DIGITS: usize = 15;
 const MAX_WRITTEN_DIGITS: usize = MAX_DIGITS + 2;
 /// The fewest: a country code and a national number have at least three.
 const MIN_WRITTEN_DIGITS: usize = 3;
+
+/// libphonenumber, built once on first use from the metadata compiled into
+/// the binary; each country's patterns are compiled when a number of that
+/// country is first read. Not `rlibphonenumber::PHONE_NUMBER_UTIL`, which
+/// panics if the metadata cannot be loaded: here that is a typed error.
+static UTIL: LazyLock<Result<PhoneNumberUtil, CreateUtilError>> =
+    LazyLock::new(PhoneNumberUtil::new);
+
+/// libphonenumber, or the error that says its metadata did not load.
+fn util() -> Result<&'static PhoneNumberUtil, ValidationError> {
+    UTIL.as_ref()
+        .map_err(|_| ValidationError::PhoneMetadataUnavailable)
+}
 
 /// A phone number in international form, split into country calling code and
 /// national number as the migration endpoint wants them (`cc`, `phone_number`).
@@ -61,7 +77,9 @@ impl PhoneNumber {
     /// # Errors
     /// A [`ValidationError`] when the input is too long, is not in
     /// international form (`+` and the country code), or is not a valid
-    /// number for its country by libphonenumber's metadata.
+    /// number for its country by libphonenumber's metadata
+    /// ([`ValidationError::PhoneMetadataUnavailable`] if that metadata did not
+    /// load).
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let written = Written::read(input)?;
         if !written.plus && written.formatted {
@@ -70,17 +88,18 @@ impl PhoneNumber {
             // say their country.
             return Err(ValidationError::PlusRequired);
         }
-        let number = written.international()?;
+        let util = util()?;
+        let number = written.international(util)?;
         let parsed = Self::from_parsed(&number, written.digits())?;
-        if !phonenumber::is_valid(&number) {
-            return Err(invalid_for_country(&parsed));
+        if !util.is_valid_number(&number) {
+            return Err(invalid_for_country(util, &number));
         }
         if !written.is_exactly(&parsed) {
             // libphonenumber read other digits than were written (it applied
             // a local dialling rule): that would be somebody else's number.
-            return Err(invalid_for_country(&parsed));
+            return Err(invalid_for_country(util, &number));
         }
-        if let Some(north_american) = written.north_american_reading() {
+        if let Some(north_american) = written.north_american_reading(util) {
             if parsed.country_code() != "1" {
                 return Err(ValidationError::AmbiguousPhoneNumber {
                     international: parsed.e164,
@@ -93,11 +112,12 @@ impl PhoneNumber {
 
     /// The E.164 form of a number libphonenumber read (not yet validated).
     fn from_parsed(
-        number: &phonenumber::PhoneNumber,
+        number: &rlibphonenumber::PhoneNumber,
         written_digits: usize,
     ) -> Result<Self, ValidationError> {
-        let country_code = number.code().value().to_string();
-        let e164 = format!("+{country_code}{}", number.national());
+        let country_code = number.country_code.to_string();
+        let national = get_national_significant_number_owned(number);
+        let e164 = format!("+{country_code}{national}");
         if e164.len() - 1 > MAX_DIGITS {
             return Err(ValidationError::PhoneNumberLength {
                 digits: written_digits,
@@ -172,12 +192,13 @@ impl PhoneNumber {
                 digits: digits.len(),
             });
         }
+        let util = util()?;
         let cc_len = (1..=3)
             .find(|&len| {
                 digits
                     .get(..len)
-                    .and_then(|cc| cc.parse::<u16>().ok())
-                    .is_some_and(|cc| DATABASE.by_code(&cc).is_some())
+                    .and_then(|cc| cc.parse::<i32>().ok())
+                    .is_some_and(|cc| util.get_region_for_country_code(cc).is_some())
             })
             .ok_or(ValidationError::UnknownCountryCode)?;
         Ok(Self {
@@ -282,19 +303,22 @@ impl Written {
     }
 
     /// libphonenumber's reading of the digits as an international number.
-    fn international(&self) -> Result<phonenumber::PhoneNumber, ValidationError> {
-        let number = phonenumber::parse(None, &self.canonical).map_err(|error| match error {
-            ParseError::InvalidCountryCode => ValidationError::UnknownCountryCode,
-            ParseError::TooShortAfterIdd | ParseError::TooShortNsn | ParseError::TooLong => {
-                ValidationError::PhoneNumberLength {
-                    digits: self.digits(),
+    fn international(
+        &self,
+        util: &PhoneNumberUtil,
+    ) -> Result<rlibphonenumber::PhoneNumber, ValidationError> {
+        let number = util
+            .parse(&self.canonical, None)
+            .map_err(|error| match error {
+                ParseError::InvalidCountryCode => ValidationError::UnknownCountryCode,
+                ParseError::TooShortAfterIdd | ParseError::TooShortNsn | ParseError::TooLongNsn => {
+                    ValidationError::PhoneNumberLength {
+                        digits: self.digits(),
+                    }
                 }
-            }
-            ParseError::NoNumber | ParseError::MalformedInteger(_) => {
-                ValidationError::NotAPhoneNumber
-            }
-        })?;
-        if number.extension().is_some() {
+                ParseError::NotANumber(_) => ValidationError::NotAPhoneNumber,
+            })?;
+        if number.extension.is_some() {
             return Err(ValidationError::NotAPhoneNumber);
         }
         Ok(number)
@@ -303,56 +327,41 @@ impl Written {
     /// Ten digits written without `+` that are a valid North American
     /// number once `1` is put in front: the input may be a US or Canadian
     /// number written without its country code.
-    fn north_american_reading(&self) -> Option<PhoneNumber> {
+    fn north_american_reading(&self, util: &PhoneNumberUtil) -> Option<PhoneNumber> {
         let national = self.canonical.strip_prefix('+')?;
         if self.plus || national.len() != 10 {
             return None;
         }
-        let number = phonenumber::parse(None, format!("+1{national}")).ok()?;
+        let number = util.parse(format!("+1{national}"), None).ok()?;
         let reading = PhoneNumber::from_parsed(&number, national.len() + 1).ok()?;
-        (reading.country_code() == "1" && phonenumber::is_valid(&number)).then_some(reading)
+        (reading.country_code() == "1" && util.is_valid_number(&number)).then_some(reading)
     }
 }
 
 /// Why libphonenumber finds `number` invalid: a length no number of its
-/// country has, or a number range the country does not have.
-fn invalid_for_country(number: &PhoneNumber) -> ValidationError {
-    let Ok(country_code) = number.country_code().parse::<u16>() else {
+/// country has (libphonenumber's possible lengths for the country, local-only
+/// lengths not counted), or a number range the country does not have.
+fn invalid_for_country(
+    util: &PhoneNumberUtil,
+    number: &rlibphonenumber::PhoneNumber,
+) -> ValidationError {
+    let Ok(country_code) = u16::try_from(number.country_code) else {
         return ValidationError::UnknownCountryCode;
     };
-    let digits = number.national_number().len();
-    let mut known_lengths = false;
-    let mut possible = false;
-    for meta in DATABASE.by_code(&country_code).into_iter().flatten() {
-        let kinds = meta.descriptors();
-        let descriptors = [
-            kinds.fixed_line(),
-            kinds.mobile(),
-            kinds.toll_free(),
-            kinds.premium_rate(),
-            kinds.shared_cost(),
-            kinds.personal_number(),
-            kinds.voip(),
-            kinds.pager(),
-            kinds.uan(),
-            kinds.voicemail(),
-        ];
-        for lengths in descriptors
-            .into_iter()
-            .flatten()
-            .map(|d| d.possible_length())
-        {
-            known_lengths |= !lengths.is_empty();
-            possible |= lengths.iter().any(|&length| usize::from(length) == digits);
+    match util.is_possible_number_with_reason(number) {
+        Ok(NumberLengthType::IsPossible)
+        | Err(rlibphonenumber::ValidationError::InvalidCountryCode) => {
+            ValidationError::InvalidNumberForCountry { country_code }
         }
-    }
-    if known_lengths && !possible {
-        ValidationError::PhoneNumberLengthForCountry {
+        Ok(NumberLengthType::IsPossibleLocalOnly)
+        | Err(
+            rlibphonenumber::ValidationError::TooShort
+            | rlibphonenumber::ValidationError::InvalidLength
+            | rlibphonenumber::ValidationError::TooLong,
+        ) => ValidationError::PhoneNumberLengthForCountry {
             country_code,
-            digits,
-        }
-    } else {
-        ValidationError::InvalidNumberForCountry { country_code }
+            digits: get_national_significant_number_owned(number).len(),
+        },
     }
 }
 
@@ -589,6 +598,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
+    use rlibphonenumber::{PhoneNumberFormat, PhoneNumberType};
 
     fn rng(seed: u64) -> impl FnMut() -> u64 {
         let mut state = seed;
@@ -609,15 +619,17 @@ mod properties {
         let separators = [" ", "-", "(", ")", ".", ""];
         let mut accepted = 0;
         let mut examples = 0;
-        for meta in DATABASE.iter() {
-            let kinds = meta.descriptors();
-            for example in [kinds.fixed_line(), kinds.mobile()]
+        let util = util().unwrap();
+        for region in util.get_supported_regions() {
+            for example in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile]
                 .into_iter()
-                .flatten()
-                .filter_map(|d| d.example())
+                .filter_map(|kind| {
+                    util.get_example_number_for_type_and_region(region, kind)
+                        .ok()
+                })
             {
                 examples += 1;
-                let plain = format!("+{}{example}", meta.country_code());
+                let plain = util.format(&example, PhoneNumberFormat::E164).into_owned();
                 let Ok(want) = PhoneNumber::parse(&plain) else {
                     continue;
                 };
@@ -685,9 +697,7 @@ mod properties {
     #[test]
     fn random_digits_never_panic() {
         let mut next = rng(2024);
-        let codes: Vec<u16> = (1..1000)
-            .filter(|c| DATABASE.by_code(c).is_some())
-            .collect();
+        let codes: Vec<i32> = util().unwrap().get_supported_calling_codes().collect();
         for i in 0..2_000 {
             let mut text = if i % 3 == 0 {
                 String::new()

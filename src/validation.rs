@@ -98,4 +98,9 @@ pub enum ValidationError {
         /// The code given, upper-cased.
         region: String,
     },
+    /// libphonenumber's metadata, compiled into the crate, could not be
+    /// loaded, so no phone number can be read (a defect of the build, not of
+    /// the input).
+    #[error("phone numbers cannot be read: libphonenumber's metadata did not load")]
+    PhoneMetadataUnavailable,
 }

@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use phonenumber::metadata::DATABASE;
+use rlibphonenumber::{enums::Region, PhoneNumberType, PHONE_NUMBER_UTIL};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use waba_porting::{
     ConfigError, Error, PhoneNumber, Pin, PortingClient, PortingSession, ReqwestTransport,
@@ -227,27 +227,36 @@ async fn child_start_migration_against_loopback() {
 /// Whether libphonenumber's metadata lists `national` as a number of `region`
 /// of one of the given kinds, digits exactly as written.
 fn listed_as_written(region: &str, national: &str) -> bool {
-    let meta = DATABASE.by_id(region).unwrap();
-    let kinds = meta.descriptors();
-    [kinds.fixed_line(), kinds.mobile(), kinds.toll_free()]
-        .into_iter()
-        .flatten()
-        .any(|d| {
-            d.possible_length().contains(&(national.len() as u16))
-                && d.national_number()
-                    .find(national)
-                    .is_some_and(|m| m.start() == 0 && m.end() == national.len())
-        })
+    let region = Region::from_code(region).unwrap();
+    let leading_zeros = national.bytes().take_while(|&b| b == b'0').count();
+    let number = rlibphonenumber::PhoneNumber {
+        country_code: PHONE_NUMBER_UTIL
+            .get_country_code_for_region(region)
+            .unwrap(),
+        national_number: national.parse().unwrap(),
+        italian_leading_zero: (leading_zeros > 0).then_some(true),
+        number_of_leading_zeros: (leading_zeros > 1).then_some(leading_zeros as i32),
+        ..Default::default()
+    };
+    rlibphonenumber::get_national_significant_number_owned(&number) == national
+        && PHONE_NUMBER_UTIL.is_valid_number_for_region(&number, region)
+        && matches!(
+            PHONE_NUMBER_UTIL.get_number_type(&number),
+            PhoneNumberType::FixedLine
+                | PhoneNumberType::Mobile
+                | PhoneNumberType::FixedLineOrMobile
+                | PhoneNumberType::TollFree
+        )
 }
 
 /// Russian numbers whose area code starts with 8 (St Petersburg 812, Kazan
 /// 843, Krasnodar 861, Rostov 863, …) and the 8-800 toll-free range are valid
-/// by libphonenumber's own metadata, yet `parse` refuses them: the
-/// `phonenumber` crate strips the trunk prefix `8` a second time,
-/// unconditionally, even from input written with `+7`. Legitimate customers
-/// cannot start a port; sessions saved with these numbers no longer load.
+/// by libphonenumber's own metadata. The `phonenumber` crate stripped the
+/// trunk prefix `8` a second time, unconditionally, even from input written
+/// with `+7`, so `parse` refused them; `rlibphonenumber` strips a national
+/// prefix only where what is left is still a number of the country, as
+/// libphonenumber does.
 #[test]
-#[ignore = "known limitation: the phonenumber crate strips Russia's trunk prefix 8 after +7 unconditionally; refusing (never misreading) is the safe direction"]
 fn defect_valid_russian_numbers_starting_with_8_are_refused() {
     let mut refused = Vec::new();
     for (written, national) in [

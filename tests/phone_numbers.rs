@@ -29,6 +29,11 @@ const ACCEPTED: &[(&str, &str, &str, &str)] = &[
     ("+353 1 234 5678", "+35312345678", "353", "12345678"),
     ("+971 50 123 4567", "+971501234567", "971", "501234567"),
     ("+55 11 98765-4321", "+5511987654321", "55", "11987654321"),
+    // Russia's area codes and toll-free range starting with 8: the 8 is part
+    // of the number after +7, not the trunk prefix (the `phonenumber` crate
+    // dropped it and refused these).
+    ("+7 812 315-17-01", "+78123151701", "7", "8123151701"),
+    ("+7 800 555-35-35", "+78005553535", "7", "8005553535"),
 ];
 
 #[test]
@@ -300,4 +305,62 @@ mod look_up {
             assert_eq!(id, "", "{display:?}");
         }
     }
+}
+
+/// libphonenumber's own example numbers (fixed line and mobile) of every
+/// region it knows, parsed with the countries alternating (one number of
+/// each region in turn, then the next kind), as in a fleet of mixed
+/// countries: each parses, is the number libphonenumber means, and
+/// round-trips (its E.164 text and its serde form read back as the same
+/// number). No timing here: `cargo bench --bench phone` measures the cost.
+#[test]
+fn example_numbers_of_every_region_parse_with_countries_alternating() {
+    use rlibphonenumber::{PhoneNumberFormat, PhoneNumberType, PHONE_NUMBER_UTIL};
+
+    let util = &*PHONE_NUMBER_UTIL;
+    let mut regions: Vec<_> = util.get_supported_regions().collect();
+    regions.sort_by_key(|region| region.to_string());
+    let mut parsed = 0;
+    let mut country_codes = std::collections::BTreeSet::new();
+    let mut refused = Vec::new();
+    for kind in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile] {
+        for &region in &regions {
+            let Ok(example) = util.get_example_number_for_type_and_region(region, kind) else {
+                continue;
+            };
+            let e164 = util.format(&example, PhoneNumberFormat::E164).into_owned();
+            let international = util
+                .format(&example, PhoneNumberFormat::International)
+                .into_owned();
+            let number = match PhoneNumber::parse(&international) {
+                Ok(number) => number,
+                Err(e) => {
+                    refused.push(format!("{region} {kind:?} {international:?}: {e}"));
+                    continue;
+                }
+            };
+            parsed += 1;
+            assert_eq!(number.e164(), e164, "{region} {international:?}");
+            assert_eq!(
+                number.country_code(),
+                example.country_code.to_string(),
+                "{region}"
+            );
+            country_codes.insert(example.country_code);
+            // E.164 text and serde form read back as the same number.
+            assert_eq!(PhoneNumber::parse(number.e164()).as_ref(), Ok(&number));
+            assert_eq!(e164.parse::<PhoneNumber>().as_ref(), Ok(&number));
+            let json = serde_json::to_string(&number).unwrap();
+            assert_eq!(json, format!("\"{e164}\""));
+            assert_eq!(serde_json::from_str::<PhoneNumber>(&json).unwrap(), number);
+        }
+    }
+    assert!(refused.is_empty(), "refused:\n{}", refused.join("\n"));
+    assert!(regions.len() >= 200, "{} regions", regions.len());
+    assert!(
+        country_codes.len() >= 60,
+        "{} country codes",
+        country_codes.len()
+    );
+    assert!(parsed >= 2 * 200, "{parsed} numbers parsed");
 }
