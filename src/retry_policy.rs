@@ -249,8 +249,9 @@ impl<T: Sleep + ?Sized> Sleep for Arc<T> {
 /// the client ends each wait as an error carrying its time instead of
 /// blocking a thread or spinning: give the client your runtime's timer
 /// ([`PortingClientBuilder::sleep`](crate::PortingClientBuilder::sleep)).
-/// The runtime needs its time driver (`enable_time`, or `enable_all`), as
-/// reqwest's timeouts do.
+/// A runtime without its time driver (no `enable_time`) cannot wait either:
+/// tokio panics when a timer is made there, and this timer catches that
+/// panic (the panic hook still prints it) and says it cannot wait.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RuntimeSleep;
 
@@ -268,7 +269,14 @@ impl Sleep for RuntimeSleep {
     fn can_sleep(&self) -> bool {
         #[cfg(feature = "reqwest")]
         {
+            // Tokio says whether a runtime runs the call, not whether it has
+            // a timer: a runtime built without `enable_time` panics when a
+            // timer is made (tokio offers no other test), so make one here,
+            // where its panic is caught and read as "cannot wait". (Under
+            // `panic = "abort"` such a runtime aborts, as reqwest's own
+            // timeouts would on it.)
             tokio::runtime::Handle::try_current().is_ok()
+                && std::panic::catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok()
         }
         #[cfg(not(feature = "reqwest"))]
         {

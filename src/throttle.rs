@@ -185,26 +185,33 @@ impl Throttle {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes the next slot for a request at `now` (the clock's reading):
-    /// `None` when it may start at once, else how long it must wait (the
-    /// slot is taken before waiting, so concurrent callers line up rather
-    /// than all waking at once). The caller waits, then asks
-    /// [`held`](Self::held) whether a pause began meanwhile.
-    pub(crate) fn reserve(&self, now: Timestamp) -> Option<Hold> {
+    /// Takes the next slot for a request at `now` (the clock's reading) if
+    /// its wait is at most `limit`: `Ok(None)` when it may start at once,
+    /// `Ok(Some(hold))` when it must wait first (the slot is taken before
+    /// waiting, so concurrent callers line up rather than all waking at
+    /// once), `Err(hold)` when the wait would pass `limit` — then no slot
+    /// is taken, so a request that is not sent holds nobody back. The
+    /// caller waits, then asks [`held`](Self::held) whether a pause began
+    /// meanwhile.
+    pub(crate) fn reserve(&self, now: Timestamp, limit: Duration) -> Result<Option<Hold>, Hold> {
         let mut state = self.state();
         let line = state.line.now(now);
         let paused = state.paused_until.filter(|until| *until > line);
         let slot = state.next_slot.max(line).max(paused.unwrap_or(0));
-        if self.shared.interval_nanos > 0 || paused.is_some() {
-            state.next_slot = slot.saturating_add(self.shared.interval_nanos);
-        }
         let wait_nanos = slot.saturating_sub(line);
         // Whole milliseconds, rounded up: clocks tick in milliseconds, and
         // a request must not start before its slot.
-        (wait_nanos > 0).then(|| Hold {
+        let hold = Hold {
             wait: Duration::from_millis(wait_nanos.div_ceil(1_000_000)),
             paused: paused.is_some(),
-        })
+        };
+        if hold.wait > limit {
+            return Err(hold);
+        }
+        if self.shared.interval_nanos > 0 || paused.is_some() {
+            state.next_slot = slot.saturating_add(self.shared.interval_nanos);
+        }
+        Ok((wait_nanos > 0).then_some(hold))
     }
 
     /// Whether a pause holds requests at `now` (one may have begun while a

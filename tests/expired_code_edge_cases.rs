@@ -67,7 +67,10 @@ async fn lost_code_requests_after_an_expired_code_stay_within_max_code_requests(
     assert_eq!(flaky.code_requests.load(Ordering::SeqCst), 1);
     // The customer sends it too late: it expired.
     sim.advance(Duration::from_secs(15 * 60));
-    inputs.insert_code(key.clone(), sim.latest_code(session.phone_number()).unwrap());
+    inputs.insert_code(
+        key.clone(),
+        sim.latest_code(session.phone_number()).unwrap(),
+    );
     // From now on every code request's answer is lost.
     flaky.lose.store(true, Ordering::SeqCst);
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use common::wire::pin;
 use waba_porting::simulator::Scenario;
 use waba_porting::{
-    async_trait, Fleet, FleetInputs, InMemoryStore, InputMap, Operation, PortingSession, SessionKey,
-    SessionStore, StoreError, VerificationCode,
+    async_trait, Fleet, FleetInputs, InMemoryStore, InputMap, Operation, PortingSession,
+    SessionKey, SessionStore, StoreError, VerificationCode,
 };
 
 /// An in-memory store whose saves fail, while `fail` is set, for a session
@@ -57,7 +57,7 @@ async fn a_refused_code_is_not_sent_again_when_the_save_after_the_refusal_failed
         .build()
         .unwrap();
     let _ = fleet.run(vec![session.clone()]).await; // code requested
-    // The customer mistypes the code.
+                                                    // The customer mistypes the code.
     inputs.insert_code(key.clone(), VerificationCode::new("000000").unwrap());
     store.fail.store(true, Ordering::SeqCst);
     let second = fleet.run(vec![session.clone()]).await;

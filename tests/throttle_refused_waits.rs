@@ -44,7 +44,11 @@ async fn requests_refused_during_a_pause_hold_no_budget_slots_after_it() {
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(sim.served_count(), served, "nothing was sent during the pause");
+    assert_eq!(
+        sim.served_count(),
+        served,
+        "nothing was sent during the pause"
+    );
 
     // The pause is over (and a second more): the budget allows one request
     // per second and none was sent for a minute.

@@ -49,10 +49,9 @@ async fn an_undecided_register_is_settled_after_the_window_even_if_the_clock_ste
     assert!(session.in_flight().is_some());
     // The host's clock was a day ahead; NTP steps it back.
     let ahead = sim.now();
-    sim.clock()
-        .set(waba_porting::Timestamp::from_unix_millis(
-            ahead.as_unix_millis() - 24 * 3600 * 1000,
-        ));
+    sim.clock().set(waba_porting::Timestamp::from_unix_millis(
+        ahead.as_unix_millis() - 24 * 3600 * 1000,
+    ));
     // An hour of calls, every 30 s (far past the 15-minute window).
     for _ in 0..120 {
         let _ = client.register(&mut session, &pin(), None).await;

@@ -229,7 +229,8 @@ impl PortingClient {
     /// The read's errors; the marker stays set, so a later call tries again.
     pub async fn reconcile(&self, session: &mut PortingSession) -> Result<StateName, Error> {
         if let Some(flight) = session.in_flight().cloned() {
-            self.reconcile_flight(session, &flight).await?;
+            let deadline = self.inner.retry_policy.deadline();
+            self.reconcile_flight(session, &flight, deadline).await?;
         }
         Ok(session.state().name())
     }
@@ -361,7 +362,7 @@ impl PortingClient {
     /// # Errors
     /// See [`Error`].
     pub async fn subscribe_app(&self, waba_id: &WabaId) -> Result<(), Error> {
-        self.idempotent(Operation::SubscribeApp, waba_id.as_str(), None)
+        self.idempotent(Operation::SubscribeApp, waba_id.as_str(), None, &[])
             .await
     }
 
@@ -380,29 +381,28 @@ impl PortingClient {
         pin: &Pin,
     ) -> Result<(), Error> {
         let body = wire::pin_body(pin);
-        self.idempotent(
-            Operation::SetTwoStepPin,
-            phone_number_id.as_str(),
-            Some(body),
-        )
-        .await
-        .map_err(|error| error.redacting_sent(&[pin.secret()]))
+        let target = phone_number_id.as_str();
+        let sent = [pin.secret()];
+        self.idempotent(Operation::SetTwoStepPin, target, Some(body), &sent)
+            .await
     }
 
     /// Sends a call that leaves the same state however often it is sent,
     /// expecting `{"success": true}`, under the retry policy: repeated after
     /// any failure a retry can help, after the answer's wait or a backoff,
-    /// within the policy's attempts and deadline.
+    /// within the policy's attempts and deadline. `sent`: the secrets the
+    /// body carries, masked in every answer before anything logs it.
     async fn idempotent(
         &self,
         operation: Operation,
         target: &str,
         body: Option<Vec<u8>>,
+        sent: &[&str],
     ) -> Result<(), Error> {
         let trace = Trace::call(operation, target);
         let mut attempts = 1;
         let result = trace
-            .run(self.idempotent_attempts(operation, target, body, &mut attempts))
+            .run(self.idempotent_attempts(operation, target, body, sent, &mut attempts))
             .await;
         trace.finish(attempts, None, &result);
         result
@@ -415,6 +415,7 @@ impl PortingClient {
         operation: Operation,
         target: &str,
         body: Option<Vec<u8>>,
+        sent: &[&str],
         attempts: &mut u32,
     ) -> Result<(), Error> {
         let policy = &self.inner.retry_policy;
@@ -429,7 +430,8 @@ impl PortingClient {
             };
             let error = match result {
                 Ok(()) => return Ok(()),
-                Err(error) => error,
+                Err(error) if sent.is_empty() => error,
+                Err(error) => error.redacting_sent(sent),
             };
             let wait = |attempt| {
                 error
@@ -489,10 +491,22 @@ impl PortingClient {
         &self,
         phone_number_id: &PhoneNumberId,
     ) -> Result<PhoneNumberRecord, Error> {
+        let deadline = self.inner.retry_policy.deadline();
+        self.read_number_within(phone_number_id, deadline).await
+    }
+
+    /// [`read_number`](Self::read_number), waiting at most `max_wait` in the
+    /// throttle (what is left of a step's deadline).
+    async fn read_number_within(
+        &self,
+        phone_number_id: &PhoneNumberId,
+        max_wait: Duration,
+    ) -> Result<PhoneNumberRecord, Error> {
         let operation = Operation::ReadPhoneNumber;
         let query = [("fields", number::FIELDS)];
+        let id = phone_number_id.as_str();
         let response = self
-            .send(operation, phone_number_id.as_str(), &query, None)
+            .send_within(operation, id, &query, None, max_wait)
             .await?;
         let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
         // A record of another number is no answer to this read.
@@ -694,15 +708,19 @@ impl PortingClient {
         let mut waited = Duration::ZERO;
         loop {
             let now = self.now();
-            let Some(hold) = throttle.reserve(now) else {
-                return Ok(());
+            let limit = max_wait.saturating_sub(waited);
+            let hold = match throttle.reserve(now, limit) {
+                Ok(None) => return Ok(()),
+                Ok(Some(hold)) => hold,
+                Err(hold) => {
+                    let until = now.saturating_add(hold.wait);
+                    let reason = WaitReason::Throttle;
+                    return Err(WaitRequired::new(operation, until, reason, now).into());
+                }
             };
             let until = now.saturating_add(hold.wait);
             let refused = |reason| Err(WaitRequired::new(operation, until, reason, now).into());
             waited = waited.saturating_add(hold.wait);
-            if waited > max_wait {
-                return refused(WaitReason::Throttle);
-            }
             telemetry::throttled(hold.wait, hold.paused);
             match self.pause(hold.wait).await {
                 Pause::Slept => {}
@@ -727,6 +745,7 @@ impl PortingClient {
         let operation = step.operation();
         // Too early: nothing is sent, not even the reconciling read.
         let now = self.now();
+        let started = now;
         if let Some(until) = session.not_before().filter(|until| *until > now) {
             return Err(WaitRequired::new(operation, until, WaitReason::NotBefore, now).into());
         }
@@ -747,7 +766,7 @@ impl PortingClient {
         }
         let mut now = now;
         if let Some(flight) = session.in_flight().cloned() {
-            let observed = self.reconcile_flight(session, &flight).await?;
+            let observed = self.reconcile_flight(session, &flight, max_wait).await?;
             // The read took time.
             now = self.now();
             // What the read showed may make this call moot: the step in
@@ -786,7 +805,10 @@ impl PortingClient {
         // its saved session must not say otherwise.
         let now = match &self.inner.throttle {
             Some(_) => {
-                self.admit(operation, max_wait).await?;
+                // The reconciling read's wait counts against the same
+                // deadline.
+                let left = max_wait.saturating_sub(now.saturating_since(started));
+                self.admit(operation, left).await?;
                 self.now()
             }
             None => now,
@@ -805,7 +827,7 @@ impl PortingClient {
             }
         }
         let response = self
-            .send_admitted(operation, &target, &[], Some(body), true)
+            .send_admitted(operation, &target, &[], Some(body), Admission::Done)
             .await;
         let result = match step {
             Step::Start => {
@@ -892,16 +914,17 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         flight: &InFlight,
+        max_wait: Duration,
     ) -> Result<Observed, Error> {
         let Some(id) = session.state().phone_number_id().cloned() else {
             return Ok(Observed::default());
         };
         session.begin(Operation::ReadPhoneNumber, self.now(), None);
-        let record = match self.read_number_for(&id, flight).await {
+        let record = match self.read_number_for(&id, flight, max_wait).await {
             Ok(record) => record,
             Err(error) => return Err(self.record_read_failure(session, error).await),
         };
-        let observed = observed(&record);
+        let observed = observed_for(&record, flight);
         let outcome = match (&flight.method, &flight.language) {
             (Some(method), Some(language))
                 if flight.operation == Operation::RequestCode
@@ -959,9 +982,10 @@ impl PortingClient {
         &self,
         id: &PhoneNumberId,
         flight: &InFlight,
+        max_wait: Duration,
     ) -> Result<PhoneNumberRecord, Error> {
         // read_number already refuses a record of another number.
-        let record = self.read_number(id).await?;
+        let record = self.read_number_within(id, max_wait).await?;
         let decisive = match flight.operation {
             Operation::Register => record.status.is_some(),
             _ => record.code_verification_status.is_some() || record.is_connected(),
@@ -976,7 +1000,11 @@ impl PortingClient {
             && !record.is_on_platform()
             && !record.is_off_platform();
         let now = self.now();
-        if unsure && now.saturating_since(flight.since) < REGISTER_SETTLE {
+        // A clock behind the marker was stepped back: the window cannot be
+        // measured, and it is not waited for again.
+        let within_window =
+            now >= flight.since && now.saturating_since(flight.since) < REGISTER_SETTLE;
+        if unsure && within_window {
             let until = now.saturating_add(REGISTER_REREAD);
             let reason = WaitReason::ReconcileUndecided;
             return Err(WaitRequired::new(Operation::Register, until, reason, now).into());
@@ -989,7 +1017,14 @@ impl PortingClient {
     /// wait the answer asked for is recorded (never shortening the step's).
     async fn record_read_failure(&self, session: &mut PortingSession, error: Error) -> Error {
         let now = self.now();
-        let read_wait = error.retry_after().map(|wait| now.saturating_add(wait));
+        // A wait the answer asked for; not one of ours (an undecided read,
+        // a throttle or a cancel), which the step's retry waits out and a
+        // later call meets again by itself: saved as a wall-clock time it
+        // would hold the session for as long as a clock stepped back.
+        let read_wait = match &error {
+            Error::WaitRequired(_) => None,
+            _ => error.retry_after().map(|wait| now.saturating_add(wait)),
+        };
         // The step's own wait stands; the read's can only extend it.
         let later = match (session.not_before(), read_wait) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -1111,19 +1146,34 @@ impl PortingClient {
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<HttpResponse, Error> {
-        self.send_admitted(operation, object_id, query, body, false)
+        let deadline = self.inner.retry_policy.deadline();
+        self.send_within(operation, object_id, query, body, deadline)
             .await
     }
 
-    /// [`send`](Self::send); `admitted`: the throttle already let this
-    /// request through.
+    /// [`send`](Self::send), waiting at most `max_wait` in the throttle.
+    async fn send_within(
+        &self,
+        operation: Operation,
+        object_id: &str,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        max_wait: Duration,
+    ) -> Result<HttpResponse, Error> {
+        let admission = Admission::Wait(max_wait);
+        self.send_admitted(operation, object_id, query, body, admission)
+            .await
+    }
+
+    /// [`send`](Self::send), once the throttle lets the request through
+    /// (`admission`).
     async fn send_admitted(
         &self,
         operation: Operation,
         object_id: &str,
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
-        admitted: bool,
+        admission: Admission,
     ) -> Result<HttpResponse, Error> {
         let (method, edge) = operation.route();
         let mut url = self.inner.api_root.clone();
@@ -1153,9 +1203,8 @@ impl PortingClient {
                 .await
                 .map_err(|e| e.for_operation(operation).into());
         };
-        if !admitted {
-            self.admit(operation, self.inner.retry_policy.deadline())
-                .await?;
+        if let Admission::Wait(max_wait) = admission {
+            self.admit(operation, max_wait).await?;
         }
         let response = self
             .exchange(operation, request)
@@ -1230,6 +1279,15 @@ const REGISTER_SETTLE: Duration = Duration::from_secs(15 * 60);
 /// How long to wait before such a read is made again.
 const REGISTER_REREAD: Duration = Duration::from_secs(30);
 
+/// Whether a request still has to pass the throttle.
+#[derive(Clone, Copy)]
+enum Admission {
+    /// It does, waiting at most this long.
+    Wait(Duration),
+    /// The throttle already let it through.
+    Done,
+}
+
 /// How a wait of the client ended.
 enum Pause {
     /// The whole wait passed.
@@ -1298,7 +1356,18 @@ fn decides_adoption(record: &PhoneNumberRecord) -> bool {
 fn observed(record: &PhoneNumberRecord) -> Observed {
     Observed::new(record.is_connected(), record.is_code_verified())
         .with_code_expired(record.code_verification_status == Some(CodeVerificationStatus::Expired))
-        .with_connecting(!record.is_connected() && record.is_on_platform())
+}
+
+/// What a read settling `flight` shows. A number on a platform
+/// (`platform_type` `CLOUD_API`, `ON_PREMISE`) but not `CONNECTED` is
+/// registered-and-connecting only as the answer to a `register` of ours:
+/// any other read of it (a number still with its previous provider, say)
+/// proves nothing about this port.
+fn observed_for(record: &PhoneNumberRecord, flight: &InFlight) -> Observed {
+    let connecting = flight.operation == Operation::Register
+        && !record.is_connected()
+        && record.is_on_platform();
+    observed(record).with_connecting(connecting)
 }
 
 fn paging_error(operation: Operation, response: &HttpResponse, reason: UndecodableReason) -> Error {

@@ -105,7 +105,8 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
             code_refusal(error)
         }
         100 | 131008 | 131009 => InvalidParameter,
-        136025 => code_refusal(error),
+        136025 if operation == Operation::VerifyCode => code_refusal(error),
+        136025 => VerificationCodeRejected,
         190 => InvalidAccessToken,
         0 | 3 | 10 | 200..=299 => PermissionDenied,
         368 => AccountRestricted,

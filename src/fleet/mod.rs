@@ -195,12 +195,14 @@ impl FleetBuilder {
         self
     }
 
-    /// The most code requests a session may have made for the fleet to
-    /// request another after a lost answer (default
-    /// [`DEFAULT_MAX_CODE_REQUESTS`](crate::DEFAULT_MAX_CODE_REQUESTS)): past it the session waits for the
-    /// customer, so nobody is texted again and again by a wire that keeps
-    /// losing answers. A new code after one Meta refused as expired is not
-    /// bounded by this: the customer asked for it by sending the old one.
+    /// How many code requests may be outstanding — sent with no verify
+    /// attempt after them — for the fleet to request another code by
+    /// itself (default
+    /// [`DEFAULT_MAX_CODE_REQUESTS`](crate::DEFAULT_MAX_CODE_REQUESTS)):
+    /// after a lost answer, or after a code that expired. Past it the
+    /// session waits (on us), so nobody is texted again and again by a wire
+    /// that keeps losing answers. Each code the customer sends, even an
+    /// expired one, answers one request.
     pub fn max_code_requests(mut self, requests: u32) -> Self {
         self.settings.max_code_requests = requests;
         self
@@ -460,6 +462,11 @@ impl Fleet {
             let client = &self.client;
             let result = match next.action {
                 NextAction::StartMigration => client.start_migration(session).await,
+                NextAction::RequestNewCode if !self.may_request_code(session) => {
+                    // Code requests keep getting no answer: not another one
+                    // by ourselves (the customer may be texted each time).
+                    return SessionOutcome::Waiting { next, error: None };
+                }
                 NextAction::RequestCode | NextAction::RequestNewCode => {
                     client
                         .request_code(session, self.settings.code_method, &self.settings.language)
@@ -530,8 +537,10 @@ impl Fleet {
             };
             run.report(&stepped, |p| p.steps += 1);
             if let Some(error) = error {
-                // An expired code needs a new one, which needs nobody.
-                if error.api_kind() == Some(ApiErrorKind::VerificationCodeExpired) {
+                // A code that expired needs a new one, which needs nobody.
+                let expired = step == Operation::VerifyCode
+                    && step_kind(&error) == Some(ApiErrorKind::VerificationCodeExpired);
+                if expired {
                     continue;
                 }
                 return after_failure(session, error, self.client.clock().now());
@@ -551,7 +560,7 @@ impl Fleet {
 fn verdict(result: &Result<StateName, Error>) -> Option<bool> {
     match result {
         Ok(_) => Some(true),
-        Err(error) => match error.api_kind() {
+        Err(error) => match step_kind(error) {
             Some(
                 ApiErrorKind::VerificationCodeRejected | ApiErrorKind::VerificationCodeExpired,
             ) => Some(false),
@@ -567,6 +576,18 @@ impl Fleet {
     /// passed since, and the session is within
     /// [`max_code_requests`](FleetBuilder::max_code_requests). Otherwise
     /// when that will be the case, if ever.
+    /// Whether the fleet may request a code for `session` by itself: fewer
+    /// than [`max_code_requests`](FleetBuilder::max_code_requests) code
+    /// requests are outstanding — sent with no verify attempt after them (a
+    /// customer who sends a code, even an expired one, answers one).
+    fn may_request_code(&self, session: &PortingSession) -> bool {
+        let counters = session.counters();
+        let outstanding = counters
+            .code_requests
+            .saturating_sub(counters.verify_requests);
+        outstanding < self.settings.max_code_requests
+    }
+
     fn code_overdue(
         &self,
         session: &PortingSession,
@@ -575,8 +596,7 @@ impl Fleet {
         let PortingState::CodeRequested { at, .. } = session.state() else {
             return Err(None);
         };
-        let within_bound = session.counters().code_requests < self.settings.max_code_requests;
-        if !session.code_request_unconfirmed() || !within_bound {
+        if !session.code_request_unconfirmed() || !self.may_request_code(session) {
             return Err(None);
         }
         let due = at.saturating_add(self.settings.code_wait);
@@ -585,6 +605,15 @@ impl Fleet {
         } else {
             Err(Some(due))
         }
+    }
+}
+
+/// Meta's answer to the step, even when saving the session after it failed
+/// (the checkpoint error carries the step's own).
+fn step_kind(error: &Error) -> Option<ApiErrorKind> {
+    match error {
+        Error::Checkpoint(checkpoint) => checkpoint.step_error().and_then(Error::api_kind),
+        _ => error.api_kind(),
     }
 }
 
