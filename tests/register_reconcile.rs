@@ -56,15 +56,7 @@ async fn an_undecided_read_after_a_lost_register_is_read_again_not_answered_with
     let sim = Scenario::happy_path()
         .connect_delay(Duration::from_secs(10 * 60))
         .build();
-    let mut session = sim.session();
-    let plain = sim.client().unwrap();
-    plain.start_migration(&mut session).await.unwrap();
-    plain
-        .request_code(&mut session, CodeMethod::Sms, &Language::default())
-        .await
-        .unwrap();
-    let code = sim.latest_code(session.phone_number()).unwrap();
-    plain.verify_code(&mut session, &code).await.unwrap();
+    let mut session = common::wire::verified_session(&sim).await;
     let id = session
         .state()
         .phone_number_id()
@@ -95,15 +87,7 @@ async fn an_undecided_read_after_a_lost_register_is_read_again_not_answered_with
 #[tokio::test(flavor = "current_thread")]
 async fn a_register_that_never_arrived_is_sent_again_only_after_the_settle_window() {
     let sim = Scenario::happy_path().build();
-    let mut session = sim.session();
-    let plain = sim.client().unwrap();
-    plain.start_migration(&mut session).await.unwrap();
-    plain
-        .request_code(&mut session, CodeMethod::Sms, &Language::default())
-        .await
-        .unwrap();
-    let code = sim.latest_code(session.phone_number()).unwrap();
-    plain.verify_code(&mut session, &code).await.unwrap();
+    let mut session = common::wire::verified_session(&sim).await;
     let id = session
         .state()
         .phone_number_id()

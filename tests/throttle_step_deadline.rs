@@ -14,8 +14,8 @@ use common::wire::{json_answer, operation_of, pin, with_retry_after};
 use waba_porting::simulator::{Scenario, Simulator};
 use waba_porting::transport::{HttpRequest, HttpResponse};
 use waba_porting::{
-    async_trait, CodeMethod, Error, Language, Operation, PortingClient, RetryPolicy, Throttle,
-    Transport, TransportError, WabaId,
+    async_trait, Error, Operation, PortingClient, RetryPolicy, Throttle, Transport, TransportError,
+    WabaId,
 };
 
 /// Every request is rate limited for 100 s.
@@ -62,15 +62,7 @@ impl Transport for Armed {
 #[tokio::test(flavor = "current_thread")]
 async fn the_reconciling_read_and_the_step_share_one_throttle_deadline() {
     let sim = Scenario::happy_path().build();
-    let mut session = sim.session();
-    let plain = sim.client().unwrap();
-    plain.start_migration(&mut session).await.unwrap();
-    plain
-        .request_code(&mut session, CodeMethod::Sms, &Language::default())
-        .await
-        .unwrap();
-    let code = sim.latest_code(session.phone_number()).unwrap();
-    plain.verify_code(&mut session, &code).await.unwrap();
+    let mut session = common::wire::verified_session(&sim).await;
 
     let throttle = Throttle::new();
     let deadline = Duration::from_secs(120);

@@ -11,20 +11,12 @@ use std::time::Duration;
 
 use common::wire::{json_answer, pin, Wire};
 use waba_porting::simulator::Scenario;
-use waba_porting::{CodeMethod, Language, Operation};
+use waba_porting::Operation;
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_undecided_register_is_settled_after_the_window_even_if_the_clock_stepped_back() {
     let sim = Scenario::happy_path().build();
-    let mut session = sim.session();
-    let plain = sim.client().unwrap();
-    plain.start_migration(&mut session).await.unwrap();
-    plain
-        .request_code(&mut session, CodeMethod::Sms, &Language::default())
-        .await
-        .unwrap();
-    let code = sim.latest_code(session.phone_number()).unwrap();
-    plain.verify_code(&mut session, &code).await.unwrap();
+    let mut session = common::wire::verified_session(&sim).await;
     let id = session
         .state()
         .phone_number_id()

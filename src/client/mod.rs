@@ -708,24 +708,21 @@ impl PortingClient {
         let mut waited = Duration::ZERO;
         loop {
             let now = self.now();
-            let limit = max_wait.saturating_sub(waited);
-            let hold = match throttle.reserve(now, limit) {
+            let refused = |wait, reason| {
+                let until = now.saturating_add(wait);
+                Err(WaitRequired::new(operation, until, reason, now).into())
+            };
+            let hold = match throttle.reserve(now, max_wait.saturating_sub(waited)) {
                 Ok(None) => return Ok(()),
                 Ok(Some(hold)) => hold,
-                Err(hold) => {
-                    let until = now.saturating_add(hold.wait);
-                    let reason = WaitReason::Throttle;
-                    return Err(WaitRequired::new(operation, until, reason, now).into());
-                }
+                Err(hold) => return refused(hold.wait, WaitReason::Throttle),
             };
-            let until = now.saturating_add(hold.wait);
-            let refused = |reason| Err(WaitRequired::new(operation, until, reason, now).into());
             waited = waited.saturating_add(hold.wait);
             telemetry::throttled(hold.wait, hold.paused);
             match self.pause(hold.wait).await {
                 Pause::Slept => {}
-                Pause::Cancelled => return refused(WaitReason::Cancelled),
-                Pause::NoTimer => return refused(WaitReason::Throttle),
+                Pause::Cancelled => return refused(hold.wait, WaitReason::Cancelled),
+                Pause::NoTimer => return refused(hold.wait, WaitReason::Throttle),
             }
             // A pause that began while we waited holds us too.
             if !throttle.held(self.now()) {

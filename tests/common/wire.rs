@@ -142,3 +142,19 @@ pub fn counts(sim: &Simulator, sessions: &[PortingSession]) -> Vec<(u32, u32, u3
         })
         .collect()
 }
+
+/// A session of `sim`'s number taken to `CodeVerified` by a plain client
+/// (start, request a code, verify it): the point where `register` is next.
+pub async fn verified_session(sim: &Simulator) -> PortingSession {
+    use waba_porting::{CodeMethod, Language};
+    let mut session = sim.session();
+    let plain = sim.client().unwrap();
+    plain.start_migration(&mut session).await.unwrap();
+    plain
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await
+        .unwrap();
+    let code = sim.latest_code(session.phone_number()).unwrap();
+    plain.verify_code(&mut session, &code).await.unwrap();
+    session
+}
