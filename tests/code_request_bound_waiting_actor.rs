@@ -61,7 +61,10 @@ async fn a_session_past_max_code_requests_waits_on_us_not_on_a_customer_who_got_
         last = report.sessions.pop().map(|result| result.outcome);
         sim.advance(Duration::from_secs(11 * 60));
     }
-    assert!(sim.inbox(session.phone_number()).is_empty(), "no code ever left");
+    assert!(
+        sim.inbox(session.phone_number()).is_empty(),
+        "no code ever left"
+    );
     let requests = wire.code_requests.load(Ordering::SeqCst);
     let Some(SessionOutcome::Waiting { next, .. }) = last else {
         panic!("{last:?}");

@@ -60,7 +60,10 @@ async fn cancelled_throttle_waits_leave_their_slots_to_the_others() {
         .map(|_| cancelled_client.subscribe_app(&waba).boxed())
         .collect();
     let mut all = Box::pin(futures_util::future::join_all(calls));
-    assert!((&mut all).now_or_never().is_none(), "the calls wait in the throttle");
+    assert!(
+        (&mut all).now_or_never().is_none(),
+        "the calls wait in the throttle"
+    );
     token.cancel();
     let results = all.await;
     let sent_nothing = results

@@ -18,8 +18,7 @@ use common::wire::{json_answer, operation_of, with_retry_after};
 use waba_porting::simulator::{Fault, Scenario, Simulator};
 use waba_porting::transport::{HttpRequest, HttpResponse};
 use waba_porting::{
-    async_trait, Operation, PortingClient, RetryPolicy, Throttle, Transport, TransportError,
-    WabaId,
+    async_trait, Operation, PortingClient, RetryPolicy, Throttle, Transport, TransportError, WabaId,
 };
 
 const DEADLINE: Duration = Duration::from_secs(120);

@@ -51,9 +51,8 @@ async fn a_clock_two_seconds_behind_the_marker_does_not_resend_a_register_sent_s
     assert_eq!(wire.sent(Operation::Register), 1);
 
     // The same call two seconds of clock skew earlier.
-    sim.clock().set(Timestamp::from_unix_millis(
-        since.as_unix_millis() - 2_000,
-    ));
+    sim.clock()
+        .set(Timestamp::from_unix_millis(since.as_unix_millis() - 2_000));
     let skewed = client.register(&mut session, &pin(), None).await;
     assert_eq!(
         wire.sent(Operation::Register),
