@@ -17,9 +17,12 @@ use std::task::{Context, Poll, Waker};
 ///
 /// Give one to a client
 /// ([`PortingClientBuilder::cancel_token`](crate::PortingClientBuilder::cancel_token))
-/// to end its waits the same way: a step cut short returns
+/// to end its waits the same way: a step cut short in the throttle returns
 /// [`Error::WaitRequired`](crate::Error::WaitRequired) with
-/// [`WaitReason::Cancelled`](crate::WaitReason::Cancelled), nothing sent.
+/// [`WaitReason::Cancelled`](crate::WaitReason::Cancelled), nothing sent;
+/// one cut short between two attempts returns its last attempt's failure
+/// (which says whether that request was sent, refused, or is to be
+/// reconciled).
 ///
 /// Dropping the run's future also stops it, mid-step: the store then holds
 /// each session as the client last saved it (a step in flight is marked and

@@ -129,6 +129,24 @@ impl RetryPolicy {
     }
 }
 
+/// When the waits of one call (a step's attempt, a read, a look-up) must
+/// end: its share of the retry policy's deadline, on the client's clock.
+/// Every throttle wait of the call counts against the one deadline.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline(Timestamp);
+
+impl Deadline {
+    /// A deadline at `at`.
+    pub(crate) fn at(at: Timestamp) -> Self {
+        Self(at)
+    }
+
+    /// How long is left at `now`.
+    pub(crate) fn left(self, now: Timestamp) -> Duration {
+        self.0.saturating_since(now)
+    }
+}
+
 /// The bookkeeping of one call's retries under a policy: attempts made,
 /// when the call started, and the time slept (which counts against the
 /// deadline even on a clock that does not move with the sleep).
@@ -154,10 +172,12 @@ impl Retries {
         self.attempt
     }
 
-    /// How long this call may still wait, at `now`, before its deadline.
-    pub(crate) fn remaining(&self, policy: &RetryPolicy, now: Timestamp) -> Duration {
+    /// When this call's waits must end, as of `now`: what is left of the
+    /// policy's deadline (the time slept counts even on a clock that did
+    /// not move with it).
+    pub(crate) fn deadline(&self, policy: &RetryPolicy, now: Timestamp) -> Deadline {
         let spent = now.saturating_since(self.started).max(self.waited);
-        policy.deadline().saturating_sub(spent)
+        Deadline::at(now.saturating_add(policy.deadline().saturating_sub(spent)))
     }
 
     /// After `error`, at `now`: the wait before the next attempt (`wait`

@@ -309,6 +309,11 @@ pub struct Counters {
     /// History entries dropped to keep the history bounded.
     #[serde(rename = "dropped", skip_serializing_if = "is_zero")]
     pub history_dropped: u32,
+    /// `request_code` requests sent since the last `verify_code` request
+    /// (a customer's code, even a wrong or expired one, answers them): how
+    /// many code requests are outstanding.
+    #[serde(rename = "request_code_since_verify", skip_serializing_if = "is_zero")]
+    pub code_requests_since_verify: u32,
 }
 
 impl Counters {
@@ -993,6 +998,14 @@ impl PortingSession {
             | Operation::ReadWaba => return,
         };
         *counter = counter.saturating_add(1);
+        match operation {
+            Operation::RequestCode => {
+                let since = &mut self.counters.code_requests_since_verify;
+                *since = since.saturating_add(1);
+            }
+            Operation::VerifyCode => self.counters.code_requests_since_verify = 0,
+            _ => {}
+        }
         if operation == Operation::Register {
             self.register_calls
                 .retain(|t| at.saturating_since(*t) < REGISTER_WINDOW);
@@ -1019,6 +1032,10 @@ impl PortingSession {
         };
         if sent {
             return;
+        }
+        if flight.operation == Operation::RequestCode {
+            let since = &mut self.counters.code_requests_since_verify;
+            *since = since.saturating_sub(1);
         }
         let counter = match flight.operation {
             Operation::RequestCode => &mut self.counters.code_requests,

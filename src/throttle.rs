@@ -1,5 +1,7 @@
 //! One rate-limit-aware throttle shared by every request of a fleet.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -76,6 +78,10 @@ struct State {
     /// The same, as the clock read it when the pause began (for display).
     paused_until_at: Option<Timestamp>,
     pauses: u64,
+    /// Slots taken and then given back (a wait cancelled, or one the
+    /// timer could not make), earliest first: the next request takes one
+    /// before a new slot, so a request never sent holds nobody back.
+    freed: BinaryHeap<Reverse<u64>>,
 }
 
 /// A monotonic time line made from the client's clock: each reading adds
@@ -108,6 +114,8 @@ pub(crate) struct Hold {
     pub(crate) wait: Duration,
     /// Whether a rate-limit pause holds it (else the budget's spacing).
     pub(crate) paused: bool,
+    /// The slot taken, on the throttle's line.
+    slot: u64,
 }
 
 impl fmt::Debug for Throttle {
@@ -197,21 +205,42 @@ impl Throttle {
         let mut state = self.state();
         let line = state.line.now(now);
         let paused = state.paused_until.filter(|until| *until > line);
-        let slot = state.next_slot.max(line).max(paused.unwrap_or(0));
+        let earliest = line.max(paused.unwrap_or(0));
+        // A slot given back that is still ahead comes first.
+        while state
+            .freed
+            .peek()
+            .is_some_and(|Reverse(slot)| *slot < earliest)
+        {
+            state.freed.pop();
+        }
+        let freed = state.freed.peek().map(|Reverse(slot)| *slot);
+        let slot = freed.unwrap_or_else(|| state.next_slot.max(earliest));
         let wait_nanos = slot.saturating_sub(line);
         // Whole milliseconds, rounded up: clocks tick in milliseconds, and
         // a request must not start before its slot.
         let hold = Hold {
             wait: Duration::from_millis(wait_nanos.div_ceil(1_000_000)),
             paused: paused.is_some(),
+            slot,
         };
         if hold.wait > limit {
             return Err(hold);
         }
-        if self.shared.interval_nanos > 0 || paused.is_some() {
+        if freed.is_some() {
+            state.freed.pop();
+        } else if self.shared.interval_nanos > 0 || paused.is_some() {
             state.next_slot = slot.saturating_add(self.shared.interval_nanos);
         }
         Ok((wait_nanos > 0).then_some(hold))
+    }
+
+    /// Gives back the slot of a request that will not be sent (its wait was
+    /// cancelled, or could not be made): the next request takes it.
+    pub(crate) fn release(&self, hold: Hold) {
+        if self.shared.interval_nanos > 0 {
+            self.state().freed.push(Reverse(hold.slot));
+        }
     }
 
     /// Whether a pause holds requests at `now` (one may have begun while a

@@ -155,15 +155,15 @@ async fn a_code_request_that_never_left_is_made_again_after_the_code_wait_and_bo
     assert!(stored.code_request_unconfirmed(), "{stored:?}");
     assert!(sim.inbox(session.phone_number()).is_empty());
 
-    // Within the code's lifetime the customer may still have it: wait, and
-    // say until when.
+    // Within the code's lifetime the customer may still have it: wait on
+    // them (their step is due at any time).
     sim.advance(Duration::from_secs(5 * 60));
     let report = fleet.run(vec![session.clone()]).await;
     match &report.sessions[0].outcome {
         SessionOutcome::Waiting { next, .. } => {
             assert_eq!(next.action, NextAction::VerifyCode);
-            let due = next.not_before.expect("says when it asks again");
-            assert!(due > sim.now(), "{due} vs {}", sim.now());
+            assert_eq!(next.actor, waba_porting::Actor::Customer);
+            assert!(next.is_due(sim.now()), "{next:?}");
         }
         other => panic!("{other:?}"),
     }

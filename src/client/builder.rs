@@ -152,10 +152,12 @@ impl PortingClientBuilder {
     }
 
     /// Ends every wait of this client (a throttle pause, a wait between
-    /// retries) as soon as `token` is cancelled: the step waiting is not
-    /// sent, and returns [`Error::WaitRequired`](crate::Error::WaitRequired)
-    /// with [`WaitReason::Cancelled`](crate::WaitReason::Cancelled). A
-    /// request already sent is not cut short: its answer is recorded. A
+    /// retries) as soon as `token` is cancelled. A step waiting in the
+    /// throttle is not sent and returns
+    /// [`Error::WaitRequired`](crate::Error::WaitRequired) with
+    /// [`WaitReason::Cancelled`](crate::WaitReason::Cancelled); one waiting
+    /// to retry returns its last attempt's failure. A request already sent
+    /// is not cut short: its answer is recorded. A
     /// [`Fleet`](crate::Fleet) gives its client its own token.
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
         self.cancel = Some(token);

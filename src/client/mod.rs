@@ -31,7 +31,7 @@ use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
 use crate::readiness::ReadinessReport;
-use crate::retry_policy::{Retries, RetryPolicy, Sleep};
+use crate::retry_policy::{Deadline, Retries, RetryPolicy, Sleep};
 use crate::secret::{AccessToken, Pin, VerificationCode};
 use crate::session::{InFlight, PortingSession};
 use crate::state::{Observed, PortingState, StateName, StepOutcome};
@@ -228,8 +228,16 @@ impl PortingClient {
     /// # Errors
     /// The read's errors; the marker stays set, so a later call tries again.
     pub async fn reconcile(&self, session: &mut PortingSession) -> Result<StateName, Error> {
+        self.reconcile_within(session, self.deadline()).await
+    }
+
+    /// [`reconcile`](Self::reconcile), its waits ending by `deadline`.
+    async fn reconcile_within(
+        &self,
+        session: &mut PortingSession,
+        deadline: Deadline,
+    ) -> Result<StateName, Error> {
         if let Some(flight) = session.in_flight().cloned() {
-            let deadline = self.inner.retry_policy.deadline();
             self.reconcile_flight(session, &flight, deadline).await?;
         }
         Ok(session.state().name())
@@ -269,12 +277,14 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
     ) -> Result<Option<PhoneNumberRecord>, Error> {
-        self.reconcile(session).await?;
+        // One deadline for the whole call: the settling read and this one.
+        let deadline = self.deadline();
+        self.reconcile_within(session, deadline).await?;
         let Some(id) = session.state().phone_number_id().cloned() else {
             return Ok(None);
         };
         let trace = Trace::step(Operation::ReadPhoneNumber, session);
-        let result = trace.run(self.refresh_read(session, &id)).await;
+        let result = trace.run(self.refresh_read(session, &id, deadline)).await;
         trace.finish(1, Some(session.state().name()), &result);
         result.map(Some)
     }
@@ -284,8 +294,9 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         id: &PhoneNumberId,
+        deadline: Deadline,
     ) -> Result<PhoneNumberRecord, Error> {
-        let record = self.read_number(id).await?;
+        let record = self.read_number(id, deadline).await?;
         // Absence of evidence is not evidence: a read without `status`
         // cannot say whether the number is connected.
         if record.status.is_none() {
@@ -324,16 +335,17 @@ impl PortingClient {
 
     /// [`check_readiness`](Self::check_readiness)'s reads.
     async fn readiness(&self, session: &PortingSession) -> Result<ReadinessReport, Error> {
+        let deadline = self.deadline();
         let waba = session.waba_id().as_str();
         let operation = Operation::ListSubscribedApps;
-        let response = self.send(operation, waba, &[], None).await?;
+        let response = self.send(operation, waba, &[], None, deadline).await?;
         let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
         let apps = crate::waba::subscribed_apps(&value)
             .ok_or_else(|| wire::shape_error(operation, &response))?;
 
         let operation = Operation::ReadWaba;
         let query = [("fields", crate::waba::FIELDS)];
-        let response = self.send(operation, waba, &query, None).await?;
+        let response = self.send(operation, waba, &query, None, deadline).await?;
         let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
         // A record of another WABA is no answer about this one.
         let record = WabaRecord::from_value(&value)
@@ -341,7 +353,7 @@ impl PortingClient {
             .ok_or_else(|| wire::shape_error(operation, &response))?;
 
         let name_status = match session.state().phone_number_id() {
-            Some(id) => self.read_number(id).await?.name_status,
+            Some(id) => self.read_number(id, deadline).await?.name_status,
             None => None,
         };
         Ok(ReadinessReport::assess(
@@ -422,7 +434,11 @@ impl PortingClient {
         let mut retries = Retries::start(self.now());
         loop {
             *attempts = retries.attempt();
-            let result = match self.send(operation, target, &[], body.clone()).await {
+            let deadline = retries.deadline(policy, self.now());
+            let result = match self
+                .send(operation, target, &[], body.clone(), deadline)
+                .await
+            {
                 Ok(response) => {
                     wire::expect_success(operation, &response, self.inner.clock.as_ref())
                 }
@@ -443,7 +459,7 @@ impl PortingClient {
                 return Err(error);
             };
             telemetry::retrying(operation, *attempts, wait, &error);
-            self.retry_wait(operation, wait, now, error).await?;
+            self.retry_wait(wait, error).await?;
         }
     }
 
@@ -458,7 +474,7 @@ impl PortingClient {
     ) -> Result<Vec<PhoneNumberRecord>, Error> {
         let trace = Trace::call(Operation::ListPhoneNumbers, waba_id.as_str());
         let mut all = Vec::new();
-        let scan = self.scan_phone_numbers(waba_id, |page| {
+        let scan = self.scan_phone_numbers(waba_id, self.deadline(), |page| {
             all.extend(page);
             false
         });
@@ -481,33 +497,24 @@ impl PortingClient {
         phone_number_id: &PhoneNumberId,
     ) -> Result<PhoneNumberRecord, Error> {
         let trace = Trace::call(Operation::ReadPhoneNumber, phone_number_id.as_str());
-        let result = trace.run(self.read_number(phone_number_id)).await;
+        let result = trace
+            .run(self.read_number(phone_number_id, self.deadline()))
+            .await;
         trace.finish(1, None, &result);
         result
     }
 
-    /// [`read_phone_number`](Self::read_phone_number)'s request and answer.
+    /// [`read_phone_number`](Self::read_phone_number)'s request and answer,
+    /// its throttle wait ending by `deadline`.
     async fn read_number(
         &self,
         phone_number_id: &PhoneNumberId,
-    ) -> Result<PhoneNumberRecord, Error> {
-        let deadline = self.inner.retry_policy.deadline();
-        self.read_number_within(phone_number_id, deadline).await
-    }
-
-    /// [`read_number`](Self::read_number), waiting at most `max_wait` in the
-    /// throttle (what is left of a step's deadline).
-    async fn read_number_within(
-        &self,
-        phone_number_id: &PhoneNumberId,
-        max_wait: Duration,
+        deadline: Deadline,
     ) -> Result<PhoneNumberRecord, Error> {
         let operation = Operation::ReadPhoneNumber;
         let query = [("fields", number::FIELDS)];
         let id = phone_number_id.as_str();
-        let response = self
-            .send_within(operation, id, &query, None, max_wait)
-            .await?;
+        let response = self.send(operation, id, &query, None, deadline).await?;
         let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
         // A record of another number is no answer to this read.
         PhoneNumberRecord::from_value(&value)
@@ -522,10 +529,11 @@ impl PortingClient {
         &self,
         waba_id: &WabaId,
         phone: &PhoneNumber,
+        deadline: Deadline,
     ) -> Result<Option<PhoneNumberRecord>, Error> {
         let mut found: Option<PhoneNumberRecord> = None;
         let rank = |r: &PhoneNumberRecord| (r.is_connected(), r.is_code_verified());
-        self.scan_phone_numbers(waba_id, |page| {
+        self.scan_phone_numbers(waba_id, deadline, |page| {
             for record in page {
                 let matches = record
                     .display_phone_number
@@ -547,6 +555,7 @@ impl PortingClient {
     async fn scan_phone_numbers(
         &self,
         waba_id: &WabaId,
+        deadline: Deadline,
         mut visit: impl FnMut(Vec<PhoneNumberRecord>) -> bool,
     ) -> Result<(), Error> {
         let operation = Operation::ListPhoneNumbers;
@@ -561,7 +570,8 @@ impl PortingClient {
             if let Some(cursor) = after.as_deref() {
                 query.push(("after", cursor));
             }
-            let response = self.send(operation, waba_id.as_str(), &query, None).await?;
+            let waba = waba_id.as_str();
+            let response = self.send(operation, waba, &query, None, deadline).await?;
             let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
             let page = phone_numbers::parse_page(&value)
                 .ok_or_else(|| wire::shape_error(operation, &response))?;
@@ -593,6 +603,14 @@ impl PortingClient {
         self.inner.clock.now()
     }
 
+    /// The deadline of a call starting now: the retry policy's.
+    fn deadline(&self) -> Deadline {
+        Deadline::at(
+            self.now()
+                .saturating_add(self.inner.retry_policy.deadline()),
+        )
+    }
+
     /// Runs a step under the retry policy: attempts until success, a failure
     /// the retry decision says not to retry, the attempt limit or the
     /// deadline. Waits honour the session's `not_before` (the answer's
@@ -618,8 +636,8 @@ impl PortingClient {
         let mut retries = Retries::start(self.now());
         loop {
             *attempts = retries.attempt();
-            let max_wait = retries.remaining(policy, self.now());
-            let error = match self.attempt(session, step, max_wait).await {
+            let deadline = retries.deadline(policy, self.now());
+            let error = match self.attempt(session, step, deadline).await {
                 Ok(state) => return Ok(state),
                 Err(error) => error,
             };
@@ -637,29 +655,19 @@ impl PortingClient {
                 return Err(error);
             };
             telemetry::retrying(step.operation(), *attempts, wait, &error);
-            self.retry_wait(step.operation(), wait, now, error).await?;
+            self.retry_wait(wait, error).await?;
         }
     }
 
-    /// Waits `wait` before the next attempt of `operation` (`now`: when the
-    /// wait was decided). A cancel ends it as a
-    /// [`WaitReason::Cancelled`] wait; a [`Sleep`] that cannot wait here
-    /// ends it with the failure that asked for it (the session keeps its
-    /// `not_before`).
-    async fn retry_wait(
-        &self,
-        operation: Operation,
-        wait: Duration,
-        now: Timestamp,
-        error: Error,
-    ) -> Result<(), Error> {
+    /// Waits `wait` before the next attempt, after `error`. A cancel, or a
+    /// [`Sleep`] that cannot wait here, ends the call with `error` itself:
+    /// it says what happened to the request (not sent, refused, or an
+    /// outcome the next call reconciles), and the session keeps when to
+    /// retry.
+    async fn retry_wait(&self, wait: Duration, error: Error) -> Result<(), Error> {
         match self.pause(wait).await {
             Pause::Slept => Ok(()),
-            Pause::Cancelled => {
-                let until = now.saturating_add(wait);
-                Err(WaitRequired::new(operation, until, WaitReason::Cancelled, now).into())
-            }
-            Pause::NoTimer => Err(error),
+            Pause::Cancelled | Pause::NoTimer => Err(error),
         }
     }
 
@@ -719,10 +727,15 @@ impl PortingClient {
             };
             waited = waited.saturating_add(hold.wait);
             telemetry::throttled(hold.wait, hold.paused);
-            match self.pause(hold.wait).await {
-                Pause::Slept => {}
-                Pause::Cancelled => return refused(hold.wait, WaitReason::Cancelled),
-                Pause::NoTimer => return refused(hold.wait, WaitReason::Throttle),
+            let reason = match self.pause(hold.wait).await {
+                Pause::Slept => None,
+                Pause::Cancelled => Some(WaitReason::Cancelled),
+                Pause::NoTimer => Some(WaitReason::Throttle),
+            };
+            if let Some(reason) = reason {
+                // Not sent: its slot is the next request's.
+                throttle.release(hold);
+                return refused(hold.wait, reason);
             }
             // A pause that began while we waited holds us too.
             if !throttle.held(self.now()) {
@@ -732,17 +745,16 @@ impl PortingClient {
     }
 
     /// One attempt: reconcile a step in flight, check, wait for the throttle
-    /// (at most `max_wait`), mark, save, send once, record.
+    /// (its waits ending by `deadline`), mark, save, send once, record.
     async fn attempt(
         &self,
         session: &mut PortingSession,
         step: &Step<'_>,
-        max_wait: Duration,
+        deadline: Deadline,
     ) -> Result<StateName, Error> {
         let operation = step.operation();
         // Too early: nothing is sent, not even the reconciling read.
         let now = self.now();
-        let started = now;
         if let Some(until) = session.not_before().filter(|until| *until > now) {
             return Err(WaitRequired::new(operation, until, WaitReason::NotBefore, now).into());
         }
@@ -763,7 +775,7 @@ impl PortingClient {
         }
         let mut now = now;
         if let Some(flight) = session.in_flight().cloned() {
-            let observed = self.reconcile_flight(session, &flight, max_wait).await?;
+            let observed = self.reconcile_flight(session, &flight, deadline).await?;
             // The read took time.
             now = self.now();
             // What the read showed may make this call moot: the step in
@@ -802,10 +814,9 @@ impl PortingClient {
         // its saved session must not say otherwise.
         let now = match &self.inner.throttle {
             Some(_) => {
-                // The reconciling read's wait counts against the same
+                // The reconciling read's wait counted against the same
                 // deadline.
-                let left = max_wait.saturating_sub(now.saturating_since(started));
-                self.admit(operation, left).await?;
+                self.admit(operation, deadline.left(now)).await?;
                 self.now()
             }
             None => now,
@@ -828,7 +839,7 @@ impl PortingClient {
             .await;
         let result = match step {
             Step::Start => {
-                return self.finish_start(session, response).await;
+                return self.finish_start(session, response, deadline).await;
             }
             _ => response
                 .and_then(|r| wire::expect_success(operation, &r, self.inner.clock.as_ref()))
@@ -859,6 +870,7 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         response: Result<HttpResponse, Error>,
+        deadline: Deadline,
     ) -> Result<StateName, Error> {
         let operation = Operation::StartMigration;
         let answer =
@@ -867,22 +879,24 @@ impl PortingClient {
             Ok(phone_number_id) => StepOutcome::MigrationStarted { phone_number_id },
             Err(Error::Api(e)) if e.kind() == ApiErrorKind::AlreadyInDestination => {
                 let found = self
-                    .find_phone_number(session.waba_id(), session.phone_number())
+                    .find_phone_number(session.waba_id(), session.phone_number(), deadline)
                     .await;
                 let found = match found {
                     // A listing without the fields that say how far the
                     // number got is no evidence: read the number itself.
                     Ok(Some(record)) if !decides_adoption(&record) => {
                         // (read_phone_number only returns the number asked for.)
-                        self.read_number(&record.id).await.and_then(|read| {
-                            if decides_adoption(&read) {
-                                Ok(Some(read))
-                            } else {
-                                Err(undecided_read(
-                                    "the number read lacks status and code_verification_status",
-                                ))
-                            }
-                        })
+                        self.read_number(&record.id, deadline)
+                            .await
+                            .and_then(|read| {
+                                if decides_adoption(&read) {
+                                    Ok(Some(read))
+                                } else {
+                                    Err(undecided_read(
+                                        "the number read lacks status and code_verification_status",
+                                    ))
+                                }
+                            })
                     }
                     other => other,
                 };
@@ -911,13 +925,13 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         flight: &InFlight,
-        max_wait: Duration,
+        deadline: Deadline,
     ) -> Result<Observed, Error> {
         let Some(id) = session.state().phone_number_id().cloned() else {
             return Ok(Observed::default());
         };
         session.begin(Operation::ReadPhoneNumber, self.now(), None);
-        let record = match self.read_number_for(&id, flight, max_wait).await {
+        let record = match self.read_number_for(&id, flight, deadline).await {
             Ok(record) => record,
             Err(error) => return Err(self.record_read_failure(session, error).await),
         };
@@ -979,10 +993,10 @@ impl PortingClient {
         &self,
         id: &PhoneNumberId,
         flight: &InFlight,
-        max_wait: Duration,
+        deadline: Deadline,
     ) -> Result<PhoneNumberRecord, Error> {
         // read_number already refuses a record of another number.
-        let record = self.read_number_within(id, max_wait).await?;
+        let record = self.read_number(id, deadline).await?;
         let decisive = match flight.operation {
             Operation::Register => record.status.is_some(),
             _ => record.code_verification_status.is_some() || record.is_connected(),
@@ -997,10 +1011,16 @@ impl PortingClient {
             && !record.is_on_platform()
             && !record.is_off_platform();
         let now = self.now();
-        // A clock behind the marker was stepped back: the window cannot be
-        // measured, and it is not waited for again.
-        let within_window =
-            now >= flight.since && now.saturating_since(flight.since) < REGISTER_SETTLE;
+        // Measured either way: a clock a little behind the marker (skew
+        // between hosts, NTP nudging it) is still within the window; one
+        // stepped back further than the window cannot measure it, and it
+        // is not waited for again.
+        let apart = if now >= flight.since {
+            now.saturating_since(flight.since)
+        } else {
+            flight.since.saturating_since(now)
+        };
+        let within_window = apart < REGISTER_SETTLE;
         if unsure && within_window {
             let until = now.saturating_add(REGISTER_REREAD);
             let reason = WaitReason::ReconcileUndecided;
@@ -1136,28 +1156,16 @@ impl PortingClient {
     }
 
     /// Sends `operation` to `/{object_id}/{edge}`; any HTTP status is `Ok`.
+    /// A throttle wait ends by `deadline`.
     async fn send(
         &self,
         operation: Operation,
         object_id: &str,
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
+        deadline: Deadline,
     ) -> Result<HttpResponse, Error> {
-        let deadline = self.inner.retry_policy.deadline();
-        self.send_within(operation, object_id, query, body, deadline)
-            .await
-    }
-
-    /// [`send`](Self::send), waiting at most `max_wait` in the throttle.
-    async fn send_within(
-        &self,
-        operation: Operation,
-        object_id: &str,
-        query: &[(&str, &str)],
-        body: Option<Vec<u8>>,
-        max_wait: Duration,
-    ) -> Result<HttpResponse, Error> {
-        let admission = Admission::Wait(max_wait);
+        let admission = Admission::Wait(deadline);
         self.send_admitted(operation, object_id, query, body, admission)
             .await
     }
@@ -1200,8 +1208,8 @@ impl PortingClient {
                 .await
                 .map_err(|e| e.for_operation(operation).into());
         };
-        if let Admission::Wait(max_wait) = admission {
-            self.admit(operation, max_wait).await?;
+        if let Admission::Wait(deadline) = admission {
+            self.admit(operation, deadline.left(self.now())).await?;
         }
         let response = self
             .exchange(operation, request)
@@ -1279,8 +1287,8 @@ const REGISTER_REREAD: Duration = Duration::from_secs(30);
 /// Whether a request still has to pass the throttle.
 #[derive(Clone, Copy)]
 enum Admission {
-    /// It does, waiting at most this long.
-    Wait(Duration),
+    /// It does, its wait ending by this deadline.
+    Wait(Deadline),
     /// The throttle already let it through.
     Done,
 }

@@ -23,8 +23,8 @@ pub enum WaitReason {
     /// [`RetryPolicy`](crate::RetryPolicy) deadline, or the client's
     /// [`Sleep`](crate::Sleep) cannot wait here.
     Throttle,
-    /// The wait was cut short by a [`CancelToken`](crate::CancelToken): the
-    /// step was not sent.
+    /// The step's wait in the throttle was cut short by a
+    /// [`CancelToken`](crate::CancelToken): the step was not sent.
     Cancelled,
     /// The reconciling read of a `register` whose answer was lost could not
     /// tell whether the number is registered (not `CONNECTED`, and no

@@ -195,14 +195,14 @@ impl FleetBuilder {
         self
     }
 
-    /// How many code requests may be outstanding — sent with no verify
-    /// attempt after them — for the fleet to request another code by
-    /// itself (default
+    /// How many code requests may be outstanding — sent since the last
+    /// verify attempt ([`Counters::code_requests_since_verify`](crate::Counters::code_requests_since_verify))
+    /// — for the fleet to request another code by itself (default
     /// [`DEFAULT_MAX_CODE_REQUESTS`](crate::DEFAULT_MAX_CODE_REQUESTS)):
     /// after a lost answer, or after a code that expired. Past it the
     /// session waits (on us), so nobody is texted again and again by a wire
-    /// that keeps losing answers. Each code the customer sends, even an
-    /// expired one, answers one request.
+    /// that keeps losing answers. A code the customer sends, even an
+    /// expired one, answers them all.
     pub fn max_code_requests(mut self, requests: u32) -> Self {
         self.settings.max_code_requests = requests;
         self
@@ -475,9 +475,9 @@ impl Fleet {
                 NextAction::VerifyCode => {
                     let inputs = &self.settings.inputs;
                     let Some(code) = inputs.verification_code(session).await else {
-                        match self.code_overdue(session, now) {
+                        match self.no_code_yet(session, now) {
                             // The code may never have left: ask again.
-                            Ok(()) => {
+                            NoCode::RequestAgain => {
                                 let result = client
                                     .request_code(
                                         session,
@@ -497,9 +497,17 @@ impl Fleet {
                                     Err(error) => return after_failure(session, error, now),
                                 }
                             }
-                            Err(when) => {
+                            // The customer may send it at any time (a
+                            // later run asks again once `code_wait` passed).
+                            NoCode::WaitForCustomer => {
+                                return SessionOutcome::Waiting { next, error: None };
+                            }
+                            // Requests keep getting no answer and the bound
+                            // is reached: the customer may have nothing to
+                            // send; it is ours to look at.
+                            NoCode::Stuck => {
                                 let mut next = next;
-                                next.not_before = next.not_before.max(when);
+                                next.actor = Actor::Us;
                                 return SessionOutcome::Waiting { next, error: None };
                             }
                         }
@@ -578,34 +586,40 @@ impl Fleet {
     /// when that will be the case, if ever.
     /// Whether the fleet may request a code for `session` by itself: fewer
     /// than [`max_code_requests`](FleetBuilder::max_code_requests) code
-    /// requests are outstanding — sent with no verify attempt after them (a
-    /// customer who sends a code, even an expired one, answers one).
+    /// requests are outstanding — sent since the last verify attempt (a
+    /// customer who sends a code, even an expired one, answers them all).
     fn may_request_code(&self, session: &PortingSession) -> bool {
-        let counters = session.counters();
-        let outstanding = counters
-            .code_requests
-            .saturating_sub(counters.verify_requests);
-        outstanding < self.settings.max_code_requests
+        session.counters().code_requests_since_verify < self.settings.max_code_requests
     }
 
-    fn code_overdue(
-        &self,
-        session: &PortingSession,
-        now: Timestamp,
-    ) -> Result<(), Option<Timestamp>> {
+    /// What to do for `session`, waiting for the customer's code, when the
+    /// inputs have none: request a new one when the last request got no
+    /// answer (the code may never have left) and
+    /// [`code_wait`](FleetBuilder::code_wait) has passed since, within
+    /// [`max_code_requests`](FleetBuilder::max_code_requests); else wait.
+    fn no_code_yet(&self, session: &PortingSession, now: Timestamp) -> NoCode {
         let PortingState::CodeRequested { at, .. } = session.state() else {
-            return Err(None);
+            return NoCode::WaitForCustomer;
         };
-        if !session.code_request_unconfirmed() || !self.may_request_code(session) {
-            return Err(None);
+        if !session.code_request_unconfirmed() {
+            return NoCode::WaitForCustomer;
         }
-        let due = at.saturating_add(self.settings.code_wait);
-        if now >= due {
-            Ok(())
+        if !self.may_request_code(session) {
+            return NoCode::Stuck;
+        }
+        if now >= at.saturating_add(self.settings.code_wait) {
+            NoCode::RequestAgain
         } else {
-            Err(Some(due))
+            NoCode::WaitForCustomer
         }
     }
+}
+
+/// See [`Fleet::no_code_yet`].
+enum NoCode {
+    RequestAgain,
+    WaitForCustomer,
+    Stuck,
 }
 
 /// Meta's answer to the step, even when saving the session after it failed
