@@ -208,3 +208,472 @@ async fn code_requests_that_keep_getting_lost_stop_at_the_bound() {
         .unwrap();
     assert_eq!(stored.counters().code_requests, 2, "{stored:?}");
 }
+
+#[cfg(feature = "simulator")]
+mod code_request_bound_after_wrong_codes {
+    // `FleetBuilder::max_code_requests`: "How many code requests may be
+    // outstanding — sent with no verify attempt after them — for the fleet to
+    // request another code by itself … Past it the session waits (on us), so
+    // nobody is texted again and again by a wire that keeps losing answers."
+    //
+    // The count is taken over the whole session (requests minus verifies), so
+    // verifies the customer made earlier — several wrong codes typed for one
+    // SMS — are credit that lets later lost requests run far past the bound.
+
+    use super::common;
+
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use common::wire::{operation_of, pin};
+    use waba_porting::simulator::{Scenario, Simulator};
+    use waba_porting::transport::{HttpRequest, HttpResponse};
+    use waba_porting::{
+        async_trait, Fleet, InMemoryStore, InputMap, Operation, SessionKey, SessionStore,
+        Transport, TransportError, TransportErrorKind, VerificationCode,
+    };
+
+    /// The simulator, except that while `lose` is set every code request times
+    /// out before it reaches Meta.
+    #[derive(Debug, Clone)]
+    struct Flaky {
+        sim: Simulator,
+        lose: Arc<AtomicBool>,
+        code_requests: Arc<AtomicUsize>,
+    }
+
+    #[async_trait]
+    impl Transport for Flaky {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            if operation_of(&request) == Operation::RequestCode {
+                self.code_requests.fetch_add(1, Ordering::SeqCst);
+                if self.lose.load(Ordering::SeqCst) {
+                    return Err(TransportError::from_kind(TransportErrorKind::Timeout));
+                }
+            }
+            self.sim.send(request).await
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn wrong_codes_typed_earlier_do_not_raise_the_bound_on_lost_code_requests() {
+        let max = 3;
+        let sim = Scenario::happy_path().build();
+        let session = sim.session();
+        let key = SessionKey::of(&session);
+        let flaky = Flaky {
+            sim: sim.clone(),
+            lose: Arc::default(),
+            code_requests: Arc::default(),
+        };
+        let inputs = Arc::new(InputMap::new().with_default_pin(pin()));
+        let store = Arc::new(InMemoryStore::new());
+        let fleet = Fleet::builder(
+            sim.client_builder().transport(flaky.clone()),
+            Arc::clone(&store),
+        )
+        .inputs(Arc::clone(&inputs))
+        .max_code_requests(max)
+        .build()
+        .unwrap();
+
+        // Run 1: started, code requested (and delivered).
+        let _ = fleet.run(vec![session.clone()]).await;
+        let real = sim.latest_code(session.phone_number()).unwrap();
+        // The customer mistypes it four times, one run each.
+        let mut typed = 0;
+        for wrong in ["111111", "222222", "333333", "444444", "555555"] {
+            let wrong = VerificationCode::new(wrong).unwrap();
+            if wrong == real || typed == 4 {
+                continue;
+            }
+            inputs.insert_code(key.clone(), wrong);
+            let _ = fleet.run(vec![session.clone()]).await;
+            typed += 1;
+        }
+        // Then sends the right one, too late: it expired.
+        sim.advance(Duration::from_secs(15 * 60));
+        inputs.insert_code(key.clone(), real);
+        // From now on every code request's answer is lost.
+        flaky.lose.store(true, Ordering::SeqCst);
+        let before = flaky.code_requests.load(Ordering::SeqCst);
+        let mut outcomes = Vec::new();
+        for _ in 0..4 {
+            let report = fleet.run(vec![session.clone()]).await;
+            outcomes.push(report.sessions[0].outcome.label());
+            sim.advance(Duration::from_secs(11 * 60));
+        }
+        let after_expired = flaky.code_requests.load(Ordering::SeqCst) - before;
+        let stored = store.load(&key).await.unwrap().unwrap();
+        assert!(
+            after_expired <= max as usize,
+            "after the customer's last verify the fleet sent {after_expired} code requests that \
+             all got no answer (max_code_requests {max}); the session counts {} requests and {} \
+             verifies; outcomes {outcomes:?}",
+            stored.counters().code_requests,
+            stored.counters().verify_requests,
+        );
+    }
+}
+
+#[cfg(feature = "simulator")]
+mod code_request_bound_waiting_actor {
+    // `FleetBuilder::max_code_requests`: "Past it the session waits (on us),
+    // so nobody is texted again and again by a wire that keeps losing
+    // answers." When every code request was lost before it reached Meta, no
+    // code was ever sent: the session past the bound must not be reported as
+    // waiting for the customer's code — the customer has nothing to send, and
+    // nobody on our side would ever be told to act.
+
+    use super::common;
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use common::wire::{operation_of, pin};
+    use waba_porting::simulator::{Scenario, Simulator};
+    use waba_porting::transport::{HttpRequest, HttpResponse};
+    use waba_porting::{
+        async_trait, Actor, Fleet, InMemoryStore, InputMap, Operation, SessionOutcome, Transport,
+        TransportError, TransportErrorKind,
+    };
+
+    /// The simulator, except that every code request times out before it
+    /// reaches Meta.
+    #[derive(Debug, Clone)]
+    struct LosesCodeRequests {
+        sim: Simulator,
+        code_requests: Arc<AtomicUsize>,
+    }
+
+    #[async_trait]
+    impl Transport for LosesCodeRequests {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            if operation_of(&request) == Operation::RequestCode {
+                self.code_requests.fetch_add(1, Ordering::SeqCst);
+                return Err(TransportError::from_kind(TransportErrorKind::Timeout));
+            }
+            self.sim.send(request).await
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_session_past_max_code_requests_waits_on_us_not_on_a_customer_who_got_no_code() {
+        let sim = Scenario::happy_path().build();
+        let session = sim.session();
+        let wire = LosesCodeRequests {
+            sim: sim.clone(),
+            code_requests: Arc::default(),
+        };
+        let fleet = Fleet::builder(
+            sim.client_builder().transport(wire.clone()),
+            InMemoryStore::new(),
+        )
+        .inputs(InputMap::new().with_default_pin(pin()))
+        .max_code_requests(3)
+        .build()
+        .unwrap();
+        let mut last = None;
+        for _ in 0..6 {
+            let mut report = fleet.run(vec![session.clone()]).await;
+            last = report.sessions.pop().map(|result| result.outcome);
+            sim.advance(Duration::from_secs(11 * 60));
+        }
+        assert!(
+            sim.inbox(session.phone_number()).is_empty(),
+            "no code ever left"
+        );
+        let requests = wire.code_requests.load(Ordering::SeqCst);
+        let Some(SessionOutcome::Waiting { next, .. }) = last else {
+            panic!("{last:?}");
+        };
+        assert_eq!(
+            next.actor,
+            Actor::Us,
+            "after {requests} lost code requests the fleet stopped requesting, and reports the \
+             session as waiting on {:?} for a code that never left: {next:?} — told to the \
+             customer as \"{next}\"",
+            next.actor
+        );
+    }
+}
+
+#[cfg(feature = "simulator")]
+mod expired_code_at_other_steps {
+    // `VerificationCodeExpired` is Meta's verdict on a code at `verify_code`;
+    // the fleet answers it by requesting a new code, "which needs nobody". An
+    // answer of 136025 "…has expired" at another step (undocumented there)
+    // must not make the fleet send that step again and again within one run.
+
+    use super::common;
+
+    use common::wire::{json_answer, pin, Wire};
+    use waba_porting::simulator::Scenario;
+    use waba_porting::{Fleet, InMemoryStore, InputMap, Operation};
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_expired_answer_to_request_code_does_not_loop_the_fleet() {
+        let sim = Scenario::happy_path().build();
+        let session = sim.session();
+        let wire = Wire::new(&sim, |op, _| {
+            (op == Operation::RequestCode).then(|| {
+                json_answer(
+                    400,
+                    r#"{"error":{"message":"Verification code has expired","code":136025,"fbtrace_id":"AbCdEf"}}"#,
+                )
+            })
+        });
+        let fleet = Fleet::builder(
+            sim.client_builder().transport(wire.clone()),
+            InMemoryStore::new(),
+        )
+        .inputs(InputMap::new().with_default_pin(pin()))
+        .build()
+        .unwrap();
+        let report = fleet.run(vec![session.clone()]).await;
+        let sent = wire.sent(Operation::RequestCode);
+        assert!(
+            sent <= 2,
+            "one run sent request_code {sent} times, each answered 136025 \"has expired\"; outcome \
+             {:?}",
+            report.sessions[0].outcome
+        );
+    }
+}
+
+#[cfg(feature = "simulator")]
+mod expired_code_edge_cases {
+    // After Meta refused a code as expired, the fleet requests a new code by
+    // itself. That new request may get no answer (a timeout, a reset); the
+    // fleet must not answer each lost request with another one at once, run
+    // after run: `max_code_requests` bounds code requests whose answer was
+    // lost, and the expired-code exception is one new code, not a loop.
+
+    use super::common;
+
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use common::wire::{operation_of, pin};
+    use waba_porting::simulator::{Scenario, Simulator};
+    use waba_porting::transport::{HttpRequest, HttpResponse};
+    use waba_porting::{
+        async_trait, Fleet, InMemoryStore, InputMap, Operation, SessionKey, SessionStore,
+        Transport, TransportError, TransportErrorKind,
+    };
+
+    /// The simulator, except that while `lose` is set every code request times
+    /// out before it reaches Meta.
+    #[derive(Debug, Clone)]
+    struct Flaky {
+        sim: Simulator,
+        lose: Arc<AtomicBool>,
+        code_requests: Arc<AtomicUsize>,
+    }
+
+    #[async_trait]
+    impl Transport for Flaky {
+        async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            if operation_of(&request) == Operation::RequestCode {
+                self.code_requests.fetch_add(1, Ordering::SeqCst);
+                if self.lose.load(Ordering::SeqCst) {
+                    return Err(TransportError::from_kind(TransportErrorKind::Timeout));
+                }
+            }
+            self.sim.send(request).await
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn lost_code_requests_after_an_expired_code_stay_within_max_code_requests() {
+        let sim = Scenario::happy_path().build();
+        let session = sim.session();
+        let key = SessionKey::of(&session);
+        let flaky = Flaky {
+            sim: sim.clone(),
+            lose: Arc::default(),
+            code_requests: Arc::default(),
+        };
+        let inputs = Arc::new(InputMap::new().with_default_pin(pin()));
+        let store = Arc::new(InMemoryStore::new());
+        let fleet = Fleet::builder(
+            sim.client_builder().transport(flaky.clone()),
+            Arc::clone(&store),
+        )
+        .inputs(Arc::clone(&inputs))
+        .max_code_requests(3)
+        .build()
+        .unwrap();
+
+        // Run 1: started, code requested (and delivered).
+        let _ = fleet.run(vec![session.clone()]).await;
+        assert_eq!(flaky.code_requests.load(Ordering::SeqCst), 1);
+        // The customer sends it too late: it expired.
+        sim.advance(Duration::from_secs(15 * 60));
+        inputs.insert_code(
+            key.clone(),
+            sim.latest_code(session.phone_number()).unwrap(),
+        );
+        // From now on every code request's answer is lost.
+        flaky.lose.store(true, Ordering::SeqCst);
+
+        let mut per_run = Vec::new();
+        for _ in 0..3 {
+            let before = flaky.code_requests.load(Ordering::SeqCst);
+            let report = fleet.run(vec![session.clone()]).await;
+            per_run.push((
+                flaky.code_requests.load(Ordering::SeqCst) - before,
+                report.sessions[0].outcome.label(),
+            ));
+            sim.advance(Duration::from_secs(60));
+        }
+        let stored = store.load(&key).await.unwrap().unwrap();
+        let total = flaky.code_requests.load(Ordering::SeqCst);
+        // The first request, one new code for the expired one, and at most
+        // max_code_requests in all for requests whose answer was lost.
+        assert!(
+            total <= 1 + 1 + 3,
+            "{total} code requests sent (counted by the session: {}); per run after the expired \
+             code: {per_run:?}",
+            stored.counters().code_requests
+        );
+    }
+}
+
+#[cfg(feature = "simulator")]
+mod fleet_code_verdicts {
+    // The fleet tells its inputs when Meta judged a code (`code_judged`), so
+    // that a refused code is never sent again. Meta's verdict is a verdict
+    // even when saving the session afterwards failed: the refusal reached us.
+
+    use super::common;
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use common::wire::pin;
+    use waba_porting::simulator::Scenario;
+    use waba_porting::{
+        async_trait, Fleet, FleetInputs, InMemoryStore, InputMap, Operation, PortingSession,
+        SessionKey, SessionStore, StoreError, VerificationCode,
+    };
+
+    /// An in-memory store whose saves fail, while `fail` is set, for a session
+    /// that just recorded a failed verify (the save after the outcome).
+    #[derive(Debug, Default)]
+    struct FlakyStore {
+        inner: InMemoryStore,
+        fail: AtomicBool,
+    }
+
+    #[async_trait]
+    impl SessionStore for FlakyStore {
+        async fn load(&self, key: &SessionKey) -> Result<Option<PortingSession>, StoreError> {
+            self.inner.load(key).await
+        }
+
+        async fn save(&self, session: &PortingSession) -> Result<(), StoreError> {
+            let after_failed_verify = session.in_flight().is_none()
+                && session
+                    .last_failure()
+                    .is_some_and(|f| f.operation == Operation::VerifyCode);
+            if self.fail.load(Ordering::SeqCst) && after_failed_verify {
+                return Err(StoreError::new("save", "disk full"));
+            }
+            self.inner.save(session).await
+        }
+
+        async fn list_unfinished(&self) -> Result<Vec<PortingSession>, StoreError> {
+            self.inner.list_unfinished().await
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_refused_code_is_not_sent_again_when_the_save_after_the_refusal_failed() {
+        let sim = Scenario::happy_path().build();
+        let session = sim.session();
+        let key = SessionKey::of(&session);
+        let store = Arc::new(FlakyStore::default());
+        let inputs = Arc::new(InputMap::new().with_default_pin(pin()));
+        let fleet = Fleet::builder(sim.client_builder(), Arc::clone(&store))
+            .inputs(Arc::clone(&inputs))
+            .build()
+            .unwrap();
+        let _ = fleet.run(vec![session.clone()]).await; // code requested
+                                                        // The customer mistypes the code.
+        inputs.insert_code(key.clone(), VerificationCode::new("000000").unwrap());
+        store.fail.store(true, Ordering::SeqCst);
+        let second = fleet.run(vec![session.clone()]).await;
+        assert_eq!(sim.calls(session.phone_number()).unwrap().verify_code, 1);
+        // The store is back; the customer has not sent another code yet.
+        store.fail.store(false, Ordering::SeqCst);
+        let third = fleet.run(vec![session.clone()]).await;
+        let verifies = sim.calls(session.phone_number()).unwrap().verify_code;
+        assert_eq!(
+            verifies,
+            1,
+            "the code Meta refused was sent again ({verifies} verify calls); run 2: {:?}; run 3: {:?}; \
+             the map still holds it: {:?}",
+            second.sessions[0].outcome,
+            third.sessions[0].outcome,
+            inputs.verification_code(&session).await.is_some()
+        );
+    }
+}
+
+#[cfg(feature = "simulator")]
+mod fleet_waiting_for_code_not_before {
+    // `NextStep::not_before`: "Not before this time: the last answer asked to
+    // wait … A step called earlier is refused with Error::WaitRequired and
+    // sends nothing", and its `Display` tells the customer "(not before …)".
+    // After a code request whose answer was lost, the fleet waits `code_wait`
+    // before requesting another code — that is when *the fleet* acts, not a
+    // time before which the customer may not send the code: the outcome must
+    // not tell the customer to hold a code that `verify_code` accepts now.
+
+    use super::common;
+
+    use common::wire::pin;
+    use waba_porting::simulator::{Fault, Scenario};
+    use waba_porting::{
+        Actor, Fleet, InMemoryStore, InputMap, NextAction, Operation, SessionKey, SessionOutcome,
+        SessionStore,
+    };
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_customer_whose_code_may_have_left_is_not_told_to_wait_before_sending_it() {
+        let sim = Scenario::happy_path().build();
+        let session = sim.session();
+        let key = SessionKey::of(&session);
+        // Meta texts the code; the answer to the request is lost.
+        sim.inject_at(Operation::RequestCode, Fault::AnswerLost, 1);
+        let store = std::sync::Arc::new(InMemoryStore::new());
+        let fleet = Fleet::builder(sim.client_builder(), std::sync::Arc::clone(&store))
+            .inputs(InputMap::new().with_default_pin(pin()))
+            .build()
+            .unwrap();
+        let mut report = fleet.run(vec![session.clone()]).await;
+        let outcome = report.sessions.pop().unwrap().outcome;
+        let SessionOutcome::Waiting { next, .. } = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(next.action, NextAction::VerifyCode);
+        assert_eq!(next.actor, Actor::Customer);
+
+        // The customer got the code and sends it now.
+        let now = sim.now();
+        let code = sim.latest_code(session.phone_number()).unwrap();
+        let mut stored = store.load(&key).await.unwrap().unwrap();
+        let verified = fleet.client().verify_code(&mut stored, &code).await;
+        assert!(verified.is_ok(), "{verified:?}");
+        assert!(
+            next.is_due(now),
+            "verify_code was accepted at {now}, yet the fleet's outcome said the customer's step \
+             is not due before {:?} (told to the customer as \"{next}\")",
+            next.not_before.map(|t| t.to_string())
+        );
+    }
+}
