@@ -7,6 +7,7 @@
 //! unknown is reconciled (the number is read) before anything is re-sent.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,21 +130,47 @@ impl RetryPolicy {
     }
 }
 
-/// When the waits of one call (a step's attempt, a read, a look-up) must
-/// end: its share of the retry policy's deadline, on the client's clock.
-/// Every throttle wait of the call counts against the one deadline.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadline(Timestamp);
+/// When the waits of one call (a step's attempt with its reconciling read,
+/// a refresh, a look-up) must end: a budget of waiting time, spent by the
+/// client's clock moving forward or by the time slept, whichever is more —
+/// so a clock stepped back does not stretch it, and a timer that returns at
+/// once (a test's) does not renew it for each request of the call.
+#[derive(Debug)]
+pub(crate) struct Deadline {
+    budget: Duration,
+    /// The last clock reading, in milliseconds.
+    last: AtomicU64,
+    /// How far the clock moved forward since the call began, in ms.
+    elapsed: AtomicU64,
+    /// How long the call slept, in ms.
+    slept: AtomicU64,
+}
 
 impl Deadline {
-    /// A deadline at `at`.
-    pub(crate) fn at(at: Timestamp) -> Self {
-        Self(at)
+    /// A budget of `budget` from `now`.
+    pub(crate) fn new(budget: Duration, now: Timestamp) -> Self {
+        Self {
+            budget,
+            last: AtomicU64::new(now.as_unix_millis()),
+            elapsed: AtomicU64::new(0),
+            slept: AtomicU64::new(0),
+        }
     }
 
     /// How long is left at `now`.
-    pub(crate) fn left(self, now: Timestamp) -> Duration {
-        self.0.saturating_since(now)
+    pub(crate) fn left(&self, now: Timestamp) -> Duration {
+        let now = now.as_unix_millis();
+        let last = self.last.fetch_max(now, Ordering::Relaxed);
+        let forward = now.saturating_sub(last);
+        let elapsed = self.elapsed.fetch_add(forward, Ordering::Relaxed) + forward;
+        let spent = elapsed.max(self.slept.load(Ordering::Relaxed));
+        self.budget.saturating_sub(Duration::from_millis(spent))
+    }
+
+    /// Counts `wait`, slept by the call.
+    pub(crate) fn slept(&self, wait: Duration) {
+        let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+        self.slept.fetch_add(millis, Ordering::Relaxed);
     }
 }
 
@@ -177,7 +204,7 @@ impl Retries {
     /// not move with it).
     pub(crate) fn deadline(&self, policy: &RetryPolicy, now: Timestamp) -> Deadline {
         let spent = now.saturating_since(self.started).max(self.waited);
-        Deadline::at(now.saturating_add(policy.deadline().saturating_sub(spent)))
+        Deadline::new(policy.deadline().saturating_sub(spent), now)
     }
 
     /// After `error`, at `now`: the wait before the next attempt (`wait`

@@ -309,9 +309,9 @@ pub struct Counters {
     /// History entries dropped to keep the history bounded.
     #[serde(rename = "dropped", skip_serializing_if = "is_zero")]
     pub history_dropped: u32,
-    /// `request_code` requests sent since the last `verify_code` request
-    /// (a customer's code, even a wrong or expired one, answers them): how
-    /// many code requests are outstanding.
+    /// `request_code` requests sent since Meta last answered a
+    /// `verify_code` (a customer's code, even a wrong or expired one,
+    /// answers them): how many code requests are outstanding.
     #[serde(rename = "request_code_since_verify", skip_serializing_if = "is_zero")]
     pub code_requests_since_verify: u32,
 }
@@ -841,6 +841,12 @@ impl PortingSession {
         at: Timestamp,
     ) -> Result<&PortingState, IllegalTransition> {
         let next = self.state.next_state(&outcome, at)?;
+        // Meta answered a code (or a read settled a verify): the customer
+        // answered every code request so far. A verify never sent answers
+        // none.
+        if outcome.operation() == Operation::VerifyCode {
+            self.counters.code_requests_since_verify = 0;
+        }
         match &outcome {
             StepOutcome::Failed { .. } => {
                 self.counters.failures = self.counters.failures.saturating_add(1);
@@ -998,13 +1004,9 @@ impl PortingSession {
             | Operation::ReadWaba => return,
         };
         *counter = counter.saturating_add(1);
-        match operation {
-            Operation::RequestCode => {
-                let since = &mut self.counters.code_requests_since_verify;
-                *since = since.saturating_add(1);
-            }
-            Operation::VerifyCode => self.counters.code_requests_since_verify = 0,
-            _ => {}
+        if operation == Operation::RequestCode {
+            let since = &mut self.counters.code_requests_since_verify;
+            *since = since.saturating_add(1);
         }
         if operation == Operation::Register {
             self.register_calls

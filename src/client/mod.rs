@@ -228,14 +228,14 @@ impl PortingClient {
     /// # Errors
     /// The read's errors; the marker stays set, so a later call tries again.
     pub async fn reconcile(&self, session: &mut PortingSession) -> Result<StateName, Error> {
-        self.reconcile_within(session, self.deadline()).await
+        self.reconcile_within(session, &self.deadline()).await
     }
 
     /// [`reconcile`](Self::reconcile), its waits ending by `deadline`.
     async fn reconcile_within(
         &self,
         session: &mut PortingSession,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<StateName, Error> {
         if let Some(flight) = session.in_flight().cloned() {
             self.reconcile_flight(session, &flight, deadline).await?;
@@ -279,6 +279,7 @@ impl PortingClient {
     ) -> Result<Option<PhoneNumberRecord>, Error> {
         // One deadline for the whole call: the settling read and this one.
         let deadline = self.deadline();
+        let deadline = &deadline;
         self.reconcile_within(session, deadline).await?;
         let Some(id) = session.state().phone_number_id().cloned() else {
             return Ok(None);
@@ -294,7 +295,7 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         id: &PhoneNumberId,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<PhoneNumberRecord, Error> {
         let record = self.read_number(id, deadline).await?;
         // Absence of evidence is not evidence: a read without `status`
@@ -335,7 +336,7 @@ impl PortingClient {
 
     /// [`check_readiness`](Self::check_readiness)'s reads.
     async fn readiness(&self, session: &PortingSession) -> Result<ReadinessReport, Error> {
-        let deadline = self.deadline();
+        let deadline = &self.deadline();
         let waba = session.waba_id().as_str();
         let operation = Operation::ListSubscribedApps;
         let response = self.send(operation, waba, &[], None, deadline).await?;
@@ -434,7 +435,7 @@ impl PortingClient {
         let mut retries = Retries::start(self.now());
         loop {
             *attempts = retries.attempt();
-            let deadline = retries.deadline(policy, self.now());
+            let deadline = &retries.deadline(policy, self.now());
             let result = match self
                 .send(operation, target, &[], body.clone(), deadline)
                 .await
@@ -474,7 +475,8 @@ impl PortingClient {
     ) -> Result<Vec<PhoneNumberRecord>, Error> {
         let trace = Trace::call(Operation::ListPhoneNumbers, waba_id.as_str());
         let mut all = Vec::new();
-        let scan = self.scan_phone_numbers(waba_id, self.deadline(), |page| {
+        let deadline = self.deadline();
+        let scan = self.scan_phone_numbers(waba_id, &deadline, |page| {
             all.extend(page);
             false
         });
@@ -498,7 +500,7 @@ impl PortingClient {
     ) -> Result<PhoneNumberRecord, Error> {
         let trace = Trace::call(Operation::ReadPhoneNumber, phone_number_id.as_str());
         let result = trace
-            .run(self.read_number(phone_number_id, self.deadline()))
+            .run(self.read_number(phone_number_id, &self.deadline()))
             .await;
         trace.finish(1, None, &result);
         result
@@ -509,7 +511,7 @@ impl PortingClient {
     async fn read_number(
         &self,
         phone_number_id: &PhoneNumberId,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<PhoneNumberRecord, Error> {
         let operation = Operation::ReadPhoneNumber;
         let query = [("fields", number::FIELDS)];
@@ -529,7 +531,7 @@ impl PortingClient {
         &self,
         waba_id: &WabaId,
         phone: &PhoneNumber,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<Option<PhoneNumberRecord>, Error> {
         let mut found: Option<PhoneNumberRecord> = None;
         let rank = |r: &PhoneNumberRecord| (r.is_connected(), r.is_code_verified());
@@ -555,7 +557,7 @@ impl PortingClient {
     async fn scan_phone_numbers(
         &self,
         waba_id: &WabaId,
-        deadline: Deadline,
+        deadline: &Deadline,
         mut visit: impl FnMut(Vec<PhoneNumberRecord>) -> bool,
     ) -> Result<(), Error> {
         let operation = Operation::ListPhoneNumbers;
@@ -605,10 +607,7 @@ impl PortingClient {
 
     /// The deadline of a call starting now: the retry policy's.
     fn deadline(&self) -> Deadline {
-        Deadline::at(
-            self.now()
-                .saturating_add(self.inner.retry_policy.deadline()),
-        )
+        Deadline::new(self.inner.retry_policy.deadline(), self.now())
     }
 
     /// Runs a step under the retry policy: attempts until success, a failure
@@ -637,7 +636,7 @@ impl PortingClient {
         loop {
             *attempts = retries.attempt();
             let deadline = retries.deadline(policy, self.now());
-            let error = match self.attempt(session, step, deadline).await {
+            let error = match self.attempt(session, step, &deadline).await {
                 Ok(state) => return Ok(state),
                 Err(error) => error,
             };
@@ -709,23 +708,21 @@ impl PortingClient {
     /// at most `max_wait` in all (a step's deadline): a longer hold, a
     /// cancel or a timer that cannot wait ends as [`Error::WaitRequired`]
     /// with the time, nothing sent.
-    async fn admit(&self, operation: Operation, max_wait: Duration) -> Result<(), Error> {
+    async fn admit(&self, operation: Operation, deadline: &Deadline) -> Result<(), Error> {
         let Some(throttle) = &self.inner.throttle else {
             return Ok(());
         };
-        let mut waited = Duration::ZERO;
         loop {
             let now = self.now();
             let refused = |wait, reason| {
                 let until = now.saturating_add(wait);
                 Err(WaitRequired::new(operation, until, reason, now).into())
             };
-            let hold = match throttle.reserve(now, max_wait.saturating_sub(waited)) {
+            let hold = match throttle.reserve(now, deadline.left(now)) {
                 Ok(None) => return Ok(()),
                 Ok(Some(hold)) => hold,
                 Err(hold) => return refused(hold.wait, WaitReason::Throttle),
             };
-            waited = waited.saturating_add(hold.wait);
             telemetry::throttled(hold.wait, hold.paused);
             let reason = match self.pause(hold.wait).await {
                 Pause::Slept => None,
@@ -737,6 +734,7 @@ impl PortingClient {
                 throttle.release(hold);
                 return refused(hold.wait, reason);
             }
+            deadline.slept(hold.wait);
             // A pause that began while we waited holds us too.
             if !throttle.held(self.now()) {
                 return Ok(());
@@ -750,7 +748,7 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         step: &Step<'_>,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<StateName, Error> {
         let operation = step.operation();
         // Too early: nothing is sent, not even the reconciling read.
@@ -816,7 +814,7 @@ impl PortingClient {
             Some(_) => {
                 // The reconciling read's wait counted against the same
                 // deadline.
-                self.admit(operation, deadline.left(now)).await?;
+                self.admit(operation, deadline).await?;
                 self.now()
             }
             None => now,
@@ -870,7 +868,7 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         response: Result<HttpResponse, Error>,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<StateName, Error> {
         let operation = Operation::StartMigration;
         let answer =
@@ -925,7 +923,7 @@ impl PortingClient {
         &self,
         session: &mut PortingSession,
         flight: &InFlight,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<Observed, Error> {
         let Some(id) = session.state().phone_number_id().cloned() else {
             return Ok(Observed::default());
@@ -993,7 +991,7 @@ impl PortingClient {
         &self,
         id: &PhoneNumberId,
         flight: &InFlight,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<PhoneNumberRecord, Error> {
         // read_number already refuses a record of another number.
         let record = self.read_number(id, deadline).await?;
@@ -1163,7 +1161,7 @@ impl PortingClient {
         object_id: &str,
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
-        deadline: Deadline,
+        deadline: &Deadline,
     ) -> Result<HttpResponse, Error> {
         let admission = Admission::Wait(deadline);
         self.send_admitted(operation, object_id, query, body, admission)
@@ -1178,7 +1176,7 @@ impl PortingClient {
         object_id: &str,
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
-        admission: Admission,
+        admission: Admission<'_>,
     ) -> Result<HttpResponse, Error> {
         let (method, edge) = operation.route();
         let mut url = self.inner.api_root.clone();
@@ -1209,7 +1207,7 @@ impl PortingClient {
                 .map_err(|e| e.for_operation(operation).into());
         };
         if let Admission::Wait(deadline) = admission {
-            self.admit(operation, deadline.left(self.now())).await?;
+            self.admit(operation, deadline).await?;
         }
         let response = self
             .exchange(operation, request)
@@ -1286,9 +1284,9 @@ const REGISTER_REREAD: Duration = Duration::from_secs(30);
 
 /// Whether a request still has to pass the throttle.
 #[derive(Clone, Copy)]
-enum Admission {
+enum Admission<'a> {
     /// It does, its wait ending by this deadline.
-    Wait(Deadline),
+    Wait(&'a Deadline),
     /// The throttle already let it through.
     Done,
 }

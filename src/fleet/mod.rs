@@ -494,7 +494,7 @@ impl Fleet {
                                 run.report(&stepped, |p| p.steps += 1);
                                 match result {
                                     Ok(_) => continue,
-                                    Err(error) => return after_failure(session, error, now),
+                                    Err(error) => return self.after_failure(session, error, now),
                                 }
                             }
                             // The customer may send it at any time (a
@@ -551,7 +551,7 @@ impl Fleet {
                 if expired {
                     continue;
                 }
-                return after_failure(session, error, self.client.clock().now());
+                return self.after_failure(session, error, self.client.clock().now());
             }
         }
         settled(session).unwrap_or(SessionOutcome::Waiting {
@@ -620,6 +620,31 @@ enum NoCode {
     RequestAgain,
     WaitForCustomer,
     Stuck,
+}
+
+impl Fleet {
+    /// Where a session ends after a failed step ([`after_failure`]); a
+    /// failure the run would have retried but for a cancel is the cancel's.
+    fn after_failure(
+        &self,
+        session: &PortingSession,
+        error: Error,
+        now: Timestamp,
+    ) -> SessionOutcome {
+        let outcome = after_failure(session, error, now);
+        let cut_short = match &outcome {
+            SessionOutcome::Failed { error }
+            | SessionOutcome::Waiting {
+                error: Some(error), ..
+            } => error.is_retryable() && !matches!(error, Error::WaitRequired(_)),
+            _ => false,
+        };
+        if cut_short && self.settings.cancel.is_cancelled() {
+            SessionOutcome::Cancelled
+        } else {
+            outcome
+        }
+    }
 }
 
 /// Meta's answer to the step, even when saving the session after it failed
