@@ -178,7 +178,7 @@ mod throttle_step_deadline {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use common::wire::{json_answer, operation_of, pin, with_retry_after};
+    use common::wire::{json_answer, operation_of, pin};
     use waba_porting::simulator::{Scenario, Simulator};
     use waba_porting::transport::{HttpRequest, HttpResponse};
     use waba_porting::{
@@ -186,19 +186,7 @@ mod throttle_step_deadline {
         TransportError, WabaId,
     };
 
-    /// Every request is rate limited for 100 s.
-    #[derive(Debug)]
-    struct AlwaysLimited;
-
-    #[async_trait]
-    impl Transport for AlwaysLimited {
-        async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
-            Ok(with_retry_after(
-                json_answer(429, r#"{"error":{"message":"(#4) limit","code":4}}"#),
-                100,
-            ))
-        }
-    }
+    use common::wire::AlwaysLimited;
 
     /// The simulator; the first register dies at a proxy (Meta never saw it);
     /// when `armed`, the next number read first lets `other` (a client sharing
@@ -402,7 +390,7 @@ mod throttle_waits_of_one_call_share_its_deadline {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use common::wire::{json_answer, operation_of, with_retry_after};
+    use common::wire::{json_answer, operation_of};
     use waba_porting::simulator::{Fault, Scenario, Simulator};
     use waba_porting::transport::{HttpRequest, HttpResponse};
     use waba_porting::{
@@ -416,19 +404,7 @@ mod throttle_waits_of_one_call_share_its_deadline {
         WabaId::new("102290129340398").unwrap()
     }
 
-    /// Every request is rate limited for 100 s (another session of the fleet).
-    #[derive(Debug)]
-    struct AlwaysLimited;
-
-    #[async_trait]
-    impl Transport for AlwaysLimited {
-        async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
-            Ok(with_retry_after(
-                json_answer(429, r#"{"error":{"message":"(#4) limit","code":4}}"#),
-                100,
-            ))
-        }
-    }
+    use common::wire::AlwaysLimited;
 
     /// The simulator; the first request of `trigger` to go out makes another
     /// session sharing the throttle meet a rate limit (a 100 s pause), and,
@@ -580,7 +556,6 @@ mod throttle_deadline_with_clock_stepped_back {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use common::wire::{json_answer, with_retry_after};
     use waba_porting::simulator::{Scenario, SimClock, Simulator};
     use waba_porting::transport::{HttpRequest, HttpResponse};
     use waba_porting::{
@@ -593,19 +568,7 @@ mod throttle_deadline_with_clock_stepped_back {
         WabaId::new("102290129340398").unwrap()
     }
 
-    /// Every request is rate limited for 100 s (another session of the fleet).
-    #[derive(Debug)]
-    struct AlwaysLimited;
-
-    #[async_trait]
-    impl Transport for AlwaysLimited {
-        async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
-            Ok(with_retry_after(
-                json_answer(429, r#"{"error":{"message":"(#4) limit","code":4}}"#),
-                100,
-            ))
-        }
-    }
+    use common::wire::AlwaysLimited;
 
     /// The simulator; while the first request is out, the host's clock is
     /// stepped back an hour and another session sharing the throttle meets a

@@ -158,3 +158,19 @@ pub async fn verified_session(sim: &Simulator) -> PortingSession {
     plain.verify_code(&mut session, &code).await.unwrap();
     session
 }
+
+/// Every request is rate limited for 100 s (`Retry-After: 100`, Graph code
+/// 4): another session of the fleet meeting a limit, for a client sharing
+/// its throttle.
+#[derive(Debug)]
+pub struct AlwaysLimited;
+
+#[async_trait]
+impl Transport for AlwaysLimited {
+    async fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+        Ok(with_retry_after(
+            json_answer(429, r#"{"error":{"message":"(#4) limit","code":4}}"#),
+            100,
+        ))
+    }
+}
