@@ -168,7 +168,8 @@ pub use error::{
 };
 pub use fleet::{
     Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport, InputMap,
-    ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY, DEFAULT_MAX_CODE_REQUESTS,
+    ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY, DEFAULT_LEASE,
+    DEFAULT_MAX_CODE_REQUESTS,
 };
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
 pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};
@@ -188,7 +189,8 @@ pub use state::{
     StepOutcome,
 };
 pub use store::{
-    DirectoryStore, InMemoryStore, SessionKey, SessionStore, StoreCheckpoint, StoreError,
+    Acquired, Claimed, DirectoryStore, Holder, InMemoryStore, Lease, SessionKey, SessionStore,
+    StoreCheckpoint, StoreError, StoreErrorKind, WorkerId,
 };
 pub use throttle::{Throttle, DEFAULT_RATE_LIMIT_PAUSE};
 pub use time::{Clock, SystemClock, Timestamp};

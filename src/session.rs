@@ -76,6 +76,8 @@ pub const REGISTER_BUDGET: usize = 9;
 #[serde(try_from = "RawSession")]
 pub struct PortingSession {
     format_version: FormatVersion,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    revision: u64,
     phone_number: PhoneNumber,
     waba_id: WabaId,
     business_id: BusinessId,
@@ -108,10 +110,16 @@ fn is_zero(value: &u32) -> bool {
     *value == 0
 }
 
+fn is_zero_u64(value: &u64) -> bool {
+    *value == 0
+}
+
 /// The serialized form of [`PortingSession`], checked before use.
 #[derive(Deserialize)]
 struct RawSession {
     format_version: FormatVersion,
+    #[serde(default)]
+    revision: u64,
     phone_number: PhoneNumber,
     waba_id: WabaId,
     business_id: BusinessId,
@@ -188,6 +196,7 @@ impl TryFrom<RawSession> for PortingSession {
         register_calls.sort_unstable();
         let mut session = Self {
             format_version: raw.format_version,
+            revision: raw.revision,
             phone_number: raw.phone_number,
             waba_id: raw.waba_id,
             business_id: raw.business_id,
@@ -576,6 +585,7 @@ impl PortingSession {
     pub fn new(phone_number: PhoneNumber, waba_id: WabaId, business_id: BusinessId) -> Self {
         Self {
             format_version: FormatVersion,
+            revision: 0,
             phone_number,
             waba_id,
             business_id,
@@ -672,6 +682,36 @@ impl PortingSession {
         calls
             .get(excess)
             .map(|oldest| oldest.saturating_add(REGISTER_WINDOW))
+    }
+
+    /// The revision of this session in its [`SessionStore`](crate::SessionStore):
+    /// how many times it was saved there (0: never). Stores only accept a
+    /// save of revision `n + 1` over a stored `n`, so a writer that loaded
+    /// an older session can never overwrite a newer one.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Moves the session to its next revision, right before saving it
+    /// ([`SessionStore::save`](crate::SessionStore::save)); returns it. The
+    /// client does this for every checkpoint save (and undoes it when the
+    /// save fails); call it yourself only when you save a session directly.
+    pub fn next_revision(&mut self) -> u64 {
+        self.revision = self.revision.saturating_add(1);
+        self.revision
+    }
+
+    /// Sets the revision back after a failed save.
+    pub(crate) fn set_revision(&mut self, revision: u64) {
+        self.revision = revision;
+    }
+
+    /// When a worker should next look at the session: its next action's
+    /// [`not_before`](NextStep::not_before) — `None` means now. What a
+    /// store keeps in a column to [`claim`](crate::SessionStore::claim) due
+    /// sessions.
+    pub fn due_at(&self) -> Option<Timestamp> {
+        self.next_action().not_before
     }
 
     /// Whether the port is finished (registered or rejected).

@@ -137,6 +137,32 @@ impl PortingClient {
         &self.inner.clock
     }
 
+    /// The limit for a whole request, passed to the transport with each.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// The same client saving through `checkpoint` instead (the fleet's
+    /// leased one).
+    pub(crate) fn with_checkpoint(&self, checkpoint: Arc<dyn Checkpoint>) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                transport: Arc::clone(&inner.transport),
+                token: inner.token.clone(),
+                api_root: inner.api_root.clone(),
+                timeout: inner.timeout,
+                clock: Arc::clone(&inner.clock),
+                retry_policy: inner.retry_policy.clone(),
+                sleep: Arc::clone(&inner.sleep),
+                checkpoint: Some(checkpoint),
+                throttle: inner.throttle.clone(),
+                cancel: inner.cancel.clone(),
+                authorization: inner.authorization.clone(),
+            }),
+        }
+    }
+
     /// The retry policy of every step call.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry_policy
@@ -1054,7 +1080,7 @@ impl PortingClient {
     /// save's error carrying it.
     async fn save_failure(
         &self,
-        session: &PortingSession,
+        session: &mut PortingSession,
         operation: Operation,
         error: Error,
     ) -> Error {
@@ -1134,18 +1160,22 @@ impl PortingClient {
         self.save_failure(session, operation, error).await
     }
 
+    /// Saves `session` through the checkpoint as its next revision (the
+    /// revision is put back when the save fails).
     async fn save(
         &self,
-        session: &PortingSession,
+        session: &mut PortingSession,
         operation: Operation,
         stage: CheckpointStage,
     ) -> Result<(), CheckpointError> {
         match &self.inner.checkpoint {
             Some(checkpoint) => {
-                checkpoint
-                    .save(session)
-                    .await
-                    .map_err(|source| CheckpointError::new(operation, stage, source))?;
+                let revision = session.revision();
+                session.next_revision();
+                if let Err(source) = checkpoint.save(session).await {
+                    session.set_revision(revision);
+                    return Err(CheckpointError::new(operation, stage, source));
+                }
                 telemetry::saved(session, operation, stage);
                 Ok(())
             }

@@ -289,6 +289,20 @@ pub enum ConfigError {
     /// The default transport could not be created.
     #[error("the HTTP transport could not be created")]
     TransportInit(#[source] TransportError),
+    /// A fleet's lease is not longer than one step can take (the retry
+    /// policy's deadline plus two request timeouts): a lease could lapse
+    /// mid-step and let another worker take the session over while this
+    /// one still sends.
+    #[error(
+        "a lease of {lease:?} is too short: one step can take {step:?} (the retry policy's \
+         deadline plus two request timeouts); lease longer, or shorten the deadline"
+    )]
+    LeaseTooShort {
+        /// The lease asked for.
+        lease: Duration,
+        /// The longest a step can take.
+        step: Duration,
+    },
 }
 
 /// A transport that could not be built is a configuration error, so `?`

@@ -3,7 +3,9 @@
 mod inputs;
 mod progress;
 
-use std::collections::HashSet;
+mod leases;
+
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -23,12 +25,16 @@ use crate::operation::Operation;
 use crate::params::{CodeMethod, Language};
 use crate::session::{NextAction, PortingSession, CODE_LIFETIME};
 use crate::state::{PortingState, StateName};
-use crate::store::{SessionKey, SessionStore, StoreCheckpoint, StoreError};
+use crate::store::{Acquired, Claimed, SessionKey, SessionStore, StoreError, WorkerId};
 use crate::throttle::Throttle;
 use crate::time::Timestamp;
+use leases::{LeaseBook, LeasedCheckpoint};
 
 /// The default number of sessions a fleet advances at once.
 pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// The shortest lease a fleet takes by default (see [`FleetBuilder::lease`]).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(5 * 60);
 
 /// The default of [`FleetBuilder::max_code_requests`].
 pub const DEFAULT_MAX_CODE_REQUESTS: u32 = 3;
@@ -87,11 +93,22 @@ assert_eq!(report.progress.registered, 10);
 pub struct Fleet {
     client: PortingClient,
     settings: Settings,
+    /// The leases this fleet's runs hold, which its client's checkpoint
+    /// saves under.
+    leases: Arc<LeaseBook>,
+    /// How long a lease lasts.
+    lease_for: Duration,
+    /// The longest one step can take (retries, throttle waits and the
+    /// last request's timeout included): a step starts only with at least
+    /// this much of its lease left.
+    step_bound: Duration,
 }
 
 /// What a fleet is configured with, besides its client.
 struct Settings {
     store: Arc<dyn SessionStore>,
+    worker: WorkerId,
+    lease: Option<Duration>,
     inputs: Arc<dyn FleetInputs>,
     throttle: Throttle,
     concurrency: usize,
@@ -108,6 +125,7 @@ impl fmt::Debug for Fleet {
         f.debug_struct("Fleet")
             .field("client", &self.client)
             .field("settings", &self.settings)
+            .field("lease_for", &self.lease_for)
             .finish()
     }
 }
@@ -116,6 +134,8 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("store", &self.store)
+            .field("worker", &self.worker)
+            .field("lease", &self.lease)
             .field("inputs", &self.inputs)
             .field("throttle", &self.throttle)
             .field("concurrency", &self.concurrency)
@@ -208,6 +228,31 @@ impl FleetBuilder {
         self
     }
 
+    /// Who this fleet is when it leases sessions (default: a fresh
+    /// [`WorkerId::random`]). Give each replica a recognizable one (its
+    /// host and process id) to read the store's lease columns and
+    /// [`SessionOutcome::HeldElsewhere`] reports by.
+    pub fn worker_id(mut self, worker: WorkerId) -> Self {
+        self.settings.worker = worker;
+        self
+    }
+
+    /// How long a session stays leased to this fleet without a renewal
+    /// (default: the longer of [`DEFAULT_LEASE`] and twice the longest a
+    /// step can take — the retry policy's deadline plus two request
+    /// timeouts). A step starts only with at least one step's worth of
+    /// lease left (the fleet renews it first), so a lease never lapses
+    /// mid-step, retries and throttle waits included; a worker that dies
+    /// holds its sessions for at most this long before another takes them
+    /// over.
+    ///
+    /// [`build`](Self::build) refuses a lease shorter than a step
+    /// ([`ConfigError::LeaseTooShort`]).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.settings.lease = Some(lease);
+        self
+    }
+
     /// The token that stops the runs of this fleet (default: a new one; see
     /// [`Fleet::cancel_token`]).
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
@@ -226,23 +271,74 @@ impl FleetBuilder {
         self
     }
 
-    /// Builds the fleet's client (with the store as its
-    /// [`Checkpoint`](crate::Checkpoint), the fleet's throttle and cancel
+    /// Builds the fleet's client (with a checkpoint that saves to the
+    /// store under the fleet's leases, the fleet's throttle and cancel
     /// token — replacing any the client builder had) and the fleet.
     ///
     /// # Errors
-    /// The client builder's [`ConfigError`].
+    /// The client builder's [`ConfigError`], or
+    /// [`ConfigError::LeaseTooShort`].
     pub fn build(self) -> Result<Fleet, ConfigError> {
+        let leases = Arc::new(LeaseBook::default());
         let client = self
             .client
-            .checkpoint(StoreCheckpoint(Arc::clone(&self.settings.store)))
             .throttle(self.settings.throttle.clone())
             .cancel_token(self.settings.cancel.clone())
             .build()?;
+        let step_bound = client
+            .retry_policy()
+            .deadline()
+            .saturating_add(client.timeout().saturating_mul(2));
+        let lease_for = match self.settings.lease {
+            Some(lease) if lease <= step_bound => {
+                return Err(ConfigError::LeaseTooShort {
+                    lease,
+                    step: step_bound,
+                })
+            }
+            Some(lease) => lease,
+            None => DEFAULT_LEASE.max(step_bound.saturating_mul(2)),
+        };
+        let checkpoint = LeasedCheckpoint::new(
+            Arc::clone(&self.settings.store),
+            Arc::clone(&leases),
+            Arc::clone(client.clock()),
+        );
+        let client = client.with_checkpoint(Arc::new(checkpoint));
         Ok(Fleet {
             client,
             settings: self.settings,
+            leases,
+            lease_for,
+            step_bound,
         })
+    }
+}
+
+/// Where a run's sessions come from.
+enum Feed<I> {
+    /// A list, each session leased as it comes ([`Fleet::run`]).
+    List(I),
+    /// Claims from the store ([`Fleet::resume`]): sessions not claimed
+    /// since the run started, claimed in batches into `ready`.
+    Claims {
+        since: Timestamp,
+        ready: VecDeque<Claimed>,
+    },
+}
+
+/// A session to advance: listed (to lease), or claimed (leased).
+enum Work {
+    Listed(PortingSession),
+    Claimed(Claimed),
+}
+
+impl Work {
+    fn session(&self) -> &PortingSession {
+        match self {
+            Self::Listed(session) => session,
+            Self::Claimed(claimed) => claimed.session(),
+        }
     }
 }
 
@@ -253,6 +349,13 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Counts `claimed` sessions into the run, queued.
+    fn report_claimed(&self, claimed: usize) {
+        let mut progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
+        progress.total += claimed;
+        progress.queued += claimed;
+    }
+
     /// Applies `change` to the counts and reports `event` with the result.
     fn report(&self, event: &FleetEvent<'_>, change: impl FnOnce(&mut FleetProgress)) {
         let snapshot = {
@@ -277,6 +380,8 @@ impl Fleet {
             client,
             settings: Settings {
                 store: Arc::new(store),
+                worker: WorkerId::random(),
+                lease: None,
                 inputs: Arc::new(InputMap::new()),
                 throttle: Throttle::new(),
                 concurrency: DEFAULT_CONCURRENCY,
@@ -300,6 +405,16 @@ impl Fleet {
         &self.settings.store
     }
 
+    /// Who this fleet is when it leases sessions.
+    pub fn worker_id(&self) -> &WorkerId {
+        &self.settings.worker
+    }
+
+    /// How long its leases last (see [`FleetBuilder::lease`]).
+    pub fn lease_duration(&self) -> Duration {
+        self.lease_for
+    }
+
     /// The shared throttle.
     pub fn throttle(&self) -> &Throttle {
         &self.settings.throttle
@@ -310,12 +425,19 @@ impl Fleet {
         self.settings.cancel.clone()
     }
 
-    /// Advances `sessions`. A session the store already holds (same
-    /// [`SessionKey`]) continues from the stored one — so running the same
-    /// list again after a crash neither restarts a port nor repeats a step —
-    /// and a new one is saved before its first step.
+    /// Advances `sessions`, each under a lease of this fleet. A session
+    /// the store already holds (same [`SessionKey`]) continues from the
+    /// stored one — so running the same list again after a crash neither
+    /// restarts a port nor repeats a step — and a new one is saved (as
+    /// revision 1) before its first step.
     ///
-    /// Never fails as a whole: a session the fleet cannot load or first
+    /// A session another worker (another replica, another run of this
+    /// fleet) holds a live lease on is not run: it ends
+    /// [`SessionOutcome::HeldElsewhere`]. So do sessions whose lease is
+    /// lost mid-run (a save refused as [`Conflict`](crate::StoreErrorKind::Conflict)
+    /// or [`Fenced`](crate::StoreErrorKind::Fenced)): nothing more is sent for them.
+    ///
+    /// Never fails as a whole: a session the fleet cannot lease or first
     /// save ends [`SessionOutcome::StoreFailed`]; one whose save fails
     /// inside a step ends [`SessionOutcome::Failed`] with
     /// [`Error::Checkpoint`] (the step's own outcome inside); the others go
@@ -326,117 +448,235 @@ impl Fleet {
         I: IntoIterator<Item = PortingSession>,
         I::IntoIter: ExactSizeIterator,
     {
-        self.drive(sessions.into_iter(), true).await
+        let sessions = sessions.into_iter();
+        let (report, _) = self.drive(Feed::List(sessions)).await;
+        report
     }
 
-    /// Advances every unfinished session of the store: what a restarted
-    /// process calls.
+    /// Claims and advances the store's unfinished, due sessions that no
+    /// other worker holds: what a restarted process, a timer, or each of
+    /// several replicas calls. Sessions are claimed in batches as room
+    /// frees up (earliest due first), each leased to this fleet while it
+    /// advances and released after; the run ends when nothing more can be
+    /// claimed. Each session is claimed at most once per run, and runs
+    /// that overlap (of this fleet, of other fleets or processes on the
+    /// same store) share the sessions, never advancing one at once.
     ///
     /// # Errors
-    /// The store could not list its sessions.
+    /// The store could not claim sessions (the sessions already claimed
+    /// were advanced, saved and released first).
     pub async fn resume(&self) -> Result<FleetReport, StoreError> {
-        let sessions = self.settings.store.list_unfinished().await?;
-        Ok(self.drive(sessions.into_iter(), false).await)
+        let since = self.client.clock().now();
+        let feed = Feed::<std::iter::Empty<PortingSession>>::Claims {
+            since,
+            ready: VecDeque::new(),
+        };
+        match self.drive(feed).await {
+            (_, Some(error)) => Err(error),
+            (report, None) => Ok(report),
+        }
     }
 
-    async fn drive(
-        &self,
-        sessions: impl ExactSizeIterator<Item = PortingSession>,
-        load: bool,
-    ) -> FleetReport {
-        crate::telemetry::fleet_started(sessions.len(), self.settings.concurrency, !load);
+    async fn drive<I>(&self, mut feed: Feed<I>) -> (FleetReport, Option<StoreError>)
+    where
+        I: ExactSizeIterator<Item = PortingSession>,
+    {
+        let listed = match &feed {
+            Feed::List(sessions) => Some(sessions.len()),
+            Feed::Claims { .. } => None,
+        };
+        crate::telemetry::fleet_started(
+            listed.unwrap_or(0),
+            self.settings.concurrency,
+            listed.is_none(),
+        );
         let run = Run {
             fleet: self,
-            progress: Mutex::new(FleetProgress::new(sessions.len())),
+            progress: Mutex::new(FleetProgress::new(listed.unwrap_or(0))),
         };
-        let mut results = Vec::with_capacity(sessions.len());
-        let mut sessions = sessions;
+        let concurrency = self.settings.concurrency;
+        let mut results = Vec::with_capacity(listed.unwrap_or(concurrency));
         let mut active = FuturesUnordered::new();
         // The keys being advanced: a second copy of one is skipped, never
         // run beside the first (a copy that comes after the first finished
         // continues from the store, which sends nothing twice).
         let mut in_flight: HashSet<SessionKey> = HashSet::new();
+        let mut claim_error = None;
+        let mut exhausted = false;
         loop {
-            while active.len() < self.settings.concurrency {
-                let Some(session) = sessions.next() else {
-                    break;
+            while active.len() < concurrency {
+                let work = match &mut feed {
+                    Feed::List(sessions) => match sessions.next() {
+                        Some(session) => Work::Listed(session),
+                        None => break,
+                    },
+                    Feed::Claims { since, ready } => {
+                        if ready.is_empty() && !exhausted && claim_error.is_none() {
+                            // Claim in batches: once half the room is free.
+                            if active.len() > concurrency / 2 || self.settings.cancel.is_cancelled()
+                            {
+                                break;
+                            }
+                            match self.claim(concurrency - active.len(), *since).await {
+                                Ok(claimed) => {
+                                    exhausted = claimed.is_empty();
+                                    run.report_claimed(claimed.len());
+                                    ready.extend(claimed);
+                                }
+                                Err(error) => claim_error = Some(error),
+                            }
+                        }
+                        match ready.pop_front() {
+                            Some(claimed) => Work::Claimed(claimed),
+                            None => break,
+                        }
+                    }
                 };
-                let key = SessionKey::of(&session);
+                let key = SessionKey::of(work.session());
                 if in_flight.contains(&key) {
-                    let state = session.state().name();
+                    let state = work.session().state().name();
                     let outcome = SessionOutcome::Duplicate;
                     results.push(finish(&run, key, state, outcome, ProgressColumn::Queued));
                     continue;
                 }
                 in_flight.insert(key);
-                active.push(self.one(&run, session, load));
+                active.push(self.one(&run, work));
             }
             match active.next().await {
                 Some(result) => {
                     in_flight.remove(&result.key);
                     results.push(result);
+                    // Sessions that came due meanwhile can be claimed.
+                    exhausted = false;
                 }
-                None => break,
+                None => {
+                    let claims_left = matches!(&feed, Feed::Claims { ready, .. } if !ready.is_empty())
+                        || (matches!(feed, Feed::Claims { .. })
+                            && !exhausted
+                            && claim_error.is_none()
+                            && !self.settings.cancel.is_cancelled());
+                    if !claims_left {
+                        break;
+                    }
+                }
             }
         }
         let progress = *run.progress.lock().unwrap_or_else(PoisonError::into_inner);
         crate::telemetry::fleet_finished(&progress, self.settings.cancel.is_cancelled());
-        FleetReport {
+        let report = FleetReport {
             progress,
             sessions: results,
-        }
+        };
+        (report, claim_error)
     }
 
-    /// One session's run: pick up (load or save), advance, report.
-    async fn one(&self, run: &Run<'_>, session: PortingSession, load: bool) -> SessionResult {
-        let key = SessionKey::of(&session);
-        let picked = if load {
-            self.pick_up(session).await
-        } else {
-            Ok(session)
-        };
-        let mut session = match picked {
-            Ok(session) => session,
-            Err(outcome) => {
-                return finish(run, key, StateName::Draft, outcome, ProgressColumn::Queued)
+    /// Claims up to `limit` due sessions not claimed since `since`.
+    async fn claim(&self, limit: usize, since: Timestamp) -> Result<Vec<Claimed>, StoreError> {
+        let now = self.client.clock().now();
+        self.settings
+            .store
+            .claim(
+                &self.settings.worker,
+                limit,
+                now,
+                self.lease_for,
+                Some(since),
+            )
+            .await
+    }
+
+    /// One session's run: lease it (a listed one), advance, release,
+    /// report.
+    async fn one(&self, run: &Run<'_>, work: Work) -> SessionResult {
+        let (mut session, lease) = match work {
+            Work::Claimed(claimed) => claimed.into_parts(),
+            Work::Listed(session) => {
+                let key = SessionKey::of(&session);
+                match self.acquire(session).await {
+                    Ok(Ok(claimed)) => claimed.into_parts(),
+                    Ok(Err(outcome)) | Err(outcome) => {
+                        return finish(run, key, StateName::Draft, outcome, ProgressColumn::Queued)
+                    }
+                }
             }
         };
+        let key = SessionKey::of(&session);
+        self.leases.hold(lease);
+        let result = self.leased(run, &key, &mut session).await;
+        if let Some(lease) = self.leases.drop_lease(&key) {
+            // A release that fails leaves a lease that lapses.
+            let _ = self.settings.store.release(&lease).await;
+        }
+        result
+    }
+
+    /// Advances a leased session and reports it.
+    async fn leased(
+        &self,
+        run: &Run<'_>,
+        key: &SessionKey,
+        session: &mut PortingSession,
+    ) -> SessionResult {
         if self.settings.cancel.is_cancelled() {
-            // Saved (a new session by pick_up), not stepped.
+            // Saved (a new session by acquire), not stepped.
             let state = session.state().name();
             let outcome = SessionOutcome::Cancelled;
-            return finish(run, key, state, outcome, ProgressColumn::Queued);
+            return finish(run, key.clone(), state, outcome, ProgressColumn::Queued);
         }
         let started = FleetEvent::Started {
-            key: &key,
+            key,
             state: session.state().name(),
         };
         run.report(&started, |p| {
             p.shift(ProgressColumn::Queued, ProgressColumn::Active)
         });
-        let outcome = self.advance(run, &key, &mut session).await;
+        let outcome = self.advance(run, key, session).await;
         let state = session.state().name();
-        finish(run, key, state, outcome, ProgressColumn::Active)
+        finish(run, key.clone(), state, outcome, ProgressColumn::Active)
     }
 
-    /// The stored session for `session`'s key, or `session` saved new.
-    async fn pick_up(&self, session: PortingSession) -> Result<PortingSession, SessionOutcome> {
-        let stored = self
+    /// Leases `session`'s key: the stored session, or `session` saved new;
+    /// the outcome to report when another worker holds it.
+    async fn acquire(
+        &self,
+        mut session: PortingSession,
+    ) -> Result<Result<Claimed, SessionOutcome>, SessionOutcome> {
+        // Saved as revision 1 when nothing is stored; ignored otherwise.
+        session.set_revision(1);
+        let now = self.client.clock().now();
+        let acquired = self
             .settings
             .store
-            .load(&SessionKey::of(&session))
+            .acquire(&session, &self.settings.worker, now, self.lease_for)
             .await
             .map_err(|error| SessionOutcome::StoreFailed { error })?;
-        match stored {
-            Some(stored) => Ok(stored),
-            None => {
-                self.settings
-                    .store
-                    .save(&session)
-                    .await
-                    .map_err(|error| SessionOutcome::StoreFailed { error })?;
-                Ok(session)
+        Ok(match acquired {
+            Acquired::Claimed(claimed) => Ok(claimed),
+            Acquired::Held(holder) => Err(SessionOutcome::HeldElsewhere {
+                holder: Some(holder),
+            }),
+        })
+    }
+
+    /// Makes sure `key`'s lease lasts at least one more step, renewing it
+    /// when it would not; the outcome to end with when it is lost.
+    async fn keep_lease(&self, key: &SessionKey) -> Result<(), SessionOutcome> {
+        let Some(lease) = self.leases.get(key) else {
+            return Ok(());
+        };
+        let now = self.client.clock().now();
+        if lease.until().saturating_since(now) > self.step_bound {
+            return Ok(());
+        }
+        match self.settings.store.renew(&lease, now, self.lease_for).await {
+            Ok(renewed) => {
+                self.leases.hold(renewed);
+                Ok(())
             }
+            Err(error) if error.is_superseded() => Err(SessionOutcome::HeldElsewhere {
+                holder: error.holder().cloned(),
+            }),
+            Err(error) => Err(SessionOutcome::StoreFailed { error }),
         }
     }
 
@@ -458,6 +698,9 @@ impl Fleet {
             let now = self.client.clock().now();
             if next.not_before.is_some_and(|until| until > now) {
                 return SessionOutcome::Waiting { next, error: None };
+            }
+            if let Err(outcome) = self.keep_lease(key).await {
+                return outcome;
             }
             let client = &self.client;
             let result = match next.action {
@@ -512,6 +755,9 @@ impl Fleet {
                             }
                         }
                     };
+                    if let Err(outcome) = self.keep_lease(key).await {
+                        return outcome;
+                    }
                     let result = client.verify_code(session, &code).await;
                     if let Some(accepted) = verdict(&result) {
                         inputs.code_judged(session, &code, accepted).await;
@@ -521,6 +767,9 @@ impl Fleet {
                 NextAction::Register => match self.settings.inputs.pin(session).await {
                     Some(pin) => {
                         let region = self.settings.inputs.data_localization_region(session).await;
+                        if let Err(outcome) = self.keep_lease(key).await {
+                            return outcome;
+                        }
                         client.register(session, &pin, region.as_ref()).await
                     }
                     None => {
@@ -631,6 +880,9 @@ impl Fleet {
         error: Error,
         now: Timestamp,
     ) -> SessionOutcome {
+        if let Some(holder) = superseded(&error) {
+            return SessionOutcome::HeldElsewhere { holder };
+        }
         let outcome = after_failure(session, error, now);
         let cut_short = match &outcome {
             SessionOutcome::Failed { error }
@@ -645,6 +897,17 @@ impl Fleet {
             outcome
         }
     }
+}
+
+/// When `error` is a save the store refused because another worker holds
+/// the session (or saved it since): who holds it, if known.
+fn superseded(error: &Error) -> Option<Option<crate::store::Holder>> {
+    let Error::Checkpoint(checkpoint) = error else {
+        return None;
+    };
+    let source = std::error::Error::source(checkpoint)?;
+    let store = source.downcast_ref::<StoreError>()?;
+    store.is_superseded().then(|| store.holder().cloned())
 }
 
 /// Meta's answer to the step, even when saving the session after it failed

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::operation::Operation;
 use crate::session::NextStep;
 use crate::state::{RejectionReason, StateName};
-use crate::store::{SessionKey, StoreError};
+use crate::store::{Holder, SessionKey, StoreError};
 
 /// Where one session of a fleet run ended.
 #[derive(Debug)]
@@ -52,6 +52,14 @@ pub enum SessionOutcome {
     /// advancing it: this copy was skipped (two copies at once would send
     /// every step twice).
     Duplicate,
+    /// Another worker holds the session (another replica, another run of
+    /// this fleet), or took it over when this run's lease was lost: this
+    /// run did not advance it (or stopped before its next request), and
+    /// left it to the holder.
+    HeldElsewhere {
+        /// Who holds it and until when, when the store said.
+        holder: Option<Holder>,
+    },
 }
 
 impl SessionOutcome {
@@ -68,6 +76,7 @@ impl SessionOutcome {
             Self::Failed { .. } | Self::StoreFailed { .. } => ProgressColumn::Failed,
             Self::Cancelled => ProgressColumn::Cancelled,
             Self::Duplicate => ProgressColumn::Skipped,
+            Self::HeldElsewhere { .. } => ProgressColumn::HeldElsewhere,
         }
     }
 
@@ -133,11 +142,13 @@ pub enum ProgressColumn {
     Cancelled,
     /// Skipped (a duplicate of a session in the run).
     Skipped,
+    /// Held by another worker: left to it.
+    HeldElsewhere,
 }
 
 impl ProgressColumn {
     /// Every column, in order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Queued,
         Self::Active,
         Self::WaitingOnCustomer,
@@ -148,6 +159,7 @@ impl ProgressColumn {
         Self::Failed,
         Self::Cancelled,
         Self::Skipped,
+        Self::HeldElsewhere,
     ];
 
     /// `snake_case` name.
@@ -163,6 +175,7 @@ impl ProgressColumn {
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
             Self::Skipped => "skipped",
+            Self::HeldElsewhere => "held_elsewhere",
         }
     }
 }
@@ -200,6 +213,8 @@ pub struct FleetProgress {
     pub cancelled: usize,
     /// Skipped (duplicates).
     pub skipped: usize,
+    /// Held by another worker.
+    pub held_elsewhere: usize,
     /// Steps (requests' worth of work) done so far.
     pub steps: u64,
 }
@@ -226,6 +241,7 @@ impl FleetProgress {
             ProgressColumn::Failed => self.failed,
             ProgressColumn::Cancelled => self.cancelled,
             ProgressColumn::Skipped => self.skipped,
+            ProgressColumn::HeldElsewhere => self.held_elsewhere,
         }
     }
 
@@ -241,6 +257,7 @@ impl FleetProgress {
             ProgressColumn::Failed => &mut self.failed,
             ProgressColumn::Cancelled => &mut self.cancelled,
             ProgressColumn::Skipped => &mut self.skipped,
+            ProgressColumn::HeldElsewhere => &mut self.held_elsewhere,
         }
     }
 

@@ -1,0 +1,312 @@
+//! The revision and lease bookkeeping of the in-process stores
+//! ([`InMemoryStore`](super::InMemoryStore), [`DirectoryStore`](super::DirectoryStore)):
+//! one table of rows behind the store's mutex, each row with its payload
+//! (the session's JSON, or nothing when the session lives in a file).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::{Holder, Lease, SessionKey, StoreError, WorkerId};
+use crate::session::PortingSession;
+use crate::time::Timestamp;
+
+/// One stored session's bookkeeping.
+#[derive(Debug)]
+pub(crate) struct Row<P> {
+    pub(crate) payload: P,
+    pub(crate) revision: u64,
+    due: Timestamp,
+    finished: bool,
+    /// The live or lapsed lease, until released.
+    lease: Option<Holder>,
+    /// The fencing token of `lease` (the last one drawn for this row).
+    token: u64,
+    claimed_at: Option<Timestamp>,
+    /// A write of this row is under way outside the table's lock (the
+    /// directory store writes files unlocked): no other write may start.
+    writing: bool,
+}
+
+impl<P> Row<P> {
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    fn live_holder(&self, now: Timestamp) -> Option<&Holder> {
+        self.lease.as_ref().filter(|holder| holder.until() > now)
+    }
+
+    fn holds(&self, lease: &Lease) -> bool {
+        self.token == lease.token()
+            && self
+                .lease
+                .as_ref()
+                .is_some_and(|holder| holder.worker() == lease.worker())
+    }
+
+    fn lease_for(
+        &mut self,
+        key: &SessionKey,
+        worker: &WorkerId,
+        now: Timestamp,
+        lease_for: Duration,
+    ) -> Lease {
+        self.token = self.token.saturating_add(1);
+        let until = now.saturating_add(lease_for);
+        self.lease = Some(Holder::new(worker.clone(), until));
+        self.claimed_at = Some(now);
+        Lease::new(key.clone(), worker.clone(), self.token, until)
+    }
+}
+
+/// What a save writes besides its payload.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Meta {
+    pub(crate) revision: u64,
+    pub(crate) due: Timestamp,
+    pub(crate) finished: bool,
+}
+
+impl Meta {
+    pub(crate) fn of(session: &PortingSession) -> Self {
+        Self {
+            revision: session.revision(),
+            due: super::due_at(session),
+            finished: session.is_finished(),
+        }
+    }
+}
+
+/// Sessions by key, with their revisions and leases.
+#[derive(Debug)]
+pub(crate) struct Table<P> {
+    rows: BTreeMap<SessionKey, Row<P>>,
+}
+
+impl<P> Default for Table<P> {
+    fn default() -> Self {
+        Self {
+            rows: BTreeMap::new(),
+        }
+    }
+}
+
+impl<P> Table<P> {
+    pub(crate) fn get(&self, key: &SessionKey) -> Option<&Row<P>> {
+        self.rows.get(key)
+    }
+
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (&SessionKey, &Row<P>)> {
+        self.rows.iter()
+    }
+
+    /// Adds a row read back from durable storage (no lease).
+    pub(crate) fn restore(&mut self, key: SessionKey, meta: Meta, payload: P) {
+        self.rows.insert(
+            key,
+            Row {
+                payload,
+                revision: meta.revision,
+                due: meta.due,
+                finished: meta.finished,
+                lease: None,
+                token: 0,
+                claimed_at: None,
+                writing: false,
+            },
+        );
+    }
+
+    /// Whether a save of `key` as `meta.revision` under `lease` may be
+    /// written at `now` (see [`SessionStore::save`](super::SessionStore::save)).
+    pub(crate) fn check_save(
+        &self,
+        key: &SessionKey,
+        revision: u64,
+        lease: Option<&Lease>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let Some(row) = self.rows.get(key) else {
+            if lease.is_some() {
+                return Err(StoreError::fenced(key, None));
+            }
+            if revision != 1 {
+                return Err(StoreError::conflict(key, None));
+            }
+            return Ok(());
+        };
+        match lease {
+            Some(lease) if !row.holds(lease) || lease.key() != key => {
+                return Err(StoreError::fenced(key, row.lease.clone()));
+            }
+            Some(_) => {}
+            None => {
+                if let Some(holder) = row.live_holder(now) {
+                    return Err(StoreError::fenced(key, Some(holder.clone())));
+                }
+            }
+        }
+        if row.writing || row.revision.checked_add(1) != Some(revision) {
+            return Err(StoreError::conflict(key, Some(row.revision)));
+        }
+        Ok(())
+    }
+
+    /// Marks `key` as being written (after [`check_save`](Self::check_save)
+    /// passed); `placeholder` makes the row of a session not stored yet.
+    pub(crate) fn begin_write(&mut self, key: &SessionKey, placeholder: impl FnOnce() -> P) {
+        match self.rows.get_mut(key) {
+            Some(row) => row.writing = true,
+            None => {
+                self.restore(
+                    key.clone(),
+                    Meta {
+                        revision: 0,
+                        due: Timestamp::from_unix_millis(0),
+                        finished: false,
+                    },
+                    placeholder(),
+                );
+                if let Some(row) = self.rows.get_mut(key) {
+                    row.writing = true;
+                }
+            }
+        }
+    }
+
+    /// Ends a write begun by [`begin_write`](Self::begin_write): records
+    /// `meta` and `payload` when it was written, or forgets it (and a
+    /// placeholder row) when it failed.
+    pub(crate) fn end_write(&mut self, key: &SessionKey, written: Option<(Meta, P)>) {
+        let Some(row) = self.rows.get_mut(key) else {
+            return;
+        };
+        row.writing = false;
+        match written {
+            Some((meta, payload)) => {
+                row.payload = payload;
+                row.revision = meta.revision;
+                row.due = meta.due;
+                row.finished = meta.finished;
+            }
+            None if row.revision == 0 => {
+                self.rows.remove(key);
+            }
+            None => {}
+        }
+    }
+
+    /// Writes a checked save at once (the in-memory store).
+    pub(crate) fn commit(&mut self, key: &SessionKey, meta: Meta, payload: P) {
+        match self.rows.get_mut(key) {
+            Some(row) => {
+                row.payload = payload;
+                row.revision = meta.revision;
+                row.due = meta.due;
+                row.finished = meta.finished;
+            }
+            None => self.restore(key.clone(), meta, payload),
+        }
+    }
+
+    /// Leases up to `limit` due, unleased, unfinished rows for `worker`
+    /// (see [`SessionStore::claim`](super::SessionStore::claim)).
+    pub(crate) fn claim(
+        &mut self,
+        worker: &WorkerId,
+        limit: usize,
+        now: Timestamp,
+        lease_for: Duration,
+        fresh_since: Option<Timestamp>,
+    ) -> Vec<Lease> {
+        if limit == 0 {
+            return Vec::new();
+        }
+        let mut due: Vec<(Timestamp, &SessionKey)> = self
+            .rows
+            .iter()
+            .filter(|(_, row)| {
+                !row.finished
+                    && !row.writing
+                    && row.revision > 0
+                    && row.due <= now
+                    && row.live_holder(now).is_none()
+                    && match (fresh_since, row.claimed_at) {
+                        (Some(since), Some(at)) => at < since,
+                        _ => true,
+                    }
+            })
+            .map(|(key, row)| (row.due, key))
+            .collect();
+        if due.len() > limit {
+            due.select_nth_unstable(limit - 1);
+            due.truncate(limit);
+        }
+        due.sort_unstable();
+        let keys: Vec<SessionKey> = due.into_iter().map(|(_, key)| key.clone()).collect();
+        keys.into_iter()
+            .filter_map(|key| {
+                let row = self.rows.get_mut(&key)?;
+                Some(row.lease_for(&key, worker, now, lease_for))
+            })
+            .collect()
+    }
+
+    /// Leases `key` for `worker`, or says who holds it; `None` when no
+    /// session is stored under it.
+    pub(crate) fn acquire(
+        &mut self,
+        key: &SessionKey,
+        worker: &WorkerId,
+        now: Timestamp,
+        lease_for: Duration,
+    ) -> Option<Result<Lease, Holder>> {
+        let row = self.rows.get_mut(key)?;
+        if let Some(holder) = row.live_holder(now) {
+            return Some(Err(holder.clone()));
+        }
+        if row.writing {
+            // Being stored by another acquire right now.
+            return Some(Err(Holder::new(worker.clone(), now)));
+        }
+        Some(Ok(row.lease_for(key, worker, now, lease_for)))
+    }
+
+    /// Leases a row just inserted by the caller.
+    pub(crate) fn lease_new(
+        &mut self,
+        key: &SessionKey,
+        worker: &WorkerId,
+        now: Timestamp,
+        lease_for: Duration,
+    ) -> Option<Lease> {
+        let row = self.rows.get_mut(key)?;
+        Some(row.lease_for(key, worker, now, lease_for))
+    }
+
+    pub(crate) fn renew(
+        &mut self,
+        lease: &Lease,
+        now: Timestamp,
+        lease_for: Duration,
+    ) -> Result<Lease, StoreError> {
+        let key = lease.key();
+        match self.rows.get_mut(key) {
+            Some(row) if row.holds(lease) => {
+                let until = now.saturating_add(lease_for);
+                row.lease = Some(Holder::new(lease.worker().clone(), until));
+                Ok(lease.renewed_until(until))
+            }
+            Some(row) => Err(StoreError::fenced(key, row.lease.clone())),
+            None => Err(StoreError::fenced(key, None)),
+        }
+    }
+
+    pub(crate) fn release(&mut self, lease: &Lease) {
+        if let Some(row) = self.rows.get_mut(lease.key()) {
+            if row.holds(lease) {
+                row.lease = None;
+            }
+        }
+    }
+}
