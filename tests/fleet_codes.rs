@@ -555,10 +555,12 @@ mod fleet_code_verdicts {
     use std::sync::Arc;
 
     use common::wire::pin;
+    use std::time::Duration;
     use waba_porting::simulator::Scenario;
     use waba_porting::{
-        async_trait, Fleet, FleetInputs, InMemoryStore, InputMap, Operation, PortingSession,
-        SessionKey, SessionStore, StoreError, VerificationCode,
+        async_trait, Acquired, Claimed, Fleet, FleetInputs, InMemoryStore, InputMap, Lease,
+        Operation, PortingSession, SessionKey, SessionStore, StoreError, Timestamp,
+        VerificationCode, WorkerId,
     };
 
     /// An in-memory store whose saves fail, while `fail` is set, for a session
@@ -575,7 +577,12 @@ mod fleet_code_verdicts {
             self.inner.load(key).await
         }
 
-        async fn save(&self, session: &PortingSession) -> Result<(), StoreError> {
+        async fn save(
+            &self,
+            session: &PortingSession,
+            lease: Option<&Lease>,
+            now: Timestamp,
+        ) -> Result<(), StoreError> {
             let after_failed_verify = session.in_flight().is_none()
                 && session
                     .last_failure()
@@ -583,7 +590,41 @@ mod fleet_code_verdicts {
             if self.fail.load(Ordering::SeqCst) && after_failed_verify {
                 return Err(StoreError::new("save", "disk full"));
             }
-            self.inner.save(session).await
+            self.inner.save(session, lease, now).await
+        }
+
+        async fn claim(
+            &self,
+            worker: &WorkerId,
+            limit: usize,
+            now: Timestamp,
+            lease_for: Duration,
+            run: Option<u64>,
+        ) -> Result<Vec<Claimed>, StoreError> {
+            self.inner.claim(worker, limit, now, lease_for, run).await
+        }
+
+        async fn acquire(
+            &self,
+            session: &PortingSession,
+            worker: &WorkerId,
+            now: Timestamp,
+            lease_for: Duration,
+        ) -> Result<Acquired, StoreError> {
+            self.inner.acquire(session, worker, now, lease_for).await
+        }
+
+        async fn renew(
+            &self,
+            lease: &Lease,
+            now: Timestamp,
+            lease_for: Duration,
+        ) -> Result<Lease, StoreError> {
+            self.inner.renew(lease, now, lease_for).await
+        }
+
+        async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+            self.inner.release(lease).await
         }
 
         async fn list_unfinished(&self) -> Result<Vec<PortingSession>, StoreError> {

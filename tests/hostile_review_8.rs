@@ -506,7 +506,12 @@ impl SessionStore for FailingStore {
     ) -> Result<Option<PortingSession>, waba_porting::StoreError> {
         self.inner.load(key).await
     }
-    async fn save(&self, session: &PortingSession) -> Result<(), waba_porting::StoreError> {
+    async fn save(
+        &self,
+        session: &PortingSession,
+        lease: Option<&waba_porting::Lease>,
+        now: waba_porting::Timestamp,
+    ) -> Result<(), waba_porting::StoreError> {
         let left = self.ok.load(Ordering::SeqCst);
         if left == 0 {
             return Err(waba_porting::StoreError::new(
@@ -515,7 +520,45 @@ impl SessionStore for FailingStore {
             ));
         }
         self.ok.store(left - 1, Ordering::SeqCst);
-        self.inner.save(session).await
+        self.inner.save(session, lease, now).await
+    }
+    async fn claim(
+        &self,
+        worker: &waba_porting::WorkerId,
+        limit: usize,
+        now: waba_porting::Timestamp,
+        lease_for: Duration,
+        run: Option<u64>,
+    ) -> Result<Vec<waba_porting::Claimed>, waba_porting::StoreError> {
+        self.inner.claim(worker, limit, now, lease_for, run).await
+    }
+    async fn acquire(
+        &self,
+        session: &PortingSession,
+        worker: &waba_porting::WorkerId,
+        now: waba_porting::Timestamp,
+        lease_for: Duration,
+    ) -> Result<waba_porting::Acquired, waba_porting::StoreError> {
+        let left = self.ok.load(Ordering::SeqCst);
+        if left == 0 {
+            return Err(waba_porting::StoreError::new(
+                "disk full",
+                std::io::Error::other("ENOSPC"),
+            ));
+        }
+        self.ok.store(left - 1, Ordering::SeqCst);
+        self.inner.acquire(session, worker, now, lease_for).await
+    }
+    async fn renew(
+        &self,
+        lease: &waba_porting::Lease,
+        now: waba_porting::Timestamp,
+        lease_for: Duration,
+    ) -> Result<waba_porting::Lease, waba_porting::StoreError> {
+        self.inner.renew(lease, now, lease_for).await
+    }
+    async fn release(&self, lease: &waba_porting::Lease) -> Result<(), waba_porting::StoreError> {
+        self.inner.release(lease).await
     }
     async fn list_unfinished(&self) -> Result<Vec<PortingSession>, waba_porting::StoreError> {
         self.inner.list_unfinished().await
@@ -608,6 +651,9 @@ async fn killed_at_every_poll_resume_alone_finishes_what_the_store_holds() {
             if poll_then_kill(fleet.run(sessions.clone()), polls) {
                 break;
             }
+            // The killed run's leases lapse before a new process takes
+            // its sessions over.
+            sim.advance(fleet.lease_duration());
         }
         let fleet = fleet(&sim, Arc::clone(&store)).build().unwrap();
         let resumed = fleet.resume().await.unwrap();

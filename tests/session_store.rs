@@ -5,9 +5,15 @@
 
 use waba_porting::simulator::{Fault, Scenario};
 use waba_porting::{
-    CodeMethod, DirectoryStore, InMemoryStore, Language, Operation, Pin, RetryPolicy, SessionKey,
-    SessionStore, StateName, StoreCheckpoint,
+    CodeMethod, DirectoryStore, InMemoryStore, Language, Operation, Pin, PortingSession,
+    RetryPolicy, SessionKey, SessionStore, StateName, StoreCheckpoint, StoreErrorKind, Timestamp,
 };
+
+/// Saves `session` as its next revision, without a lease.
+async fn save_next(store: &dyn SessionStore, session: &mut PortingSession) {
+    session.next_revision();
+    store.save(session, None, Timestamp::now()).await.unwrap();
+}
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir =
@@ -23,10 +29,11 @@ async fn stores_round_trip_and_list_unfinished(store: &dyn SessionStore) {
     let key = SessionKey::of(&session);
     assert_eq!(key.as_str(), "102290129340398-14155550123");
     assert!(store.load(&key).await.unwrap().is_none());
-    store.save(&session).await.unwrap();
+    save_next(store, &mut session).await;
     assert_eq!(store.load(&key).await.unwrap().as_ref(), Some(&session));
+    assert_eq!(session.revision(), 1);
     client.start_migration(&mut session).await.unwrap();
-    store.save(&session).await.unwrap();
+    save_next(store, &mut session).await;
     assert_eq!(
         store.list_unfinished().await.unwrap(),
         vec![session.clone()]
@@ -41,7 +48,7 @@ async fn stores_round_trip_and_list_unfinished(store: &dyn SessionStore) {
         .register(&mut session, &Pin::new("482913").unwrap(), None)
         .await
         .unwrap();
-    store.save(&session).await.unwrap();
+    save_next(store, &mut session).await;
     assert_eq!(store.load(&key).await.unwrap().as_ref(), Some(&session));
     assert!(
         store.list_unfinished().await.unwrap().is_empty(),
@@ -54,6 +61,7 @@ async fn the_in_memory_store_round_trips_and_is_shared_behind_an_arc() {
     let store = std::sync::Arc::new(InMemoryStore::new());
     stores_round_trip_and_list_unfinished(&store).await;
     // The client's checkpoint and the service share one store.
+    let store = std::sync::Arc::new(InMemoryStore::new());
     let sim = Scenario::happy_path().build();
     let client = sim
         .client_builder()
@@ -74,14 +82,23 @@ async fn the_directory_store_round_trips_atomically() {
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != ".lock")
         .collect();
     assert_eq!(names, vec!["102290129340398-14155550123.json".to_owned()]);
     // A stray temporary file (a crash mid-write) is not a session.
     std::fs::write(dir.join(".tmp-1-0-x.json"), b"{\"half\":").unwrap();
     assert!(store.list_unfinished().await.unwrap().is_empty());
-    // A corrupt session file is an error, not a silently lost session.
+    drop(store);
+    assert!(DirectoryStore::open(&dir)
+        .unwrap()
+        .list_unfinished()
+        .await
+        .unwrap()
+        .is_empty());
+    // A corrupt session file is an error at open, not a silently lost
+    // session.
     std::fs::write(dir.join("1-2.json"), b"{\"half\":").unwrap();
-    let err = store.list_unfinished().await.unwrap_err();
+    let err = DirectoryStore::open(&dir).unwrap_err();
     assert!(err.to_string().contains("1-2.json"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -114,10 +131,16 @@ async fn a_killed_process_resumes_from_the_directory_without_repeating_register(
             .await
             .is_err());
     } // the process is gone
-    let store = DirectoryStore::open(&dir).unwrap();
+    let store = std::sync::Arc::new(DirectoryStore::open(&dir).unwrap());
+    // One process, one open store: a second open is refused, naming us.
+    let second = DirectoryStore::open(&dir).unwrap_err();
+    assert!(
+        matches!(second.kind(), StoreErrorKind::InUse { holder } if holder.contains(&std::process::id().to_string())),
+        "{second}"
+    );
     let client = sim
         .client_builder()
-        .checkpoint(StoreCheckpoint(DirectoryStore::open(&dir).unwrap()))
+        .checkpoint(StoreCheckpoint(std::sync::Arc::clone(&store)))
         .build()
         .unwrap();
     let unfinished = store.list_unfinished().await.unwrap();

@@ -319,12 +319,9 @@ impl FleetBuilder {
 enum Feed<I> {
     /// A list, each session leased as it comes ([`Fleet::run`]).
     List(I),
-    /// Claims from the store ([`Fleet::resume`]): sessions not claimed
-    /// since the run started, claimed in batches into `ready`.
-    Claims {
-        since: Timestamp,
-        ready: VecDeque<Claimed>,
-    },
+    /// Claims from the store ([`Fleet::resume`]): sessions not claimed in
+    /// this `run` yet, claimed in batches into `ready`.
+    Claims { run: u64, ready: VecDeque<Claimed> },
 }
 
 /// A session to advance: listed (to lease), or claimed (leased).
@@ -466,9 +463,10 @@ impl Fleet {
     /// The store could not claim sessions (the sessions already claimed
     /// were advanced, saved and released first).
     pub async fn resume(&self) -> Result<FleetReport, StoreError> {
-        let since = self.client.clock().now();
+        // Drawn per run: the store skips what this run claimed already.
+        let run = getrandom::u64().unwrap_or_else(|_| self.client.clock().now().as_unix_millis());
         let feed = Feed::<std::iter::Empty<PortingSession>>::Claims {
-            since,
+            run,
             ready: VecDeque::new(),
         };
         match self.drive(feed).await {
@@ -510,14 +508,14 @@ impl Fleet {
                         Some(session) => Work::Listed(session),
                         None => break,
                     },
-                    Feed::Claims { since, ready } => {
+                    Feed::Claims { run: pass, ready } => {
                         if ready.is_empty() && !exhausted && claim_error.is_none() {
                             // Claim in batches: once half the room is free.
                             if active.len() > concurrency / 2 || self.settings.cancel.is_cancelled()
                             {
                                 break;
                             }
-                            match self.claim(concurrency - active.len(), *since).await {
+                            match self.claim(concurrency - active.len(), *pass).await {
                                 Ok(claimed) => {
                                     exhausted = claimed.is_empty();
                                     run.report_claimed(claimed.len());
@@ -570,18 +568,12 @@ impl Fleet {
         (report, claim_error)
     }
 
-    /// Claims up to `limit` due sessions not claimed since `since`.
-    async fn claim(&self, limit: usize, since: Timestamp) -> Result<Vec<Claimed>, StoreError> {
+    /// Claims up to `limit` due sessions not claimed in `run` yet.
+    async fn claim(&self, limit: usize, run: u64) -> Result<Vec<Claimed>, StoreError> {
         let now = self.client.clock().now();
         self.settings
             .store
-            .claim(
-                &self.settings.worker,
-                limit,
-                now,
-                self.lease_for,
-                Some(since),
-            )
+            .claim(&self.settings.worker, limit, now, self.lease_for, Some(run))
             .await
     }
 

@@ -69,11 +69,11 @@ impl SessionStore for InMemoryStore {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        fresh_since: Option<Timestamp>,
+        run: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError> {
         let claimed: Vec<(Lease, Box<str>)> = {
             let mut table = self.table();
-            let leases = table.claim(worker, limit, now, lease_for, fresh_since);
+            let leases = table.claim(worker, limit, now, lease_for, run);
             leases
                 .into_iter()
                 .filter_map(|lease| {

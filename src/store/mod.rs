@@ -71,7 +71,7 @@ impl fmt::Display for SessionKey {
 impl SessionKey {
     /// A key as a store holds it (its text column, its file name): the
     /// stores of this crate read their keys back with it.
-    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    #[allow(dead_code)] // for the SQL stores
     pub(crate) fn from_stored(key: impl Into<String>) -> Self {
         Self(key.into())
     }
@@ -359,6 +359,9 @@ impl Claimed {
 /// What [`SessionStore::acquire`] got.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+// The claimed session is the common case: boxing it would cost every
+// acquire an allocation to save stack space on the rare `Held`.
+#[allow(clippy::large_enum_variant)]
 pub enum Acquired {
     /// The session is this worker's until the lease lapses.
     Claimed(Claimed),
@@ -439,9 +442,11 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     ) -> Result<(), StoreError>;
 
     /// Claims for `worker`, until `now + lease_for`, up to `limit` sessions
-    /// that are unfinished, due ([`PortingSession::due_at`] ≤ `now`, or none), under no live lease,
-    /// and — when `fresh_since` is given — not claimed at or after it (so a
-    /// run that started then claims each session at most once). Earliest
+    /// that are unfinished, due ([`PortingSession::due_at`] ≤ `now`, or
+    /// none), under no live lease, and — when `run` is given — not last
+    /// claimed under the same `run` (a number the caller draws for one pass
+    /// over the store, recorded with each claim: so a pass claims each
+    /// session at most once, even on a clock that stands still). Earliest
     /// due first, then by key. Atomic: two workers claiming at once never
     /// get the same session.
     async fn claim(
@@ -450,7 +455,7 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        fresh_since: Option<Timestamp>,
+        run: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError>;
 
     /// Leases `session`'s key for `worker` until `now + lease_for`: the
@@ -509,11 +514,9 @@ impl<T: SessionStore + ?Sized> SessionStore for std::sync::Arc<T> {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        fresh_since: Option<Timestamp>,
+        run: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError> {
-        (**self)
-            .claim(worker, limit, now, lease_for, fresh_since)
-            .await
+        (**self).claim(worker, limit, now, lease_for, run).await
     }
 
     async fn acquire(

@@ -21,7 +21,8 @@ pub(crate) struct Row<P> {
     lease: Option<Holder>,
     /// The fencing token of `lease` (the last one drawn for this row).
     token: u64,
-    claimed_at: Option<Timestamp>,
+    /// The run of the last claim, if the claimer gave one.
+    claimed_in: Option<u64>,
     /// A write of this row is under way outside the table's lock (the
     /// directory store writes files unlocked): no other write may start.
     writing: bool,
@@ -50,11 +51,12 @@ impl<P> Row<P> {
         worker: &WorkerId,
         now: Timestamp,
         lease_for: Duration,
+        run: Option<u64>,
     ) -> Lease {
         self.token = self.token.saturating_add(1);
         let until = now.saturating_add(lease_for);
         self.lease = Some(Holder::new(worker.clone(), until));
-        self.claimed_at = Some(now);
+        self.claimed_in = run;
         Lease::new(key.clone(), worker.clone(), self.token, until)
     }
 }
@@ -111,7 +113,7 @@ impl<P> Table<P> {
                 finished: meta.finished,
                 lease: None,
                 token: 0,
-                claimed_at: None,
+                claimed_in: None,
                 writing: false,
             },
         );
@@ -217,7 +219,7 @@ impl<P> Table<P> {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        fresh_since: Option<Timestamp>,
+        run: Option<u64>,
     ) -> Vec<Lease> {
         if limit == 0 {
             return Vec::new();
@@ -231,10 +233,7 @@ impl<P> Table<P> {
                     && row.revision > 0
                     && row.due <= now
                     && row.live_holder(now).is_none()
-                    && match (fresh_since, row.claimed_at) {
-                        (Some(since), Some(at)) => at < since,
-                        _ => true,
-                    }
+                    && (run.is_none() || row.claimed_in != run)
             })
             .map(|(key, row)| (row.due, key))
             .collect();
@@ -247,7 +246,7 @@ impl<P> Table<P> {
         keys.into_iter()
             .filter_map(|key| {
                 let row = self.rows.get_mut(&key)?;
-                Some(row.lease_for(&key, worker, now, lease_for))
+                Some(row.lease_for(&key, worker, now, lease_for, run))
             })
             .collect()
     }
@@ -269,7 +268,7 @@ impl<P> Table<P> {
             // Being stored by another acquire right now.
             return Some(Err(Holder::new(worker.clone(), now)));
         }
-        Some(Ok(row.lease_for(key, worker, now, lease_for)))
+        Some(Ok(row.lease_for(key, worker, now, lease_for, None)))
     }
 
     /// Leases a row just inserted by the caller.
@@ -281,7 +280,7 @@ impl<P> Table<P> {
         lease_for: Duration,
     ) -> Option<Lease> {
         let row = self.rows.get_mut(key)?;
-        Some(row.lease_for(key, worker, now, lease_for))
+        Some(row.lease_for(key, worker, now, lease_for, None))
     }
 
     pub(crate) fn renew(

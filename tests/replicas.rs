@@ -1,0 +1,266 @@
+//! Many writers, one store: overlapping runs of one fleet, fleets of one
+//! process sharing a store, a second process refused by a directory store,
+//! stale writes from a dropped run, and sessions held by another worker.
+#![cfg(feature = "simulator")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::wire::{counts, pin, world, Wire};
+use waba_porting::simulator::Simulator;
+use waba_porting::{
+    DirectoryStore, Fleet, InMemoryStore, PortingSession, SessionKey, SessionOutcome, SessionStore,
+    StoreErrorKind, Timestamp, WorkerId,
+};
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "waba-replicas-{name}-{}-{}",
+        std::process::id(),
+        Timestamp::now().as_unix_millis()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Saves `sessions` as queued drafts (revision 1), as a service's intake
+/// would.
+async fn queue(store: &dyn SessionStore, sessions: &[PortingSession]) {
+    for s in sessions {
+        let mut s = s.clone();
+        s.next_revision();
+        store.save(&s, None, Timestamp::now()).await.unwrap();
+    }
+}
+
+fn replica(sim: &Simulator, store: Arc<dyn SessionStore>) -> Fleet {
+    let client = sim.client_builder().transport(Wire::pass(sim));
+    Fleet::builder(client, store)
+        .inputs(sim.customers(pin()))
+        .build()
+        .unwrap()
+}
+
+/// What the store says of each session against what Meta says, for the
+/// assertion message.
+async fn stored_vs_meta(
+    sim: &Simulator,
+    store: &dyn SessionStore,
+    sessions: &[PortingSession],
+) -> String {
+    let client = sim.client().unwrap();
+    let mut lines = Vec::new();
+    for s in sessions {
+        let saved = store.load(&SessionKey::of(s)).await.unwrap().unwrap();
+        let meta = match saved.state().phone_number_id() {
+            Some(id) => client
+                .read_phone_number(id)
+                .await
+                .ok()
+                .and_then(|r| r.status),
+            None => None,
+        };
+        lines.push(format!(
+            "store: {:?} next {:?} / Meta: {meta:?}",
+            saved.state().name(),
+            saved.next_action().action
+        ));
+    }
+    lines.join("\n")
+}
+
+/// A service drives its fleet on a timer: `fleet.resume()` every few
+/// minutes. When one run is still going the next starts beside it; the two
+/// runs share the sessions (each leased by one), so every customer gets
+/// one code and every number one register.
+#[tokio::test(flavor = "current_thread")]
+async fn two_overlapping_runs_of_one_fleet_text_every_customer_once_and_register_once() {
+    let (sim, sessions) = world(4);
+    let dir = temp_dir("overlap");
+    let client = sim.client_builder().transport(Wire::pass(&sim));
+    let fleet = Fleet::builder(client, DirectoryStore::open(&dir).unwrap())
+        .inputs(sim.customers(pin()))
+        .build()
+        .unwrap();
+    let _ = fleet.run(Vec::<PortingSession>::new()).await;
+    queue(fleet.store().as_ref(), &sessions).await;
+    let (a, b) = tokio::join!(fleet.resume(), fleet.resume());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let got = counts(&sim, &sessions);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        got.iter().all(|c| c.1 == 1 && c.3 == 1),
+        "(start, request_code, verify_code, register) per number after two overlapping \
+         resume() calls of one fleet: {got:?}; registered {} + {}",
+        a.progress.registered,
+        b.progress.registered
+    );
+    assert_eq!(a.progress.registered + b.progress.registered, 4);
+}
+
+/// The same with the in-memory store and two `run`s of one list at once:
+/// the second run finds each session held and reports it, never steps it.
+#[tokio::test(flavor = "current_thread")]
+async fn two_overlapping_runs_of_one_list_report_the_sessions_the_other_holds() {
+    let (sim, sessions) = world(4);
+    let fleet = replica(&sim, Arc::new(InMemoryStore::new()));
+    let (a, b) = tokio::join!(fleet.run(sessions.clone()), fleet.run(sessions.clone()));
+    let got = counts(&sim, &sessions);
+    assert!(
+        got.iter().all(|c| *c == (1, 1, 1, 1)),
+        "per number: {got:?}"
+    );
+    let held = a.progress.held_elsewhere + b.progress.held_elsewhere;
+    assert_eq!(a.progress.registered + b.progress.registered, 4);
+    assert_eq!(held, 4, "{} / {}", a.progress, b.progress);
+    let holder = b
+        .sessions
+        .iter()
+        .chain(&a.sessions)
+        .find_map(|r| match &r.outcome {
+            SessionOutcome::HeldElsewhere { holder } => holder.clone(),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(holder.worker(), fleet.worker_id());
+}
+
+/// Two replicas in one process (two fleets, two workers) on one store:
+/// they share the work; each side effect is sent once, and the store ends
+/// where Meta is.
+#[tokio::test(flavor = "current_thread")]
+async fn two_fleets_on_one_store_send_every_side_effect_once() {
+    for store in [
+        Arc::new(InMemoryStore::new()) as Arc<dyn SessionStore>,
+        Arc::new(DirectoryStore::open(temp_dir("two-fleets")).unwrap()),
+    ] {
+        let (sim, sessions) = world(6);
+        queue(store.as_ref(), &sessions).await;
+        let (one, two) = (
+            replica(&sim, Arc::clone(&store)),
+            replica(&sim, Arc::clone(&store)),
+        );
+        let (a, b) = tokio::join!(one.resume(), two.resume());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let got = counts(&sim, &sessions);
+        assert!(
+            got.iter().all(|c| *c == (1, 1, 1, 1)),
+            "{store:?}: {got:?}\n{}",
+            stored_vs_meta(&sim, store.as_ref(), &sessions).await
+        );
+        assert_eq!(a.progress.registered + b.progress.registered, 6);
+        assert!(store.list_unfinished().await.unwrap().is_empty());
+    }
+}
+
+/// A second process on a directory store's directory is refused with an
+/// error naming the holder, never silently shared; once the first closes
+/// the store, the directory opens again.
+#[tokio::test(flavor = "current_thread")]
+async fn two_processes_on_one_directory_store_are_refused_not_shared() {
+    let (sim, sessions) = world(3);
+    let dir = temp_dir("replicas");
+    let store = DirectoryStore::open(&dir).unwrap();
+    queue(&store, &sessions).await;
+    let second = DirectoryStore::open(&dir).unwrap_err();
+    match second.kind() {
+        StoreErrorKind::InUse { holder } => assert!(
+            holder.contains(&format!("process {}", std::process::id())),
+            "{holder}"
+        ),
+        other => panic!("{other:?}: {second}"),
+    }
+    assert!(second.to_string().contains("in use"), "{second}");
+    drop(store);
+    let store: Arc<dyn SessionStore> = Arc::new(DirectoryStore::open(&dir).unwrap());
+    let report = replica(&sim, Arc::clone(&store)).resume().await.unwrap();
+    assert_eq!(report.progress.registered, 3);
+    assert!(counts(&sim, &sessions).iter().all(|c| *c == (1, 1, 1, 1)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A run stopped by dropping its future: a save it had started can never
+/// land over a newer one (the revision moved on), and its leases lapse so
+/// another worker takes the sessions over.
+#[tokio::test(flavor = "current_thread")]
+async fn a_stale_copy_never_overwrites_a_newer_session() {
+    let (sim, sessions) = world(1);
+    let store = Arc::new(InMemoryStore::new());
+    queue(store.as_ref(), &sessions).await;
+    let key = SessionKey::of(&sessions[0]);
+    let stale = store.load(&key).await.unwrap().unwrap();
+    let report = replica(&sim, Arc::clone(&store) as Arc<dyn SessionStore>)
+        .resume()
+        .await
+        .unwrap();
+    assert_eq!(report.progress.registered, 1);
+    // The stale copy (revision 1) tries to land as revision 2.
+    let mut late = stale;
+    late.next_revision();
+    let refused = store.save(&late, None, Timestamp::now()).await.unwrap_err();
+    assert!(
+        matches!(refused.kind(), StoreErrorKind::Conflict { stored: Some(n) } if *n > 2),
+        "{refused}"
+    );
+    let now = store.load(&key).await.unwrap().unwrap();
+    assert!(now.is_finished(), "{:?}", now.state());
+}
+
+/// A worker that lost its lease (it lapsed and another worker took the
+/// session over) writes nothing and sends nothing more: the fleet reports
+/// the session as held elsewhere.
+#[tokio::test(flavor = "current_thread")]
+async fn a_worker_whose_lease_was_taken_over_sends_nothing_more() {
+    let (sim, sessions) = world(1);
+    let store = Arc::new(InMemoryStore::new());
+    queue(store.as_ref(), &sessions).await;
+    let fleet = replica(&sim, Arc::clone(&store) as Arc<dyn SessionStore>);
+    // Another worker claims the session first and keeps it.
+    let other = WorkerId::new("replica-b");
+    let claimed = store
+        .claim(&other, 1, sim.now(), Duration::from_secs(3600), None)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let report = fleet.run(sessions.clone()).await;
+    match &report.sessions[0].outcome {
+        SessionOutcome::HeldElsewhere { holder: Some(h) } => assert_eq!(h.worker(), &other),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(counts(&sim, &sessions)[0], (0, 0, 0, 0));
+    // The other worker goes away; its lease lapses; ours takes over.
+    sim.advance(Duration::from_secs(3601));
+    let report = fleet.resume().await.unwrap();
+    assert_eq!(report.progress.registered, 1);
+    // The old holder wakes up and saves what it had: refused.
+    let (old, lease) = claimed.into_iter().next().unwrap().into_parts();
+    let mut old = old;
+    old.next_revision();
+    let refused = store.save(&old, Some(&lease), sim.now()).await.unwrap_err();
+    assert!(
+        matches!(refused.kind(), StoreErrorKind::Fenced { .. }),
+        "{refused}"
+    );
+    assert_eq!(counts(&sim, &sessions)[0], (1, 1, 1, 1));
+}
+
+/// A fleet's lease must outlast one step; a shorter one is refused at
+/// build time.
+#[test]
+fn a_lease_shorter_than_a_step_is_refused() {
+    let (sim, _) = world(0);
+    let err = Fleet::builder(sim.client_builder(), InMemoryStore::new())
+        .lease(Duration::from_secs(10))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, waba_porting::ConfigError::LeaseTooShort { .. }),
+        "{err}"
+    );
+    let fleet = Fleet::builder(sim.client_builder(), InMemoryStore::new())
+        .build()
+        .unwrap();
+    assert!(fleet.lease_duration() >= waba_porting::DEFAULT_LEASE);
+}
