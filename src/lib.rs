@@ -189,8 +189,9 @@ pub use state::{
     StepOutcome,
 };
 pub use store::{
-    Acquired, Claimed, DirectoryStore, Holder, InMemoryStore, Lease, SessionKey, SessionStore,
-    StoreCheckpoint, StoreError, StoreErrorKind, WorkerId,
+    Acquired, Claimed, DirectoryStore, Holder, InMemoryStore, Lease, RateShare, SessionKey,
+    SessionStore, StoreCheckpoint, StoreError, StoreErrorKind, WorkerId, RATE_SYNC_INTERVAL,
+    WORKER_TTL,
 };
 pub use throttle::{Throttle, DEFAULT_RATE_LIMIT_PAUSE};
 pub use time::{Clock, SystemClock, Timestamp};

@@ -78,6 +78,9 @@ struct State {
     /// The same, as the clock read it when the pause began (for display).
     paused_until_at: Option<Timestamp>,
     pauses: u64,
+    /// How many workers share the budget (see [`Throttle::set_share`]):
+    /// the spacing is this many times the budget's.
+    share: u32,
     /// Slots taken and then given back (a wait cancelled, or one the
     /// timer could not make), earliest first: the next request takes one
     /// before a new slot, so a request never sent holds nobody back.
@@ -178,6 +181,40 @@ impl Throttle {
         self.state().paused_until_at
     }
 
+    /// How many workers (replicas, processes) share the budget, each
+    /// taking an even part of it (1 unless a [`Fleet`](crate::Fleet) on a
+    /// shared store said otherwise).
+    pub fn share(&self) -> u32 {
+        self.state().share.max(1)
+    }
+
+    /// Lets this throttle use `1 / workers` of its budget: what each of
+    /// `workers` replicas sharing one app's limit takes. A fleet sets it
+    /// from its store ([`SessionStore::share_rate`](crate::SessionStore::share_rate)).
+    pub fn set_share(&self, workers: u32) {
+        self.state().share = workers.max(1);
+    }
+
+    /// Holds every request until `until` (a pause another worker saw a
+    /// rate-limit answer for), unless a later pause already holds them;
+    /// `now` is the clock's reading.
+    pub fn pause_until(&self, now: Timestamp, until: Timestamp) {
+        let wait = until.saturating_since(now).min(MAX_WAIT);
+        if wait.is_zero() {
+            return;
+        }
+        let mut state = self.state();
+        let line = state.line.now(now);
+        let until_line = line.saturating_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX));
+        if state
+            .paused_until
+            .is_none_or(|current| current < until_line)
+        {
+            state.paused_until = Some(until_line);
+            state.paused_until_at = Some(now.saturating_add(wait));
+        }
+    }
+
     /// How many rate-limit answers paused (or extended the pause of) the
     /// throttle so far.
     pub fn pauses(&self) -> u64 {
@@ -230,7 +267,11 @@ impl Throttle {
         if freed.is_some() {
             state.freed.pop();
         } else if self.shared.interval_nanos > 0 || paused.is_some() {
-            state.next_slot = slot.saturating_add(self.shared.interval_nanos);
+            let interval = self
+                .shared
+                .interval_nanos
+                .saturating_mul(u64::from(state.share.max(1)));
+            state.next_slot = slot.saturating_add(interval);
         }
         Ok((wait_nanos > 0).then_some(hold))
     }

@@ -264,3 +264,55 @@ fn a_lease_shorter_than_a_step_is_refused() {
         .unwrap();
     assert!(fleet.lease_duration() >= waba_porting::DEFAULT_LEASE);
 }
+
+/// Graph's limits are per app, not per process: replicas on one store
+/// split the calls-per-second budget, and a rate-limit answer one of them
+/// gets pauses the others too.
+#[tokio::test(flavor = "current_thread")]
+async fn replicas_on_one_store_share_one_rate_budget_and_its_pauses() {
+    use waba_porting::simulator::Fault;
+    use waba_porting::{Operation, Throttle};
+    let (sim, sessions) = world(12);
+    let store: Arc<dyn SessionStore> = Arc::new(InMemoryStore::new());
+    queue(store.as_ref(), &sessions).await;
+    let replica = |throttle: Throttle| {
+        let client = sim.client_builder().transport(Wire::pass(&sim));
+        Fleet::builder(client, Arc::clone(&store))
+            .inputs(sim.customers(pin()))
+            .throttle(throttle)
+            .concurrency(2)
+            .build()
+            .unwrap()
+    };
+    let (one, two) = (
+        replica(Throttle::new().calls_per_second(10)),
+        replica(Throttle::new().calls_per_second(10)),
+    );
+    // The first register anyone sends is refused with Graph's rate limit.
+    sim.inject_at(
+        Operation::Register,
+        Fault::RateLimit {
+            code: 80008,
+            retry_after: Some(Duration::from_secs(600)),
+        },
+        1,
+    );
+    let (a, b) = tokio::join!(one.resume(), two.resume());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(one.throttle().share(), 2, "both replicas were stepping");
+    assert_eq!(two.throttle().share(), 2);
+    // Whoever got the 429, both throttles held the same pause.
+    let paused = [one.throttle().paused_until(), two.throttle().paused_until()];
+    assert!(
+        paused[0].is_some() && paused[0] == paused[1],
+        "{paused:?} at {:?}; {} / {}",
+        sim.now(),
+        a.progress,
+        b.progress
+    );
+    assert_eq!(one.throttle().pauses() + two.throttle().pauses(), 1);
+    // Nothing was sent during the pause by either: every register after
+    // the refused one waits.
+    let registers: u32 = counts(&sim, &sessions).iter().map(|c| c.3).sum();
+    assert!(registers < 12, "{registers}");
+}

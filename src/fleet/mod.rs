@@ -102,6 +102,8 @@ pub struct Fleet {
     /// last request's timeout included): a step starts only with at least
     /// this much of its lease left.
     step_bound: Duration,
+    /// When this fleet last shared its rate view with the store.
+    rate_synced: Mutex<Option<Timestamp>>,
 }
 
 /// What a fleet is configured with, besides its client.
@@ -311,6 +313,7 @@ impl FleetBuilder {
             leases,
             lease_for,
             step_bound,
+            rate_synced: Mutex::new(None),
         })
     }
 }
@@ -570,6 +573,7 @@ impl Fleet {
 
     /// Claims up to `limit` due sessions not claimed in `run` yet.
     async fn claim(&self, limit: usize, run: u64) -> Result<Vec<Claimed>, StoreError> {
+        self.share_rate().await;
         let now = self.client.clock().now();
         self.settings
             .store
@@ -650,9 +654,44 @@ impl Fleet {
         })
     }
 
+    /// Shares the throttle's view with the other workers on the store (at
+    /// most every [`RATE_SYNC_INTERVAL`](crate::RATE_SYNC_INTERVAL)): a
+    /// pause this worker saw goes to the store, a pause another saw holds
+    /// this throttle, and the budget is split among the workers stepping.
+    /// A store that cannot answer leaves the throttle as it is.
+    async fn share_rate(&self) {
+        let now = self.client.clock().now();
+        {
+            let mut last = self
+                .rate_synced
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| {
+                now.saturating_since(at) < crate::store::RATE_SYNC_INTERVAL && at <= now
+            }) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let throttle = &self.settings.throttle;
+        let local = throttle.paused_until().filter(|until| *until > now);
+        if let Ok(share) = self
+            .settings
+            .store
+            .share_rate(&self.settings.worker, now, local)
+            .await
+        {
+            throttle.set_share(share.workers);
+            if let Some(until) = share.paused_until {
+                throttle.pause_until(now, until);
+            }
+        }
+    }
+
     /// Makes sure `key`'s lease lasts at least one more step, renewing it
     /// when it would not; the outcome to end with when it is lost.
     async fn keep_lease(&self, key: &SessionKey) -> Result<(), SessionOutcome> {
+        self.share_rate().await;
         let Some(lease) = self.leases.get(key) else {
             return Ok(());
         };

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 
 use super::table::{Meta, Table};
 use super::{parse, Acquired, Claimed, Lease, SessionKey, SessionStore, StoreError, WorkerId};
+use super::{RateBoard, RateShare};
 use crate::session::PortingSession;
 use crate::time::Timestamp;
 
@@ -41,6 +42,7 @@ pub struct DirectoryStore {
     dir: PathBuf,
     temp_counter: AtomicU64,
     table: Mutex<Table<()>>,
+    rate: Mutex<RateBoard>,
     /// Holds the directory's lock for the store's life.
     _lock: File,
 }
@@ -66,6 +68,7 @@ impl DirectoryStore {
             dir,
             temp_counter: AtomicU64::new(0),
             table: Mutex::new(table),
+            rate: Mutex::new(RateBoard::default()),
             _lock: lock,
         })
     }
@@ -333,5 +336,15 @@ impl SessionStore for DirectoryStore {
             }
         }
         Ok(out)
+    }
+
+    async fn share_rate(
+        &self,
+        worker: &WorkerId,
+        now: Timestamp,
+        paused_until: Option<Timestamp>,
+    ) -> Result<RateShare, StoreError> {
+        let mut board = self.rate.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(board.share(worker, now, paused_until))
     }
 }

@@ -9,6 +9,7 @@ use super::table::{Meta, Table};
 use super::{
     parse, to_json, Acquired, Claimed, Lease, SessionKey, SessionStore, StoreError, WorkerId,
 };
+use super::{RateBoard, RateShare};
 use crate::session::PortingSession;
 use crate::time::Timestamp;
 
@@ -20,6 +21,7 @@ pub struct InMemoryStore {
     /// Each session's JSON, exactly as long as it is (no spare capacity: a
     /// hundred thousand sessions are ~75 MB, not ~100).
     table: Mutex<Table<Box<str>>>,
+    rate: Mutex<RateBoard>,
 }
 
 impl InMemoryStore {
@@ -166,5 +168,15 @@ impl SessionStore for InMemoryStore {
             }
         }
         Ok(out)
+    }
+
+    async fn share_rate(
+        &self,
+        worker: &WorkerId,
+        now: Timestamp,
+        paused_until: Option<Timestamp>,
+    ) -> Result<RateShare, StoreError> {
+        let mut board = self.rate.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(board.share(worker, now, paused_until))
     }
 }

@@ -4,6 +4,7 @@
 
 mod directory;
 mod memory;
+mod rate;
 mod table;
 
 use std::fmt;
@@ -18,6 +19,8 @@ use crate::time::Timestamp;
 
 pub use directory::DirectoryStore;
 pub use memory::InMemoryStore;
+pub(crate) use rate::RateBoard;
+pub use rate::{RateShare, RATE_SYNC_INTERVAL, WORKER_TTL};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -491,6 +494,26 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// in key order, leased or not (for reports; workers
     /// [`claim`](Self::claim)).
     async fn list_unfinished(&self) -> Result<Vec<PortingSession>, StoreError>;
+
+    /// Shares one app's rate budget among the workers on this store:
+    /// records that `worker` is stepping at `now` and, when given, a pause
+    /// it saw a rate-limit answer for (`paused_until`, kept if later than
+    /// the stored one); returns the latest pause still ahead and how many
+    /// workers were seen within [`WORKER_TTL`]. A fleet calls it every
+    /// [`RATE_SYNC_INTERVAL`] while it steps, pauses its throttle until
+    /// the shared pause and takes `1 / workers` of the budget.
+    ///
+    /// The default shares nothing (each worker alone, its own pauses):
+    /// override it where replicas share the store. The shipped stores do.
+    async fn share_rate(
+        &self,
+        worker: &WorkerId,
+        now: Timestamp,
+        paused_until: Option<Timestamp>,
+    ) -> Result<RateShare, StoreError> {
+        let _ = worker;
+        Ok(RateShare::new(paused_until.filter(|until| *until > now), 1))
+    }
 }
 
 #[async_trait]
@@ -544,6 +567,15 @@ impl<T: SessionStore + ?Sized> SessionStore for std::sync::Arc<T> {
 
     async fn list_unfinished(&self) -> Result<Vec<PortingSession>, StoreError> {
         (**self).list_unfinished().await
+    }
+
+    async fn share_rate(
+        &self,
+        worker: &WorkerId,
+        now: Timestamp,
+        paused_until: Option<Timestamp>,
+    ) -> Result<RateShare, StoreError> {
+        (**self).share_rate(worker, now, paused_until).await
     }
 }
 
