@@ -51,7 +51,7 @@ pub use clock::SimClock;
 pub use customers::SimulatedCustomers;
 pub use faults::Fault;
 pub use scenario::{Scenario, DEFAULT_CODE_TTL, SCENARIO_NAMES, SIMULATOR_TOKEN};
-pub use world::{CallCounts, ServedRequest};
+pub use world::{CallCounts, CallSummary, ServedRequest};
 
 use self::faults::FaultPlan;
 use self::world::World;
@@ -234,6 +234,27 @@ impl Simulator {
     /// for a number it does not hold.
     pub fn calls(&self, phone: &PhoneNumber) -> Option<CallCounts> {
         self.world().number(phone.e164()).map(|n| n.calls)
+    }
+
+    /// The requests the world received over all its numbers: totals and
+    /// the most for one number, by step.
+    ///
+    /// ```
+    /// use waba_porting::simulator::Scenario;
+    ///
+    /// let sim = Scenario::happy_path().build();
+    /// sim.add_number(&Scenario::happy_path().numbered(1));
+    /// let summary = sim.call_summary();
+    /// assert_eq!(summary.numbers, 2);
+    /// assert_eq!(summary.max.register, 0);
+    /// ```
+    pub fn call_summary(&self) -> CallSummary {
+        let world = self.world();
+        let mut summary = CallSummary::default();
+        for number in &world.numbers {
+            summary.add(&number.calls);
+        }
+        summary
     }
 
     /// How many requests were served in all (logged or not).

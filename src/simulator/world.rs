@@ -147,6 +147,53 @@ pub struct CallCounts {
     pub read: u32,
 }
 
+/// The requests the simulator received over every number of its world
+/// ([`Simulator::call_summary`](super::Simulator::call_summary)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallSummary {
+    /// How many numbers the world holds.
+    pub numbers: usize,
+    /// Each step's requests, added up over every number (saturating).
+    pub total: CallCounts,
+    /// Each step's most requests for one number: `max.register == 1` means
+    /// no number was registered twice.
+    pub max: CallCounts,
+}
+
+impl CallSummary {
+    pub(crate) fn add(&mut self, calls: &CallCounts) {
+        self.numbers += 1;
+        let pairs = [
+            (
+                &mut self.total.start_migration,
+                &mut self.max.start_migration,
+                calls.start_migration,
+            ),
+            (
+                &mut self.total.request_code,
+                &mut self.max.request_code,
+                calls.request_code,
+            ),
+            (
+                &mut self.total.verify_code,
+                &mut self.max.verify_code,
+                calls.verify_code,
+            ),
+            (
+                &mut self.total.register,
+                &mut self.max.register,
+                calls.register,
+            ),
+            (&mut self.total.read, &mut self.max.read, calls.read),
+        ];
+        for (total, max, count) in pairs {
+            *total = total.saturating_add(count);
+            *max = (*max).max(count);
+        }
+    }
+}
+
 impl CallCounts {
     fn count(&mut self, operation: Option<Operation>) {
         let slot = match operation {
@@ -235,7 +282,11 @@ pub(crate) struct World {
 impl World {
     pub(crate) fn new(scenario: Scenario) -> Self {
         let mut world = Self {
-            clock: SimClock::new(scenario.start),
+            clock: if scenario.wall_clock {
+                SimClock::wall()
+            } else {
+                SimClock::new(scenario.start)
+            },
             rng: Rng::new(scenario.seed),
             token: scenario.access_token.clone(),
             code_ttl: scenario.code_ttl,
