@@ -114,6 +114,8 @@ pub(crate) struct Waba {
 pub(crate) struct Number {
     pub(crate) phone: PhoneNumber,
     pub(crate) business: BusinessId,
+    /// The destination WABA of the scenario that added it (its session's).
+    pub(crate) destination: WabaId,
     pub(crate) source_ready: bool,
     pub(crate) two_step_pin: Option<String>,
     pub(crate) display_name_approved: bool,
@@ -329,6 +331,7 @@ impl World {
         let number = Number {
             phone: phone.clone(),
             business: scenario.customer_business.clone(),
+            destination: scenario.destination_waba.clone(),
             source_ready: scenario.source_ready,
             two_step_pin: scenario.two_step_pin.clone(),
             display_name_approved: scenario.display_name_approved,
