@@ -108,6 +108,7 @@
 //! | `rustls` | yes | TLS for `ReqwestTransport` by rustls. |
 //! | `native-tls` | no | TLS by the platform's library instead (its backend when on). |
 //! | `simulator` | yes | the `simulator` module: an in-process Graph API for the examples and your tests (no extra dependencies). |
+//! | `sim-server` | no | `Simulator::serve`: the simulator over loopback HTTP, so separate processes share one world, and `RemoteSimulator`, its control API's client (hyper and tokio, already in the tree through reqwest). |
 //! | `test-util` | no | `test_util::MockTransport`: scripted answers, recorded requests, assertions. |
 //! | `tracing` | no | Spans and events through `tracing`; never a token, PIN or code. |
 //!

@@ -1,44 +1,118 @@
 //! A clock the test controls.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::retry_policy::Sleep;
 use crate::time::{Clock, Timestamp};
 
-/// A shared, manually advanced clock. Clones see the same time: hand one to
+/// A shared clock the test controls. Clones see the same time: hand one to
 /// the client ([`PortingClientBuilder::clock`](crate::PortingClientBuilder::clock))
 /// and keep one to move time forward without sleeping.
+///
+/// Two kinds, fixed when made:
+/// - [`SimClock::new`]: stands still until told — [`advance`](Self::advance),
+///   [`set`](Self::set), or a client sleeping on it (its [`Sleep`] advances
+///   it at once). The default of every [`Scenario`](super::Scenario).
+/// - [`SimClock::wall`]: follows the system clock ([`Timestamp::now`]),
+///   shifted by whatever [`advance`](Self::advance) and [`set`](Self::set)
+///   did: for a world served to other processes
+///   ([`Scenario::wall_clock`](super::Scenario::wall_clock)), whose clients
+///   read the system clock and wait on real timers. Sleeping on it still
+///   advances it at once.
 #[derive(Clone, Debug)]
-pub struct SimClock(Arc<AtomicU64>);
+pub struct SimClock(Arc<Reading>);
+
+#[derive(Debug)]
+enum Reading {
+    /// The time, in Unix milliseconds.
+    Manual(AtomicU64),
+    /// Milliseconds added to the system clock (negative: behind it).
+    Wall(AtomicI64),
+}
 
 impl SimClock {
-    /// A clock reading `start`.
+    /// A clock reading `start`, standing still until told.
     pub fn new(start: Timestamp) -> Self {
-        Self(Arc::new(AtomicU64::new(start.as_unix_millis())))
+        Self(Arc::new(Reading::Manual(AtomicU64::new(
+            start.as_unix_millis(),
+        ))))
+    }
+
+    /// A clock that follows the system clock: it reads [`Timestamp::now`]
+    /// until [`advance`](Self::advance) or [`set`](Self::set) shift it, and
+    /// then keeps running from there at the system clock's pace.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use waba_porting::simulator::SimClock;
+    /// use waba_porting::{Clock, Timestamp};
+    ///
+    /// let clock = SimClock::wall();
+    /// let before = Timestamp::now();
+    /// clock.advance(Duration::from_secs(3600));
+    /// assert!(clock.now() >= before.saturating_add(Duration::from_secs(3600)));
+    /// assert!(clock.follows_wall_clock());
+    /// ```
+    pub fn wall() -> Self {
+        Self(Arc::new(Reading::Wall(AtomicI64::new(0))))
+    }
+
+    /// Whether this clock follows the system clock ([`SimClock::wall`]).
+    pub fn follows_wall_clock(&self) -> bool {
+        matches!(*self.0, Reading::Wall(_))
     }
 
     /// Moves time forward by `by`.
     pub fn advance(&self, by: Duration) {
         let millis = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
         // fetch_update cannot fail with a closure that always returns Some.
-        let _ = self
-            .0
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
-                Some(now.saturating_add(millis))
-            });
+        match &*self.0 {
+            Reading::Manual(now) => {
+                let _ = now.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                    Some(now.saturating_add(millis))
+                });
+            }
+            Reading::Wall(offset) => {
+                let millis = i64::try_from(millis).unwrap_or(i64::MAX);
+                let _ = offset.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |offset| {
+                    Some(offset.saturating_add(millis))
+                });
+            }
+        }
     }
 
-    /// Sets the time (it may go backwards: tests decide).
+    /// Sets the time (it may go backwards: tests decide). A wall clock goes
+    /// on running from `to`.
     pub fn set(&self, to: Timestamp) {
-        self.0.store(to.as_unix_millis(), Ordering::SeqCst);
+        match &*self.0 {
+            Reading::Manual(now) => now.store(to.as_unix_millis(), Ordering::SeqCst),
+            Reading::Wall(offset) => {
+                let wall = i128::from(Timestamp::now().as_unix_millis());
+                let shift = i128::from(to.as_unix_millis()) - wall;
+                let shift =
+                    i64::try_from(shift).unwrap_or(if shift < 0 { i64::MIN } else { i64::MAX });
+                offset.store(shift, Ordering::SeqCst);
+            }
+        }
     }
 }
 
 impl Clock for SimClock {
     fn now(&self) -> Timestamp {
-        Timestamp::from_unix_millis(self.0.load(Ordering::SeqCst))
+        match &*self.0 {
+            Reading::Manual(now) => Timestamp::from_unix_millis(now.load(Ordering::SeqCst)),
+            Reading::Wall(offset) => {
+                let wall = Timestamp::now().as_unix_millis();
+                let offset = offset.load(Ordering::SeqCst);
+                Timestamp::from_unix_millis(if offset >= 0 {
+                    wall.saturating_add(offset.unsigned_abs())
+                } else {
+                    wall.saturating_sub(offset.unsigned_abs())
+                })
+            }
+        }
     }
 }
 
@@ -92,6 +166,30 @@ mod tests {
         assert_eq!(other.now().as_unix_millis(), 1_010);
         other.set(Timestamp::from_unix_millis(5));
         assert_eq!(clock.now().as_unix_millis(), 5);
+        assert!(!clock.follows_wall_clock());
+    }
+
+    #[test]
+    fn a_wall_clock_follows_the_system_clock_shifted_by_advance_and_set() {
+        let clock = SimClock::wall();
+        let other = clock.clone();
+        let before = Timestamp::now();
+        let read = clock.now();
+        assert!(before <= read && read <= Timestamp::now());
+        other.advance(Duration::from_secs(3600));
+        let hour = Duration::from_secs(3600);
+        assert!(clock.now() >= before.saturating_add(hour));
+        assert!(clock.now() <= Timestamp::now().saturating_add(hour));
+        // Back to the past, and on from there.
+        clock.set(Timestamp::from_unix_millis(1_000));
+        let read = other.now().as_unix_millis();
+        assert!((1_000..1_000 + 60_000).contains(&read), "{read}");
+        // Far out of range either way: saturates, never wraps.
+        clock.set(Timestamp::from_unix_millis(u64::MAX));
+        clock.advance(Duration::MAX);
+        assert!(clock.now().as_unix_millis() > u64::MAX / 2);
+        clock.set(Timestamp::from_unix_millis(0));
+        assert!(clock.now().as_unix_millis() < 60_000);
     }
 
     #[test]

@@ -11,6 +11,14 @@
 //! [`Simulator::disable_two_step`], …), and faults can be injected for the
 //! next calls ([`Fault`]).
 //!
+//! With the `sim-server` feature, `Simulator::serve` serves one world over
+//! loopback HTTP so that separate processes share it — each ports through
+//! it with a client of its own, and a `RemoteSimulator` reads call counts
+//! and codes, acts as the humans, adds numbers and moves the clock through
+//! the control API under `/_sim/`. Build such a world with
+//! [`Scenario::wall_clock`]: its clock follows the system clock, as theirs
+//! does.
+//!
 //! ```
 //! use waba_porting::simulator::Scenario;
 //! use waba_porting::{ApiErrorKind, CodeMethod, Language, Pin, StateName};
@@ -35,10 +43,16 @@
 //! ```
 
 mod clock;
+#[cfg(feature = "sim-server")]
+mod control;
 mod customers;
 mod faults;
 pub mod reference;
+#[cfg(feature = "sim-server")]
+mod remote;
 mod scenario;
+#[cfg(feature = "sim-server")]
+mod server;
 mod world;
 
 use std::fmt;
@@ -50,8 +64,14 @@ use async_trait::async_trait;
 pub use clock::SimClock;
 pub use customers::SimulatedCustomers;
 pub use faults::Fault;
+#[cfg(feature = "sim-server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim-server")))]
+pub use remote::{AddNumbers, ControlError, RemoteCustomers, RemoteSimulator};
 pub use scenario::{Scenario, DEFAULT_CODE_TTL, SCENARIO_NAMES, SIMULATOR_TOKEN};
-pub use world::{CallCounts, ServedRequest};
+#[cfg(feature = "sim-server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim-server")))]
+pub use server::{ServeOptions, ServedSimulator};
+pub use world::{CallCounts, CallSummary, ServedRequest};
 
 use self::faults::FaultPlan;
 use self::world::World;
@@ -234,6 +254,49 @@ impl Simulator {
     /// for a number it does not hold.
     pub fn calls(&self, phone: &PhoneNumber) -> Option<CallCounts> {
         self.world().number(phone.e164()).map(|n| n.calls)
+    }
+
+    /// The requests the world received over all its numbers: totals and
+    /// the most for one number, by step.
+    ///
+    /// ```
+    /// use waba_porting::simulator::Scenario;
+    ///
+    /// let sim = Scenario::happy_path().build();
+    /// sim.add_number(&Scenario::happy_path().numbered(1));
+    /// let summary = sim.call_summary();
+    /// assert_eq!(summary.numbers, 2);
+    /// assert_eq!(summary.max.register, 0);
+    /// ```
+    pub fn call_summary(&self) -> CallSummary {
+        let world = self.world();
+        let mut summary = CallSummary::default();
+        for number in &world.numbers {
+            summary.add(&number.calls);
+        }
+        summary
+    }
+
+    /// How many numbers the world holds, and a new session for each of
+    /// `limit` of them from `offset` on, in the order they were added (the
+    /// control API's list).
+    #[cfg_attr(not(feature = "sim-server"), allow(dead_code))]
+    pub(crate) fn listed_numbers(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<PortingSession>) {
+        let world = self.world();
+        let sessions = world
+            .numbers
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|n| {
+                PortingSession::new(n.phone.clone(), n.destination.clone(), n.business.clone())
+            })
+            .collect();
+        (world.numbers.len(), sessions)
     }
 
     /// How many requests were served in all (logged or not).

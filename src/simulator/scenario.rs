@@ -51,6 +51,7 @@ pub struct Scenario {
     pub(crate) connect_delay: Duration,
     pub(crate) seed: u64,
     pub(crate) start: Timestamp,
+    pub(crate) wall_clock: bool,
     pub(crate) access_token: String,
     pub(crate) faults: Vec<FaultPlan>,
 }
@@ -89,6 +90,7 @@ impl Scenario {
             connect_delay: Duration::ZERO,
             seed: 0x5EED,
             start: Timestamp::from_unix_millis(1_798_761_600_000), // 2027-01-01T00:00:00Z
+            wall_clock: false,
             access_token: SIMULATOR_TOKEN.to_owned(),
             faults: Vec::new(),
         }
@@ -305,6 +307,24 @@ impl Scenario {
         self
     }
 
+    /// The world's clock follows the system clock ([`SimClock::wall`])
+    /// instead of standing still at [`start_time`](Self::start_time) until
+    /// told: for a world served to other processes
+    /// (`Simulator::serve`, feature `sim-server`)
+    /// whose clients read the system clock and wait on real timers, so code
+    /// lifetimes, [`connect_delay`](Self::connect_delay) and the register
+    /// limit's window pass as their waits do.
+    /// [`Simulator::advance`] still moves it forward at once.
+    ///
+    /// A world-level setting, like the start time: ignored by
+    /// [`Simulator::add_number`].
+    ///
+    /// [`SimClock::wall`]: super::SimClock::wall
+    pub fn wall_clock(mut self) -> Self {
+        self.wall_clock = true;
+        self
+    }
+
     /// The access token the simulator accepts (default [`SIMULATOR_TOKEN`]).
     pub fn access_token(mut self, token: impl Into<String>) -> Self {
         self.access_token = token.into();
@@ -361,6 +381,7 @@ impl std::fmt::Debug for Scenario {
             .field("connect_delay", &self.connect_delay)
             .field("seed", &self.seed)
             .field("start", &self.start)
+            .field("wall_clock", &self.wall_clock)
             .field("access_token", &redacted(true))
             .field("faults", &self.faults.len())
             .finish()

@@ -114,6 +114,8 @@ pub(crate) struct Waba {
 pub(crate) struct Number {
     pub(crate) phone: PhoneNumber,
     pub(crate) business: BusinessId,
+    /// The destination WABA of the scenario that added it (its session's).
+    pub(crate) destination: WabaId,
     pub(crate) source_ready: bool,
     pub(crate) two_step_pin: Option<String>,
     pub(crate) display_name_approved: bool,
@@ -145,6 +147,53 @@ pub struct CallCounts {
     pub register: u32,
     /// `GET /{id}` (reads).
     pub read: u32,
+}
+
+/// The requests the simulator received over every number of its world
+/// ([`Simulator::call_summary`](super::Simulator::call_summary)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallSummary {
+    /// How many numbers the world holds.
+    pub numbers: usize,
+    /// Each step's requests, added up over every number (saturating).
+    pub total: CallCounts,
+    /// Each step's most requests for one number: `max.register == 1` means
+    /// no number was registered twice.
+    pub max: CallCounts,
+}
+
+impl CallSummary {
+    pub(crate) fn add(&mut self, calls: &CallCounts) {
+        self.numbers += 1;
+        let pairs = [
+            (
+                &mut self.total.start_migration,
+                &mut self.max.start_migration,
+                calls.start_migration,
+            ),
+            (
+                &mut self.total.request_code,
+                &mut self.max.request_code,
+                calls.request_code,
+            ),
+            (
+                &mut self.total.verify_code,
+                &mut self.max.verify_code,
+                calls.verify_code,
+            ),
+            (
+                &mut self.total.register,
+                &mut self.max.register,
+                calls.register,
+            ),
+            (&mut self.total.read, &mut self.max.read, calls.read),
+        ];
+        for (total, max, count) in pairs {
+            *total = total.saturating_add(count);
+            *max = (*max).max(count);
+        }
+    }
 }
 
 impl CallCounts {
@@ -235,7 +284,11 @@ pub(crate) struct World {
 impl World {
     pub(crate) fn new(scenario: Scenario) -> Self {
         let mut world = Self {
-            clock: SimClock::new(scenario.start),
+            clock: if scenario.wall_clock {
+                SimClock::wall()
+            } else {
+                SimClock::new(scenario.start)
+            },
             rng: Rng::new(scenario.seed),
             token: scenario.access_token.clone(),
             code_ttl: scenario.code_ttl,
@@ -278,6 +331,7 @@ impl World {
         let number = Number {
             phone: phone.clone(),
             business: scenario.customer_business.clone(),
+            destination: scenario.destination_waba.clone(),
             source_ready: scenario.source_ready,
             two_step_pin: scenario.two_step_pin.clone(),
             display_name_approved: scenario.display_name_approved,
