@@ -756,6 +756,12 @@ async fn bad_table_names_and_urls_are_refused_and_debug_hides_the_password() {
         .await
         .unwrap_err();
     assert!(!format!("{refused} {refused:?}").contains("hunter2"));
+    // No TLS: a connection string that requires it is refused.
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let refused = PostgresStore::connect(&format!("{url}{sep}sslmode=require"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), &StoreErrorKind::Backend);
     let builder = PostgresStore::builder("postgres://u:hunter2@127.0.0.1/db");
     assert!(!format!("{builder:?}").contains("hunter2"));
 }
