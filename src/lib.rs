@@ -111,6 +111,7 @@
 //! | `sim-server` | no | `Simulator::serve`: the simulator over loopback HTTP, so separate processes share one world, and `RemoteSimulator`, its control API's client (hyper and tokio, already in the tree through reqwest). |
 //! | `test-util` | no | `test_util::MockTransport`: scripted answers, recorded requests, assertions. |
 //! | `tracing` | no | Spans and events through `tracing`; never a token, PIN or code. |
+//! | `postgres` | no | `PostgresStore`: sessions in a Postgres table, for replicas on many machines (tokio-postgres). |
 //!
 //! `--no-default-features` is the state machine, the client and the
 //! [`Transport`] trait with no HTTP stack.
@@ -194,6 +195,8 @@ pub use store::{
     SessionStore, StoreCheckpoint, StoreError, StoreErrorKind, WorkerId, RATE_SYNC_INTERVAL,
     WORKER_TTL,
 };
+#[cfg(feature = "postgres")]
+pub use store::{PostgresStore, PostgresStoreBuilder};
 pub use throttle::{Throttle, DEFAULT_RATE_LIMIT_PAUSE};
 pub use time::{Clock, SystemClock, Timestamp};
 #[cfg(feature = "reqwest")]

@@ -4,6 +4,8 @@
 
 mod directory;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod rate;
 mod table;
 
@@ -19,6 +21,9 @@ use crate::time::Timestamp;
 
 pub use directory::DirectoryStore;
 pub use memory::InMemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PostgresStore, PostgresStoreBuilder};
 pub(crate) use rate::RateBoard;
 pub use rate::{RateShare, RATE_SYNC_INTERVAL, WORKER_TTL};
 
