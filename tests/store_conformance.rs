@@ -8,6 +8,8 @@ mod broken;
 mod directory;
 #[path = "store_conformance/in_process.rs"]
 mod in_process;
+#[path = "store_conformance/threads.rs"]
+mod threads;
 
 /// A fresh, empty directory for one test (removed first if a run left it).
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
