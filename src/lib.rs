@@ -110,6 +110,7 @@
 //! | `simulator` | yes | the `simulator` module: an in-process Graph API for the examples and your tests (no extra dependencies). |
 //! | `test-util` | no | `test_util::MockTransport`: scripted answers, recorded requests, assertions. |
 //! | `tracing` | no | Spans and events through `tracing`; never a token, PIN or code. |
+//! | `sqlite` | no | `SqliteStore`: sessions in one SQLite file shared by several processes (SQLite compiled in). |
 //!
 //! `--no-default-features` is the state machine, the client and the
 //! [`Transport`] trait with no HTTP stack.
@@ -188,6 +189,9 @@ pub use state::{
     IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,
     StepOutcome,
 };
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use store::SqliteStore;
 pub use store::{
     Acquired, Claimed, DirectoryStore, Holder, InMemoryStore, Lease, SessionKey, SessionStore,
     StoreCheckpoint, StoreError, StoreErrorKind, WorkerId,

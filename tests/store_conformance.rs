@@ -8,6 +8,9 @@ mod broken;
 mod directory;
 #[path = "store_conformance/in_process.rs"]
 mod in_process;
+#[cfg(feature = "sqlite")]
+#[path = "store_conformance/sqlite.rs"]
+mod sqlite;
 #[path = "store_conformance/threads.rs"]
 mod threads;
 

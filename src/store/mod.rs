@@ -4,6 +4,8 @@
 
 mod directory;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod table;
 
 use std::fmt;
@@ -18,6 +20,9 @@ use crate::time::Timestamp;
 
 pub use directory::DirectoryStore;
 pub use memory::InMemoryStore;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::SqliteStore;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -71,7 +76,7 @@ impl fmt::Display for SessionKey {
 impl SessionKey {
     /// A key as a store holds it (its text column, its file name): the
     /// stores of this crate read their keys back with it.
-    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn from_stored(key: impl Into<String>) -> Self {
         Self(key.into())
     }
