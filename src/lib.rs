@@ -112,6 +112,7 @@
 //! | `test-util` | no | `test_util::MockTransport`: scripted answers, recorded requests, assertions. |
 //! | `tracing` | no | Spans and events through `tracing`; never a token, PIN or code. |
 //! | `postgres` | no | `PostgresStore`: sessions in a Postgres table, for replicas on many machines (tokio-postgres). |
+//! | `sqlite` | no | `SqliteStore`: sessions in one SQLite file shared by several processes (SQLite compiled in). |
 //!
 //! `--no-default-features` is the state machine, the client and the
 //! [`Transport`] trait with no HTTP stack.
@@ -190,6 +191,9 @@ pub use state::{
     IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,
     StepOutcome,
 };
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use store::SqliteStore;
 pub use store::{
     Acquired, Claimed, DirectoryStore, Holder, InMemoryStore, Lease, RateShare, SessionKey,
     SessionStore, StoreCheckpoint, StoreError, StoreErrorKind, WorkerId, RATE_SYNC_INTERVAL,

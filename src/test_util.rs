@@ -2,6 +2,8 @@
 //! feature): [`MockTransport`] answers from a script and records what the
 //! client sent, so your own porting logic can be tested without a network,
 //! a mock server or the [simulator](crate::simulator).
+//! [`store_conformance`] checks a [`SessionStore`](crate::SessionStore)
+//! against its contract.
 //!
 //! ```
 //! use waba_porting::test_util::{responses, Matcher, MockTransport};
@@ -26,6 +28,8 @@
 //! # })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+pub mod store_conformance;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -807,3 +807,17 @@ async fn two_fleets_on_one_table_send_every_side_effect_once() {
     }
     assert!(store_a.list_unfinished().await.unwrap().is_empty());
 }
+
+/// The store passes the `SessionStore` conformance suite through two
+/// handles (two sets of connections) on one table.
+#[cfg(feature = "test-util")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_store_passes_the_conformance_suite() {
+    let Some(table) = Table::new("conformance") else {
+        return;
+    };
+    let (a, b) = (table.store(2).await, table.store(2).await);
+    if let Err(failure) = waba_porting::test_util::store_conformance::check_store(&a, &b).await {
+        panic!("{failure}");
+    }
+}

@@ -107,7 +107,7 @@ impl DirectoryStore {
             .map_err(|e| StoreError::new(format!("cannot write {}", path.display()), e))
     }
 
-    /// Checks, writes and records a save; `placeholder`: the row is new.
+    /// Checks, writes and records a save.
     fn checked_write(
         &self,
         session: &PortingSession,
@@ -119,11 +119,22 @@ impl DirectoryStore {
         {
             let mut table = self.table();
             table.check_save(&key, meta.revision, lease, now)?;
-            table.begin_write(&key, || ());
+            table.begin_write(&key, meta.revision, || ());
         }
+        self.finish_write(&key, meta, session)
+    }
+
+    /// Writes `session`'s file under its row's write mark and records it,
+    /// or forgets the row when it was new and the write failed.
+    fn finish_write(
+        &self,
+        key: &SessionKey,
+        meta: Meta,
+        session: &PortingSession,
+    ) -> Result<(), StoreError> {
         let written = self.write(session);
         self.table()
-            .end_write(&key, written.as_ref().ok().map(|()| (meta, ())));
+            .end_write(key, written.as_ref().ok().map(|()| (meta, ())));
         written
     }
 
@@ -282,10 +293,24 @@ impl SessionStore for DirectoryStore {
         lease_for: Duration,
     ) -> Result<Acquired, StoreError> {
         let key = SessionKey::of(session);
-        let acquired = self.table().acquire(&key, worker, now, lease_for);
+        let meta = Meta::of(session);
+        let acquired = {
+            let mut table = self.table();
+            match table.acquire(&key, worker, now, lease_for) {
+                Some(found) => Ok(found),
+                None => {
+                    // Nothing stored: store this one as revision 1, leased
+                    // from the start, so that a claim or an acquire while
+                    // its file is written finds it held.
+                    table.check_save(&key, meta.revision, None, now)?;
+                    table.begin_write(&key, meta.revision, || ());
+                    Err(table.lease_new(&key, worker, now, lease_for))
+                }
+            }
+        };
         match acquired {
-            Some(Err(holder)) => Ok(Acquired::Held(holder)),
-            Some(Ok(lease)) => match self.read(&key) {
+            Ok(Err(holder)) => Ok(Acquired::Held(holder)),
+            Ok(Ok(lease)) => match self.read(&key) {
                 Ok(Some(stored)) => Ok(Acquired::Claimed(Claimed::new(stored, lease))),
                 Ok(None) => {
                     self.table().release(&lease);
@@ -296,9 +321,9 @@ impl SessionStore for DirectoryStore {
                     Err(error)
                 }
             },
-            None => {
-                self.checked_write(session, None, now)?;
-                match self.table().lease_new(&key, worker, now, lease_for) {
+            Err(lease) => {
+                self.finish_write(&key, meta, session)?;
+                match lease {
                     Some(lease) => Ok(Acquired::Claimed(Claimed::new(session.clone(), lease))),
                     None => Err(StoreError::conflict(&key, None)),
                 }

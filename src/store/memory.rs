@@ -110,31 +110,34 @@ impl SessionStore for InMemoryStore {
         lease_for: Duration,
     ) -> Result<Acquired, StoreError> {
         let key = SessionKey::of(session);
-        let json = {
+        let new_json = to_json(session)?.into_boxed_str();
+        // One lock for the look-up and the insert: two acquires of a new
+        // session at once lease it once (the other is told it is held).
+        let stored = {
             let mut table = self.table();
             match table.acquire(&key, worker, now, lease_for) {
                 Some(Err(holder)) => return Ok(Acquired::Held(holder)),
                 Some(Ok(lease)) => table.get(&key).map(|row| (lease, row.payload.clone())),
-                None => None,
+                None => {
+                    // Nothing stored: store this one, as revision 1, leased.
+                    let meta = Meta::of(session);
+                    table.check_save(&key, meta.revision, None, now)?;
+                    table.commit(&key, meta, new_json);
+                    return match table.lease_new(&key, worker, now, lease_for) {
+                        Some(lease) => Ok(Acquired::Claimed(Claimed::new(session.clone(), lease))),
+                        None => Err(StoreError::conflict(&key, None)),
+                    };
+                }
             }
         };
-        if let Some((lease, json)) = json {
-            return match Self::parse_row(&key, &json) {
+        match stored {
+            Some((lease, json)) => match Self::parse_row(&key, &json) {
                 Ok(stored) => Ok(Acquired::Claimed(Claimed::new(stored, lease))),
                 Err(error) => {
                     self.table().release(&lease);
                     Err(error)
                 }
-            };
-        }
-        // Nothing stored: store this one, as revision 1, leased.
-        let json = to_json(session)?.into_boxed_str();
-        let meta = Meta::of(session);
-        let mut table = self.table();
-        table.check_save(&key, meta.revision, None, now)?;
-        table.commit(&key, meta, json);
-        match table.lease_new(&key, worker, now, lease_for) {
-            Some(lease) => Ok(Acquired::Claimed(Claimed::new(session.clone(), lease))),
+            },
             None => Err(StoreError::conflict(&key, None)),
         }
     }

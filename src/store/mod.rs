@@ -7,6 +7,8 @@ mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rate;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod table;
 
 use std::fmt;
@@ -26,6 +28,9 @@ pub use memory::InMemoryStore;
 pub use postgres::{PostgresStore, PostgresStoreBuilder};
 pub(crate) use rate::RateBoard;
 pub use rate::{RateShare, RATE_SYNC_INTERVAL, WORKER_TTL};
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::SqliteStore;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 

@@ -23,9 +23,10 @@ pub(crate) struct Row<P> {
     token: u64,
     /// The run of the last claim, if the claimer gave one.
     claimed_in: Option<u64>,
-    /// A write of this row is under way outside the table's lock (the
-    /// directory store writes files unlocked): no other write may start.
-    writing: bool,
+    /// The revision being written outside the table's lock (the directory
+    /// store writes files unlocked): no other write may start, and a save
+    /// refused meanwhile is told this revision is the stored one.
+    writing: Option<u64>,
 }
 
 impl<P> Row<P> {
@@ -114,7 +115,7 @@ impl<P> Table<P> {
                 lease: None,
                 token: 0,
                 claimed_in: None,
-                writing: false,
+                writing: None,
             },
         );
     }
@@ -148,17 +149,26 @@ impl<P> Table<P> {
                 }
             }
         }
-        if row.writing || row.revision.checked_add(1) != Some(revision) {
+        if let Some(pending) = row.writing {
+            return Err(StoreError::conflict(key, Some(pending)));
+        }
+        if row.revision.checked_add(1) != Some(revision) {
             return Err(StoreError::conflict(key, Some(row.revision)));
         }
         Ok(())
     }
 
-    /// Marks `key` as being written (after [`check_save`](Self::check_save)
-    /// passed); `placeholder` makes the row of a session not stored yet.
-    pub(crate) fn begin_write(&mut self, key: &SessionKey, placeholder: impl FnOnce() -> P) {
+    /// Marks `key` as being written as `revision` (after
+    /// [`check_save`](Self::check_save) passed); `placeholder` makes the row
+    /// of a session not stored yet.
+    pub(crate) fn begin_write(
+        &mut self,
+        key: &SessionKey,
+        revision: u64,
+        placeholder: impl FnOnce() -> P,
+    ) {
         match self.rows.get_mut(key) {
-            Some(row) => row.writing = true,
+            Some(row) => row.writing = Some(revision),
             None => {
                 self.restore(
                     key.clone(),
@@ -170,7 +180,7 @@ impl<P> Table<P> {
                     placeholder(),
                 );
                 if let Some(row) = self.rows.get_mut(key) {
-                    row.writing = true;
+                    row.writing = Some(revision);
                 }
             }
         }
@@ -183,7 +193,7 @@ impl<P> Table<P> {
         let Some(row) = self.rows.get_mut(key) else {
             return;
         };
-        row.writing = false;
+        row.writing = None;
         match written {
             Some((meta, payload)) => {
                 row.payload = payload;
@@ -229,7 +239,7 @@ impl<P> Table<P> {
             .iter()
             .filter(|(_, row)| {
                 !row.finished
-                    && !row.writing
+                    && row.writing.is_none()
                     && row.revision > 0
                     && row.due <= now
                     && row.live_holder(now).is_none()
@@ -264,7 +274,7 @@ impl<P> Table<P> {
         if let Some(holder) = row.live_holder(now) {
             return Some(Err(holder.clone()));
         }
-        if row.writing {
+        if row.writing.is_some() {
             // Being stored by another acquire right now.
             return Some(Err(Holder::new(worker.clone(), now)));
         }
@@ -307,5 +317,42 @@ impl<P> Table<P> {
                 row.lease = None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreErrorKind;
+
+    fn key() -> SessionKey {
+        SessionKey::from_stored("1-2")
+    }
+
+    /// A save refused while another is written (the directory store
+    /// writes unlocked) names the revision being written: never 0, which
+    /// no session is ever stored as.
+    #[test]
+    fn a_save_refused_during_a_write_names_the_revision_being_written() {
+        let mut table: Table<()> = Table::default();
+        let now = Timestamp::from_unix_millis(1);
+        table.check_save(&key(), 1, None, now).unwrap();
+        table.begin_write(&key(), 1, || ());
+        let err = table.check_save(&key(), 1, None, now).unwrap_err();
+        assert_eq!(*err.kind(), StoreErrorKind::Conflict { stored: Some(1) });
+        table.end_write(
+            &key(),
+            Some((
+                Meta {
+                    revision: 1,
+                    due: now,
+                    finished: false,
+                },
+                (),
+            )),
+        );
+        table.begin_write(&key(), 2, || ());
+        let err = table.check_save(&key(), 2, None, now).unwrap_err();
+        assert_eq!(*err.kind(), StoreErrorKind::Conflict { stored: Some(2) });
     }
 }
