@@ -326,6 +326,7 @@ pub(crate) fn fleet_finished(progress: &crate::fleet::FleetProgress, cancelled: 
         failed = progress.failed,
         cancelled = progress.cancelled,
         skipped = progress.skipped,
+        held_elsewhere = progress.held_elsewhere,
         steps = progress.steps,
         run_cancelled = cancelled,
         "fleet run finished"

@@ -59,6 +59,8 @@ pub struct Throttle {
 }
 
 struct Shared {
+    /// Names this budget to the store (see [`Throttle::budget_id`]).
+    id: u64,
     /// Nanoseconds between two request starts (0: no budget).
     interval_nanos: u64,
     calls_per_second: Option<u32>,
@@ -150,6 +152,11 @@ impl Throttle {
             .map_or(0, |n| 1_000_000_000 / u64::from(n));
         Self {
             shared: Arc::new(Shared {
+                id: getrandom::u64().unwrap_or_else(|_| {
+                    static NEXT: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(1);
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                }),
                 interval_nanos,
                 calls_per_second: calls_per_second.filter(|n| *n > 0),
                 pause,
@@ -186,6 +193,17 @@ impl Throttle {
     /// shared store said otherwise).
     pub fn share(&self) -> u32 {
         self.state().share.max(1)
+    }
+
+    /// How the workers sharing a store count this budget: one per
+    /// throttle (clones included), whatever the number of fleets using it,
+    /// so fleets of one process sharing a throttle take one share.
+    pub(crate) fn budget_id(&self) -> crate::store::WorkerId {
+        crate::store::WorkerId::new(format!(
+            "budget-{}-{:016x}",
+            std::process::id(),
+            self.shared.id
+        ))
     }
 
     /// Lets this throttle use `1 / workers` of its budget: what each of

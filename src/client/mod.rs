@@ -1170,12 +1170,15 @@ impl PortingClient {
     ) -> Result<(), CheckpointError> {
         match &self.inner.checkpoint {
             Some(checkpoint) => {
-                let revision = session.revision();
-                session.next_revision();
-                if let Err(source) = checkpoint.save(session).await {
-                    session.set_revision(revision);
+                // The next revision is saved from a copy and taken only
+                // once saved: a save that fails, or whose future is dropped,
+                // leaves the session on the revision the store holds.
+                let mut next = session.clone();
+                next.next_revision();
+                if let Err(source) = checkpoint.save(&next).await {
                     return Err(CheckpointError::new(operation, stage, source));
                 }
+                session.set_revision(next.revision());
                 telemetry::saved(session, operation, stage);
                 Ok(())
             }

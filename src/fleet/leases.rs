@@ -34,9 +34,14 @@ impl LeaseBook {
         self.leases().get(key).cloned()
     }
 
-    /// Forgets `key`'s lease, returning it (to release).
-    pub(crate) fn drop_lease(&self, key: &SessionKey) -> Option<Lease> {
-        self.leases().remove(key)
+    /// Forgets `key`'s lease drawn as `token`, returning it (to release);
+    /// a newer lease on the key (another run's) stays.
+    pub(crate) fn drop_lease(&self, key: &SessionKey, token: u64) -> Option<Lease> {
+        let mut leases = self.leases();
+        match leases.get(key) {
+            Some(lease) if lease.token() == token => leases.remove(key),
+            _ => None,
+        }
     }
 }
 

@@ -597,9 +597,12 @@ impl Fleet {
             }
         };
         let key = SessionKey::of(&session);
+        let token = lease.token();
         self.leases.hold(lease);
         let result = self.leased(run, &key, &mut session).await;
-        if let Some(lease) = self.leases.drop_lease(&key) {
+        // Only this run's lease (a later run of this fleet may have taken
+        // the session over after it lapsed).
+        if let Some(lease) = self.leases.drop_lease(&key, token) {
             // A release that fails leaves a lease that lapses.
             let _ = self.settings.store.release(&lease).await;
         }
@@ -678,7 +681,7 @@ impl Fleet {
         if let Ok(share) = self
             .settings
             .store
-            .share_rate(&self.settings.worker, now, local)
+            .share_rate(&throttle.budget_id(), now, local)
             .await
         {
             throttle.set_share(share.workers);
@@ -693,7 +696,9 @@ impl Fleet {
     async fn keep_lease(&self, key: &SessionKey) -> Result<(), SessionOutcome> {
         self.share_rate().await;
         let Some(lease) = self.leases.get(key) else {
-            return Ok(());
+            // Another run of this fleet took the session over (ours lapsed)
+            // and has finished with it.
+            return Err(SessionOutcome::HeldElsewhere { holder: None });
         };
         let now = self.client.clock().now();
         if lease.until().saturating_since(now) > self.step_bound {
@@ -752,6 +757,9 @@ impl Fleet {
                         match self.no_code_yet(session, now) {
                             // The code may never have left: ask again.
                             NoCode::RequestAgain => {
+                                if let Err(outcome) = self.keep_lease(key).await {
+                                    return outcome;
+                                }
                                 let result = client
                                     .request_code(
                                         session,

@@ -357,13 +357,13 @@ impl Sql {
                  VALUES ({values}, $8, 1, $9, $10) \
                  ON CONFLICT (key) DO UPDATE SET lease_owner = EXCLUDED.lease_owner, \
                    lease_token = s.lease_token + 1, lease_until = EXCLUDED.lease_until, \
-                   claimed_at = EXCLUDED.claimed_at, claimed_in = NULL \
+                   claimed_at = EXCLUDED.claimed_at \
                  WHERE s.lease_until IS NULL OR s.lease_until <= $10 \
                  RETURNING s.lease_token, s.session::text"
             ),
             acquire_update: format!(
                 "UPDATE {t} SET lease_owner = $2, lease_token = lease_token + 1, \
-                   lease_until = $3, claimed_at = $4, claimed_in = NULL \
+                   lease_until = $3, claimed_at = $4 \
                  WHERE key = $1 AND (lease_until IS NULL OR lease_until <= $4) \
                  RETURNING lease_token, session::text"
             ),

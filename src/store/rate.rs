@@ -11,7 +11,11 @@ use crate::time::Timestamp;
 /// How long a worker counts as sharing the budget after it last said so
 /// ([`SessionStore::share_rate`](super::SessionStore::share_rate)): a
 /// fleet says so at least every [`RATE_SYNC_INTERVAL`] while it steps.
-pub const WORKER_TTL: Duration = Duration::from_secs(30);
+///
+/// Ages are measured on the clock of the worker asking, so replicas whose
+/// clocks are apart by up to half of this still count each other alike; a
+/// worker that stops frees its share within it.
+pub const WORKER_TTL: Duration = Duration::from_secs(120);
 
 /// How often a stepping fleet shares its rate view with its store.
 pub const RATE_SYNC_INTERVAL: Duration = Duration::from_secs(1);

@@ -57,7 +57,11 @@ impl<P> Row<P> {
         self.token = self.token.saturating_add(1);
         let until = now.saturating_add(lease_for);
         self.lease = Some(Holder::new(worker.clone(), until));
-        self.claimed_in = run;
+        // An acquire (no run) leaves the last claim's run: a pass never
+        // claims a session twice, whoever held it between.
+        if run.is_some() {
+            self.claimed_in = run;
+        }
         Lease::new(key.clone(), worker.clone(), self.token, until)
     }
 }

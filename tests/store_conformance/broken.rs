@@ -75,10 +75,7 @@ impl SessionStore for Broken {
             Breach::IgnoresLimit if limit > 0 => usize::MAX,
             _ => limit,
         };
-        let mut claimed = self
-            .inner
-            .claim(worker, limit, now, lease_for, run)
-            .await?;
+        let mut claimed = self.inner.claim(worker, limit, now, lease_for, run).await?;
         if let Breach::ReversedOrder = self.breach {
             claimed.reverse();
         }

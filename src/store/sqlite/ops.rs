@@ -7,7 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use crate::session::PortingSession;
 use crate::store::{
-    parse, to_json, Acquired, Claimed, Holder, Lease, SessionKey, StoreError, WorkerId, RateShare};
+    parse, to_json, Acquired, Claimed, Holder, Lease, RateShare, SessionKey, StoreError, WorkerId,
+};
 use crate::time::Timestamp;
 
 /// A time as its column holds it (Unix milliseconds; the far future
@@ -290,11 +291,7 @@ pub(super) fn claim(
             .map_err(db("select due sessions"))?;
         let rows = select
             .query_map(
-                params![
-                    at,
-                    pass,
-                    i64::try_from(limit).unwrap_or(i64::MAX)
-                ],
+                params![at, pass, i64::try_from(limit).unwrap_or(i64::MAX)],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .map_err(db("select due sessions"))?;
@@ -372,7 +369,7 @@ pub(super) fn acquire(
     let token = stored.token.saturating_add(1);
     tx.execute(
         "UPDATE porting_sessions SET lease_owner = ?2, lease_token = ?3, lease_until = ?4, \
-         claimed_at = ?5, claimed_in = NULL WHERE key = ?1",
+         claimed_at = ?5 WHERE key = ?1",
         params![key.as_str(), worker.as_str(), int(token), millis(until), at],
     )
     .map_err(db("lease a session"))?;

@@ -102,7 +102,14 @@ pub(super) async fn claim_selection(
     let never = f.saved(a, 9, None).await?;
     let at = f.minutes(130);
     let got = f.store(case, a.claim(&w1, 10, at, DAY, Some(7)).await)?;
-    claimed_exactly(&f, case, &got, &[&now_due, &never], &w1, at.saturating_add(DAY))?;
+    claimed_exactly(
+        &f,
+        case,
+        &got,
+        &[&now_due, &never],
+        &w1,
+        at.saturating_add(DAY),
+    )?;
     for claimed in &got {
         f.store(case, a.release(claimed.lease()).await)?;
     }
@@ -111,6 +118,13 @@ pub(super) async fn claim_selection(
     let case = "another run claims them again";
     let at = f.minutes(131);
     let got = f.store(case, b.claim(&w2, 10, at, DAY, Some(8)).await)?;
-    claimed_exactly(&f, case, &got, &[&now_due, &never], &w2, at.saturating_add(DAY))?;
+    claimed_exactly(
+        &f,
+        case,
+        &got,
+        &[&now_due, &never],
+        &w2,
+        at.saturating_add(DAY),
+    )?;
     f.park(a).await
 }
