@@ -42,6 +42,7 @@ const WORKER: &str = "WABA_MP_WORKER";
 const STOP_FILE: &str = "WABA_MP_STOP_FILE";
 const STORE: &str = "WABA_MP_STORE";
 const PG_TABLE: &str = "WABA_MP_PG_TABLE";
+const SQLITE_PATH: &str = "WABA_MP_SQLITE_PATH";
 
 /// The PIN every number registers with.
 const PIN: &str = "482913";
@@ -60,6 +61,8 @@ const KILLS: u32 = 2;
 enum StoreKind {
     /// One table of a Postgres database.
     Postgres { url: String, table: String },
+    /// One SQLite file.
+    Sqlite { path: PathBuf },
 }
 
 impl StoreKind {
@@ -85,9 +88,23 @@ impl StoreKind {
         Some(Self::Postgres { url, table })
     }
 
+    /// A SQLite file of this run's own.
+    fn sqlite() -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "waba-mp-{}-{}.sqlite",
+            std::process::id(),
+            Timestamp::now().as_unix_millis()
+        ));
+        Self::Sqlite { path }
+    }
+
     /// The environment that tells a worker this store.
     fn env(&self) -> Vec<(&'static str, String)> {
         match self {
+            Self::Sqlite { path } => vec![
+                (STORE, "sqlite".into()),
+                (SQLITE_PATH, path.display().to_string()),
+            ],
             Self::Postgres { url, table } => vec![
                 (STORE, "postgres".into()),
                 ("DATABASE_URL", url.clone()),
@@ -104,6 +121,9 @@ impl StoreKind {
                 url: var("DATABASE_URL"),
                 table: var(PG_TABLE),
             },
+            "sqlite" => Self::Sqlite {
+                path: PathBuf::from(var(SQLITE_PATH)),
+            },
             other => panic!("unknown store kind {other:?}"),
         }
     }
@@ -111,6 +131,9 @@ impl StoreKind {
     /// Opens the store (creating its tables when missing).
     async fn open(&self) -> Arc<dyn SessionStore> {
         match self {
+            Self::Sqlite { path } => {
+                Arc::new(waba_porting::SqliteStore::open(path).expect("the SQLite store opens"))
+            }
             Self::Postgres { url, table } => Arc::new(
                 PostgresStore::builder(url)
                     .table(table)
@@ -124,6 +147,13 @@ impl StoreKind {
     /// Drops what the run made (on a runtime of its own: called from Drop).
     fn remove(&self) {
         match self.clone() {
+            Self::Sqlite { path } => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
             Self::Postgres { url, table } => {
                 let _ = std::thread::spawn(move || {
                     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -469,6 +499,21 @@ fn many_worker_processes_killed_and_restarted_port_every_number_once() {
     };
     let numbers: u32 = env_number("WABA_MP_NUMBERS", default);
     run_multi_process(store, 4, numbers);
+}
+
+/// The same with 2 worker processes on one SQLite file (no server needed).
+#[test]
+fn two_worker_processes_on_one_sqlite_file_killed_and_restarted_port_every_number_once() {
+    if std::env::var(ROLE).is_ok() {
+        return;
+    }
+    let default = if cfg!(debug_assertions) {
+        1_000
+    } else {
+        10_000
+    };
+    let numbers: u32 = env_number("WABA_MP_NUMBERS", default);
+    run_multi_process(StoreKind::sqlite(), 2, numbers);
 }
 
 /// The scenario: `workers` worker processes on `store`, `numbers` numbers.
