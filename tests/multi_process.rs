@@ -349,6 +349,15 @@ async fn work() {
         .build()
         .unwrap();
     println!("{worker} started (pid {})", std::process::id());
+    // The stop file ends a pass too (its sessions saved and released).
+    let cancel = fleet.cancel_token();
+    let watched = stop.clone();
+    tokio::spawn(async move {
+        while !watched.exists() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        cancel.cancel();
+    });
     let mut pass = 0u64;
     while !stop.exists() {
         pass += 1;
