@@ -599,9 +599,9 @@ mod fleet_code_verdicts {
             limit: usize,
             now: Timestamp,
             lease_for: Duration,
-            run: Option<u64>,
+            pass: Option<u64>,
         ) -> Result<Vec<Claimed>, StoreError> {
-            self.inner.claim(worker, limit, now, lease_for, run).await
+            self.inner.claim(worker, limit, now, lease_for, pass).await
         }
 
         async fn acquire(

@@ -528,9 +528,9 @@ impl SessionStore for FailingStore {
         limit: usize,
         now: waba_porting::Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        pass: Option<u64>,
     ) -> Result<Vec<waba_porting::Claimed>, waba_porting::StoreError> {
-        self.inner.claim(worker, limit, now, lease_for, run).await
+        self.inner.claim(worker, limit, now, lease_for, pass).await
     }
     async fn acquire(
         &self,

@@ -287,9 +287,9 @@ impl SessionStore for Stalls {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        pass: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError> {
-        self.inner.claim(worker, limit, now, lease_for, run).await
+        self.inner.claim(worker, limit, now, lease_for, pass).await
     }
     async fn acquire(
         &self,
@@ -438,12 +438,10 @@ async fn replicas_with_clocks_apart_by_less_than_a_lease_both_split_the_budget()
 // 5. Claims per pass.
 
 /// `resume()` promises "each session is claimed at most once per run"
-/// (the `run` number of `SessionStore::claim`). An `acquire` in between
+/// (the `pass` floor of `SessionStore::claim`). An `acquire` in between
 /// (another fleet's `run(list)` taking the same session and giving it
-/// back) clears the row's run marker (`claimed_in = None`,
-/// src/store/table.rs:271 via `lease_for(.., None)`; the Postgres store's
-/// `claimed_in = NULL` likewise), so the pass claims the session again and
-/// a resume pass can advance — and report — one session twice.
+/// back) must not make the session claimable again in the same pass, or a
+/// resume pass can advance — and report — one session twice.
 #[tokio::test(flavor = "current_thread")]
 async fn a_pass_never_claims_a_session_twice_even_after_another_worker_acquired_it() {
     let dir = temp_dir("claimed-in");
@@ -457,10 +455,11 @@ async fn a_pass_never_claims_a_session_twice_even_after_another_worker_acquired_
         let (pass_worker, other) = (WorkerId::new("a"), WorkerId::new("b"));
         let lease = Duration::from_secs(600);
         let first = store
-            .claim(&pass_worker, 10, now, lease, Some(7))
+            .claim(&pass_worker, 10, now, lease, None)
             .await
             .unwrap();
         assert_eq!(first.len(), 1);
+        let floor = first[0].lease().token();
         store.release(first[0].lease()).await.unwrap();
         let mut listed = sessions[0].clone();
         listed.next_revision();
@@ -469,12 +468,12 @@ async fn a_pass_never_claims_a_session_twice_even_after_another_worker_acquired_
             other => panic!("{other:?}"),
         }
         let again = store
-            .claim(&pass_worker, 10, now, lease, Some(7))
+            .claim(&pass_worker, 10, now, lease, Some(floor))
             .await
             .unwrap();
         assert!(
             again.is_empty(),
-            "{store:?}: pass 7 claimed {} again",
+            "{store:?}: the pass claimed {} again",
             SessionKey::of(&sessions[0])
         );
     }

@@ -316,3 +316,201 @@ async fn replicas_on_one_store_share_one_rate_budget_and_its_pauses() {
     let registers: u32 = counts(&sim, &sessions).iter().map(|c| c.3).sum();
     assert!(registers < 12, "{registers}");
 }
+
+/// A world of `drafts` happy numbers and `waiting` numbers whose two-step
+/// verification stays on (their sessions wait on the previous provider,
+/// due at every pass), queued in `store`.
+async fn mixed_world(
+    store: &dyn SessionStore,
+    drafts: u32,
+    waiting: u32,
+) -> (Simulator, Vec<PortingSession>) {
+    use waba_porting::simulator::Scenario;
+    let sim = Scenario::happy_path().build();
+    sim.log_requests(false);
+    let mut sessions: Vec<PortingSession> = (0..drafts)
+        .map(|i| sim.add_number(&Scenario::happy_path().numbered(i)))
+        .collect();
+    sessions.extend(
+        (drafts..drafts + waiting)
+            .map(|i| sim.add_number(&Scenario::two_step_enabled().numbered(i))),
+    );
+    queue(store, &sessions).await;
+    (sim, sessions)
+}
+
+/// Replicas that each call `resume()` over sessions waiting on a person
+/// (due at every pass, nothing to send) each end their pass: a pass skips
+/// what anyone claimed since it began, so the waiting sessions cannot bounce
+/// between the replicas forever, and the drafts behind them all get run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_resuming_over_sessions_waiting_on_a_person_each_end_their_pass() {
+    for store in [
+        Arc::new(InMemoryStore::new()) as Arc<dyn SessionStore>,
+        Arc::new(DirectoryStore::open(temp_dir("waiting-passes")).unwrap()),
+    ] {
+        let (sim, sessions) = mixed_world(store.as_ref(), 40, 8).await;
+        let fleets: Vec<Arc<Fleet>> = (0..2)
+            .map(|_| {
+                let client = sim.client_builder().transport(Wire::pass(&sim));
+                Arc::new(
+                    Fleet::builder(client, Arc::clone(&store))
+                        .inputs(sim.customers(pin()))
+                        .concurrency(4)
+                        .build()
+                        .unwrap(),
+                )
+            })
+            .collect();
+        // Each replica runs three passes back to back, as a worker loop does.
+        let loops = fleets.iter().map(|fleet| {
+            let fleet = Arc::clone(fleet);
+            tokio::spawn(async move {
+                let mut registered = 0;
+                for _ in 0..3 {
+                    registered += fleet.resume().await.unwrap().progress.registered;
+                }
+                registered
+            })
+        });
+        let all = futures_util::future::join_all(loops);
+        let done = tokio::time::timeout(Duration::from_secs(60), all)
+            .await
+            .unwrap_or_else(|_| panic!("{store:?}: a replica's pass never ended"));
+        let registered: usize = done.into_iter().map(|r| r.unwrap()).sum();
+        assert_eq!(registered, 40, "{store:?}");
+        let got = counts(&sim, &sessions);
+        assert!(
+            got[..40].iter().all(|c| *c == (1, 1, 1, 1)),
+            "{store:?}: {got:?}"
+        );
+        // The waiting numbers were refused once each and then left alone.
+        assert!(
+            got[40..].iter().all(|c| *c == (1, 0, 0, 0)),
+            "{store:?}: {got:?}"
+        );
+        assert_eq!(store.list_unfinished().await.unwrap().len(), 8);
+    }
+}
+
+/// A store where, whenever a session is released, another worker claims
+/// every due session and gives them back at once: the interleaving of two
+/// replicas looping `resume()`, made deterministic.
+#[derive(Debug)]
+struct Interloper {
+    inner: InMemoryStore,
+    other: WorkerId,
+    clock: Simulator,
+}
+
+#[waba_porting::async_trait]
+impl SessionStore for Interloper {
+    async fn load(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<PortingSession>, waba_porting::StoreError> {
+        self.inner.load(key).await
+    }
+    async fn save(
+        &self,
+        session: &PortingSession,
+        lease: Option<&waba_porting::Lease>,
+        now: Timestamp,
+    ) -> Result<(), waba_porting::StoreError> {
+        self.inner.save(session, lease, now).await
+    }
+    async fn claim(
+        &self,
+        worker: &WorkerId,
+        limit: usize,
+        now: Timestamp,
+        lease_for: Duration,
+        pass: Option<u64>,
+    ) -> Result<Vec<waba_porting::Claimed>, waba_porting::StoreError> {
+        self.inner.claim(worker, limit, now, lease_for, pass).await
+    }
+    async fn acquire(
+        &self,
+        session: &PortingSession,
+        worker: &WorkerId,
+        now: Timestamp,
+        lease_for: Duration,
+    ) -> Result<waba_porting::Acquired, waba_porting::StoreError> {
+        self.inner.acquire(session, worker, now, lease_for).await
+    }
+    async fn renew(
+        &self,
+        lease: &waba_porting::Lease,
+        now: Timestamp,
+        lease_for: Duration,
+    ) -> Result<waba_porting::Lease, waba_porting::StoreError> {
+        self.inner.renew(lease, now, lease_for).await
+    }
+    async fn release(&self, lease: &waba_porting::Lease) -> Result<(), waba_porting::StoreError> {
+        self.inner.release(lease).await?;
+        tokio::task::yield_now().await;
+        // The other replica's own pass (whatever marks it uses).
+        let now = self.clock.now();
+        let taken = self
+            .inner
+            .claim(
+                &self.other,
+                1_000,
+                now,
+                Duration::from_secs(60),
+                Some(u64::MAX),
+            )
+            .await?;
+        for claimed in taken {
+            self.inner.release(claimed.lease()).await?;
+        }
+        Ok(())
+    }
+    async fn list_unfinished(&self) -> Result<Vec<PortingSession>, waba_porting::StoreError> {
+        self.inner.list_unfinished().await
+    }
+}
+
+/// A pass ends even when another replica keeps claiming and releasing the
+/// sessions waiting on a person between this pass's claims: it never
+/// claims a session twice, whoever claimed it meanwhile.
+#[tokio::test(flavor = "current_thread")]
+async fn a_pass_never_claims_a_session_twice_whoever_claimed_it_meanwhile() {
+    let inner = InMemoryStore::new();
+    let (sim, sessions) = mixed_world(&inner, 3, 3).await;
+    let store = Interloper {
+        inner,
+        other: WorkerId::new("replica-b"),
+        clock: sim.clone(),
+    };
+    let client = sim.client_builder().transport(Wire::pass(&sim));
+    let fleet = Fleet::builder(client, store)
+        .inputs(sim.customers(pin()))
+        .concurrency(2)
+        .build()
+        .unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(30), fleet.resume())
+        .await
+        .expect("the pass never ended")
+        .unwrap();
+    // Each session at most once (the drafts the other replica took first
+    // are its to advance; this one only releases them: they wait for the
+    // next pass).
+    let mut keys: Vec<_> = report.sessions.iter().map(|r| r.key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), report.sessions.len(), "{report:?}");
+    assert!(!report.sessions.is_empty());
+    let got = counts(&sim, &sessions);
+    assert!(
+        got[..3]
+            .iter()
+            .all(|c| *c == (1, 1, 1, 1) || *c == (0, 0, 0, 0)),
+        "{got:?}"
+    );
+    assert_eq!(
+        report.progress.registered,
+        got[..3].iter().filter(|c| c.3 == 1).count()
+    );
+    assert!(got[3..].iter().all(|c| c.1 == 0 && c.0 <= 1), "{got:?}");
+}

@@ -322,9 +322,13 @@ impl FleetBuilder {
 enum Feed<I> {
     /// A list, each session leased as it comes ([`Fleet::run`]).
     List(I),
-    /// Claims from the store ([`Fleet::resume`]): sessions not claimed in
-    /// this `run` yet, claimed in batches into `ready`.
-    Claims { run: u64, ready: VecDeque<Claimed> },
+    /// Claims from the store ([`Fleet::resume`]), in batches into `ready`:
+    /// after the first, only sessions whose last lease token is below
+    /// `floor` (the smallest token of the first batch).
+    Claims {
+        floor: Option<u64>,
+        ready: VecDeque<Claimed>,
+    },
 }
 
 /// A session to advance: listed (to lease), or claimed (leased).
@@ -466,10 +470,8 @@ impl Fleet {
     /// The store could not claim sessions (the sessions already claimed
     /// were advanced, saved and released first).
     pub async fn resume(&self) -> Result<FleetReport, StoreError> {
-        // Drawn per run: the store skips what this run claimed already.
-        let run = getrandom::u64().unwrap_or_else(|_| self.client.clock().now().as_unix_millis());
         let feed = Feed::<std::iter::Empty<PortingSession>>::Claims {
-            run,
+            floor: None,
             ready: VecDeque::new(),
         };
         match self.drive(feed).await {
@@ -511,16 +513,23 @@ impl Fleet {
                         Some(session) => Work::Listed(session),
                         None => break,
                     },
-                    Feed::Claims { run: pass, ready } => {
+                    Feed::Claims { floor, ready } => {
                         if ready.is_empty() && !exhausted && claim_error.is_none() {
                             // Claim in batches: once half the room is free.
                             if active.len() > concurrency / 2 || self.settings.cancel.is_cancelled()
                             {
                                 break;
                             }
-                            match self.claim(concurrency - active.len(), *pass).await {
+                            match self.claim(concurrency - active.len(), *floor).await {
                                 Ok(claimed) => {
                                     exhausted = claimed.is_empty();
+                                    // Anything leased from the first claim
+                                    // on (tokens grow store-wide) was seen
+                                    // by this run or claimed by another
+                                    // meanwhile: not again in this run.
+                                    if floor.is_none() {
+                                        *floor = claimed.iter().map(|c| c.lease().token()).min();
+                                    }
                                     run.report_claimed(claimed.len());
                                     ready.extend(claimed);
                                 }
@@ -571,13 +580,14 @@ impl Fleet {
         (report, claim_error)
     }
 
-    /// Claims up to `limit` due sessions not claimed in `run` yet.
-    async fn claim(&self, limit: usize, run: u64) -> Result<Vec<Claimed>, StoreError> {
+    /// Claims up to `limit` due sessions not leased since the run's first
+    /// claim (`floor`, the smallest token it drew).
+    async fn claim(&self, limit: usize, floor: Option<u64>) -> Result<Vec<Claimed>, StoreError> {
         self.share_rate().await;
         let now = self.client.clock().now();
         self.settings
             .store
-            .claim(&self.settings.worker, limit, now, self.lease_for, Some(run))
+            .claim(&self.settings.worker, limit, now, self.lease_for, floor)
             .await
     }
 

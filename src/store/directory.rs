@@ -260,9 +260,9 @@ impl SessionStore for DirectoryStore {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        pass: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let leases = self.table().claim(worker, limit, now, lease_for, run);
+        let leases = self.table().claim(worker, limit, now, lease_for, pass);
         let mut out = Vec::with_capacity(leases.len());
         let mut leases = leases.into_iter();
         while let Some(lease) = leases.next() {

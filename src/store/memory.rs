@@ -71,11 +71,11 @@ impl SessionStore for InMemoryStore {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        pass: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError> {
         let claimed: Vec<(Lease, Box<str>)> = {
             let mut table = self.table();
-            let leases = table.claim(worker, limit, now, lease_for, run);
+            let leases = table.claim(worker, limit, now, lease_for, pass);
             leases
                 .into_iter()
                 .filter_map(|lease| {

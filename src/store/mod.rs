@@ -281,7 +281,8 @@ impl Holder {
 /// [`SessionStore::renew`], given back by [`SessionStore::release`].
 ///
 /// Each claim of a session draws a new `token` (a fencing token: it only
-/// grows, per session). A save under a lease is written only while the
+/// grows, store-wide — each token drawn is above every earlier one, for any
+/// session). A save under a lease is written only while the
 /// store still holds that very lease — same worker, same token — so a
 /// worker whose lease lapsed and was taken over can never write again,
 /// even if it wakes up later believing it still holds it.
@@ -315,7 +316,8 @@ impl Lease {
         &self.worker
     }
 
-    /// The fencing token of this claim.
+    /// The fencing token of this claim (above every token the store drew
+    /// before it).
     pub fn token(&self) -> u64 {
         self.token
     }
@@ -456,19 +458,25 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// Claims for `worker`, until `now + lease_for`, up to `limit` sessions
     /// that are unfinished, due ([`PortingSession::due_at`] ≤ `now`, or
-    /// none), under no live lease, and — when `run` is given — not last
-    /// claimed under the same `run` (a number the caller draws for one pass
-    /// over the store, recorded with each claim: so a pass claims each
-    /// session at most once, even on a clock that stands still). Earliest
-    /// due first, then by key. Atomic: two workers claiming at once never
-    /// get the same session.
+    /// none) and under no live lease; when `pass` is given, only those
+    /// whose last lease (claimed or acquired, by anyone) has a
+    /// [token](Lease::token) below it. Earliest due first, then by key.
+    /// Atomic: two workers claiming at once never get the same session.
+    ///
+    /// **Tokens grow store-wide**: every lease drawn (by `claim` or
+    /// `acquire`) has a token above every token drawn before it, so a
+    /// caller that passes the smallest token of its first claim as `pass`
+    /// for its later claims never gets a session twice, whoever claimed it
+    /// meanwhile — one pass over the store ends even while other workers
+    /// claim and release the sessions it already saw (a clock standing
+    /// still included). Sessions never leased have token 0.
     async fn claim(
         &self,
         worker: &WorkerId,
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        pass: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError>;
 
     /// Leases `session`'s key for `worker` until `now + lease_for`: the
@@ -547,9 +555,9 @@ impl<T: SessionStore + ?Sized> SessionStore for std::sync::Arc<T> {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        pass: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError> {
-        (**self).claim(worker, limit, now, lease_for, run).await
+        (**self).claim(worker, limit, now, lease_for, pass).await
     }
 
     async fn acquire(

@@ -47,8 +47,9 @@ const SCHEMA_LOCK: i64 = 0x7761_6261_706f_7274; // "wabaport"
 /// session), leases and fencing tokens in the row, and claims as one
 /// `UPDATE` of the rows picked by `SELECT ... FOR UPDATE SKIP LOCKED`, so
 /// replicas claiming at once never wait on each other nor get the same
-/// session. The shared rate budget ([`SessionStore::share_rate`]) lives in
-/// a second table, `<table>_workers`.
+/// session. Fencing tokens come from a sequence, `<table>_tokens`; the
+/// shared rate budget ([`SessionStore::share_rate`]) lives in a second
+/// table, `<table>_workers`.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -152,7 +153,8 @@ impl PostgresStoreBuilder {
     /// The table holding the sessions (default
     /// [`PostgresStore::DEFAULT_TABLE`]): lowercase ASCII letters, digits
     /// and `_`, starting with a letter or `_`, at most 55 bytes. The rate
-    /// budget's table is `<table>_workers`. Checked by
+    /// budget's table is `<table>_workers`, the fencing tokens' sequence
+    /// `<table>_tokens`. Checked by
     /// [`connect`](Self::connect).
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
@@ -314,6 +316,7 @@ impl Sql {
     fn new(table: &str) -> Self {
         let t = format!("\"{table}\"");
         let w = format!("\"{table}_workers\"");
+        let token = format!("nextval('\"{table}_tokens\"')");
         let columns = "key, waba_id, revision, state, due_at, finished, session";
         let values = "$1, $2, $3, $4, $5, $6, $7::text::jsonb";
         let set = "waba_id = $2, revision = $3, state = $4, due_at = $5, finished = $6, \
@@ -341,28 +344,28 @@ impl Sql {
                    SELECT key FROM {t} \
                    WHERE NOT finished AND due_at <= $2 \
                      AND (lease_until IS NULL OR lease_until <= $2) \
-                     AND ($5::bigint IS NULL OR claimed_in IS DISTINCT FROM $5::bigint) \
+                     AND ($5::bigint IS NULL OR lease_token < $5::bigint) \
                    ORDER BY due_at, key \
                    LIMIT $4 \
                    FOR UPDATE SKIP LOCKED \
                  ) \
-                 UPDATE {t} AS s SET lease_owner = $1, lease_token = s.lease_token + 1, \
-                   lease_until = $3, claimed_at = $2, claimed_in = $5::bigint \
+                 UPDATE {t} AS s SET lease_owner = $1, lease_token = {token}, \
+                   lease_until = $3, claimed_at = $2 \
                  FROM picked WHERE s.key = picked.key \
                  RETURNING s.key, s.lease_token, s.due_at, s.session::text"
             ),
             acquire_insert: format!(
                 "INSERT INTO {t} AS s ({columns}, lease_owner, lease_token, lease_until, \
                    claimed_at) \
-                 VALUES ({values}, $8, 1, $9, $10) \
+                 VALUES ({values}, $8, {token}, $9, $10) \
                  ON CONFLICT (key) DO UPDATE SET lease_owner = EXCLUDED.lease_owner, \
-                   lease_token = s.lease_token + 1, lease_until = EXCLUDED.lease_until, \
+                   lease_token = EXCLUDED.lease_token, lease_until = EXCLUDED.lease_until, \
                    claimed_at = EXCLUDED.claimed_at \
                  WHERE s.lease_until IS NULL OR s.lease_until <= $10 \
                  RETURNING s.lease_token, s.session::text"
             ),
             acquire_update: format!(
-                "UPDATE {t} SET lease_owner = $2, lease_token = lease_token + 1, \
+                "UPDATE {t} SET lease_owner = $2, lease_token = {token}, \
                    lease_until = $3, claimed_at = $4 \
                  WHERE key = $1 AND (lease_until IS NULL OR lease_until <= $4) \
                  RETURNING lease_token, session::text"
@@ -521,11 +524,6 @@ fn millis(time: Timestamp) -> i64 {
 /// A BIGINT read back as a count or time (never negative as written).
 fn uint(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
-}
-
-/// A claim's run as a BIGINT, bit for bit (compared for equality only).
-fn run_id(run: u64) -> i64 {
-    i64::from_le_bytes(run.to_le_bytes())
 }
 
 /// A stored row's revision and lease.
@@ -709,20 +707,27 @@ impl SessionStore for PostgresStore {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        pass: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
         let until = now.saturating_add(lease_for);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let run = run.map(run_id);
+        // A floor above every BIGINT token is no floor.
+        let pass = pass.map(int);
         let conn = self.conn().await?;
         let rows = conn
             .client
             .query(
                 &conn.claim,
-                &[&worker.as_str(), &millis(now), &millis(until), &limit, &run],
+                &[
+                    &worker.as_str(),
+                    &millis(now),
+                    &millis(until),
+                    &limit,
+                    &pass,
+                ],
             )
             .await
             .map_err(|e| db_error("cannot claim sessions".to_owned(), e))?;
@@ -978,14 +983,12 @@ mod tests {
         assert!(sql.schema.contains("\"ports\" ("));
         assert!(sql.schema.contains("\"ports_due\""));
         assert!(sql.schema.contains("\"ports_workers\""));
+        assert!(sql.schema.contains("\"ports_tokens\""));
+        assert!(sql.claim.contains("nextval('\"ports_tokens\"')"));
     }
 
     #[test]
-    fn runs_keep_every_bit() {
-        for run in [0, 1, u64::MAX, 1 << 63, 0x1234_5678_9abc_def0] {
-            let stored = run_id(run);
-            assert_eq!(u64::from_le_bytes(stored.to_le_bytes()), run);
-        }
+    fn counts_and_tokens_saturate_into_bigint() {
         assert_eq!(int(u64::MAX), i64::MAX);
         assert_eq!(uint(-1), 0);
     }

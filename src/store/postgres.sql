@@ -7,13 +7,15 @@ CREATE TABLE IF NOT EXISTS "waba_porting_sessions" (
     due_at      BIGINT  NOT NULL,             -- next due (0: now)
     finished    BOOLEAN NOT NULL,             -- registered or rejected
     lease_owner TEXT,                         -- the worker holding it
-    lease_token BIGINT  NOT NULL DEFAULT 0,   -- the last fencing token drawn
+    lease_token BIGINT  NOT NULL DEFAULT 0,   -- the last fencing token drawn (0: none)
     lease_until BIGINT,                       -- when that lease lapses
     claimed_at  BIGINT,                       -- when it was last leased
-    claimed_in  BIGINT,                       -- the run of the last claim
     session     JSONB   NOT NULL,             -- the PortingSession
     updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+-- Fencing tokens, drawn for every lease: they grow table-wide, so a pass
+-- over the table skips the sessions leased since it began.
+CREATE SEQUENCE IF NOT EXISTS "waba_porting_sessions_tokens";
 -- Claims: the due, unfinished sessions, earliest first.
 CREATE INDEX IF NOT EXISTS "waba_porting_sessions_due"
     ON "waba_porting_sessions" (due_at, key) WHERE NOT finished;

@@ -19,10 +19,10 @@ pub(crate) struct Row<P> {
     finished: bool,
     /// The live or lapsed lease, until released.
     lease: Option<Holder>,
-    /// The fencing token of `lease` (the last one drawn for this row).
+    /// The fencing token of `lease` (the last one drawn for this row; 0
+    /// for none). Tokens grow table-wide: a pass skips rows leased since
+    /// it began by their token.
     token: u64,
-    /// The run of the last claim, if the claimer gave one.
-    claimed_in: Option<u64>,
     /// The revision being written outside the table's lock (the directory
     /// store writes files unlocked): no other write may start, and a save
     /// refused meanwhile is told this revision is the stored one.
@@ -52,16 +52,11 @@ impl<P> Row<P> {
         worker: &WorkerId,
         now: Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        token: u64,
     ) -> Lease {
-        self.token = self.token.saturating_add(1);
+        self.token = token;
         let until = now.saturating_add(lease_for);
         self.lease = Some(Holder::new(worker.clone(), until));
-        // An acquire (no run) leaves the last claim's run: a pass never
-        // claims a session twice, whoever held it between.
-        if run.is_some() {
-            self.claimed_in = run;
-        }
         Lease::new(key.clone(), worker.clone(), self.token, until)
     }
 }
@@ -88,17 +83,26 @@ impl Meta {
 #[derive(Debug)]
 pub(crate) struct Table<P> {
     rows: BTreeMap<SessionKey, Row<P>>,
+    /// The last fencing token drawn, for any row.
+    last_token: u64,
 }
 
 impl<P> Default for Table<P> {
     fn default() -> Self {
         Self {
             rows: BTreeMap::new(),
+            last_token: 0,
         }
     }
 }
 
 impl<P> Table<P> {
+    /// A fencing token above every one drawn before.
+    fn draw_token(&mut self) -> u64 {
+        self.last_token = self.last_token.saturating_add(1);
+        self.last_token
+    }
+
     pub(crate) fn get(&self, key: &SessionKey) -> Option<&Row<P>> {
         self.rows.get(key)
     }
@@ -118,7 +122,6 @@ impl<P> Table<P> {
                 finished: meta.finished,
                 lease: None,
                 token: 0,
-                claimed_in: None,
                 writing: None,
             },
         );
@@ -233,7 +236,7 @@ impl<P> Table<P> {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        pass: Option<u64>,
     ) -> Vec<Lease> {
         if limit == 0 {
             return Vec::new();
@@ -247,7 +250,7 @@ impl<P> Table<P> {
                     && row.revision > 0
                     && row.due <= now
                     && row.live_holder(now).is_none()
-                    && (run.is_none() || row.claimed_in != run)
+                    && pass.is_none_or(|floor| row.token < floor)
             })
             .map(|(key, row)| (row.due, key))
             .collect();
@@ -257,12 +260,14 @@ impl<P> Table<P> {
         }
         due.sort_unstable();
         let keys: Vec<SessionKey> = due.into_iter().map(|(_, key)| key.clone()).collect();
-        keys.into_iter()
-            .filter_map(|key| {
-                let row = self.rows.get_mut(&key)?;
-                Some(row.lease_for(&key, worker, now, lease_for, run))
-            })
-            .collect()
+        let mut leases = Vec::with_capacity(keys.len());
+        for key in keys {
+            let token = self.draw_token();
+            if let Some(row) = self.rows.get_mut(&key) {
+                leases.push(row.lease_for(&key, worker, now, lease_for, token));
+            }
+        }
+        leases
     }
 
     /// Leases `key` for `worker`, or says who holds it; `None` when no
@@ -274,6 +279,7 @@ impl<P> Table<P> {
         now: Timestamp,
         lease_for: Duration,
     ) -> Option<Result<Lease, Holder>> {
+        let token = self.last_token.saturating_add(1);
         let row = self.rows.get_mut(key)?;
         if let Some(holder) = row.live_holder(now) {
             return Some(Err(holder.clone()));
@@ -282,7 +288,8 @@ impl<P> Table<P> {
             // Being stored by another acquire right now.
             return Some(Err(Holder::new(worker.clone(), now)));
         }
-        Some(Ok(row.lease_for(key, worker, now, lease_for, None)))
+        self.last_token = token;
+        Some(Ok(row.lease_for(key, worker, now, lease_for, token)))
     }
 
     /// Leases a row just inserted by the caller.
@@ -293,8 +300,10 @@ impl<P> Table<P> {
         now: Timestamp,
         lease_for: Duration,
     ) -> Option<Lease> {
+        let token = self.last_token.saturating_add(1);
         let row = self.rows.get_mut(key)?;
-        Some(row.lease_for(key, worker, now, lease_for, None))
+        self.last_token = token;
+        Some(row.lease_for(key, worker, now, lease_for, token))
     }
 
     pub(crate) fn renew(

@@ -22,6 +22,8 @@ enum Breach {
     ForcesConflicts,
     /// `release` keeps the lease.
     KeepsReleased,
+    /// `claim` ignores the pass floor (a pass may get a session twice).
+    IgnoresPass,
 }
 
 #[derive(Debug)]
@@ -69,13 +71,20 @@ impl SessionStore for Broken {
         limit: usize,
         now: Timestamp,
         lease_for: Duration,
-        run: Option<u64>,
+        pass: Option<u64>,
     ) -> Result<Vec<Claimed>, StoreError> {
         let limit = match self.breach {
             Breach::IgnoresLimit if limit > 0 => usize::MAX,
             _ => limit,
         };
-        let mut claimed = self.inner.claim(worker, limit, now, lease_for, run).await?;
+        let pass = match self.breach {
+            Breach::IgnoresPass => None,
+            _ => pass,
+        };
+        let mut claimed = self
+            .inner
+            .claim(worker, limit, now, lease_for, pass)
+            .await?;
         if let Breach::ReversedOrder = self.breach {
             claimed.reverse();
         }
@@ -121,6 +130,7 @@ async fn each_broken_rule_fails_the_check_about_it() {
         (Breach::DropsLease, Check::StaleWrites),
         (Breach::ForcesConflicts, Check::RevisionConflicts),
         (Breach::KeepsReleased, Check::ClaimSelection),
+        (Breach::IgnoresPass, Check::ClaimSelection),
     ] {
         let store = Broken {
             inner: InMemoryStore::new(),

@@ -32,8 +32,9 @@ use ops::Written;
 ///   session, with columns a service can query beside the session's JSON
 ///   (`session`): `key`, `waba_id`, `revision`, `state` (the state's
 ///   name), `due_at` (Unix ms, 0 = now), `finished` (0/1), `lease_owner`,
-///   `lease_token`, `lease_until`, `claimed_at`, `claimed_in` (the run of the last claim), `updated_at`; indexed on
-///   `(finished, due_at)`. Its version is kept in `waba_porting_schema`,
+///   `lease_token` (the fencing token of the last lease; tokens grow
+///   file-wide), `lease_until`, `claimed_at`, `updated_at`; indexed on
+///   `(finished, due_at)` and `lease_token`. Its version is kept in `waba_porting_schema`,
 ///   for later versions to migrate; a file written by a newer schema is
 ///   refused.
 /// - **Blocking calls off the runtime**: each call runs on tokio's

@@ -162,16 +162,27 @@ pub(super) fn load(
     json.map(|json| parse(&json, key.as_str())).transpose()
 }
 
+/// The largest fencing token drawn in the file (each new one goes above
+/// it: tokens grow file-wide, which passes over the store rely on).
+fn last_token(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    tx.query_row(
+        "SELECT COALESCE(MAX(lease_token), 0) FROM porting_sessions",
+        [],
+        |row| row.get(0),
+    )
+    .map_err(db("read the last lease token"))
+}
+
 /// Inserts `written` as a new row (revision 1), leased to `lease` when
 /// given; false when the key is taken.
 fn insert(
     tx: &Transaction<'_>,
     written: &Written,
-    lease: Option<(&WorkerId, i64)>,
+    lease: Option<(&WorkerId, i64, i64)>,
     now: i64,
 ) -> Result<bool, StoreError> {
     let (owner, until, token, claimed_at) = match lease {
-        Some((worker, until)) => (Some(worker.as_str()), Some(until), 1_i64, Some(now)),
+        Some((worker, until, token)) => (Some(worker.as_str()), Some(until), token, Some(now)),
         None => (None, None, 0, None),
     };
     let inserted = tx
@@ -273,38 +284,39 @@ pub(super) fn claim(
     lease_for: Duration,
     pass: Option<u64>,
 ) -> Result<Vec<Claimed>, StoreError> {
-    let pass = pass.map(|n| i64::from_ne_bytes(n.to_ne_bytes()));
+    let pass = pass.map(int);
     if limit == 0 {
         return Ok(Vec::new());
     }
     let (at, until) = (millis(now), now.saturating_add(lease_for));
     let tx = begin(conn)?;
-    let due: Vec<(String, i64, String)> = {
+    let due: Vec<(String, String)> = {
         let mut select = tx
             .prepare(
-                "SELECT key, lease_token, session FROM porting_sessions \
+                "SELECT key, session FROM porting_sessions \
                  WHERE finished = 0 AND due_at <= ?1 \
                  AND (lease_until IS NULL OR lease_until <= ?1) \
-                 AND (?2 IS NULL OR claimed_in IS NULL OR claimed_in != ?2) \
+                 AND (?2 IS NULL OR lease_token < ?2) \
                  ORDER BY due_at, key LIMIT ?3",
             )
             .map_err(db("select due sessions"))?;
         let rows = select
             .query_map(
                 params![at, pass, i64::try_from(limit).unwrap_or(i64::MAX)],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .map_err(db("select due sessions"))?;
         rows.collect::<Result<_, _>>()
             .map_err(db("select due sessions"))?
     };
     let mut claimed = Vec::with_capacity(due.len());
-    for (key, last, json) in due {
-        let drawn = last.saturating_add(1);
+    let mut drawn = last_token(&tx)?;
+    for (key, json) in due {
+        drawn = drawn.saturating_add(1);
         tx.execute(
             "UPDATE porting_sessions SET lease_owner = ?2, lease_token = ?3, lease_until = ?4, \
-             claimed_at = ?5, claimed_in = ?6 WHERE key = ?1",
-            params![key, worker.as_str(), drawn, millis(until), at, pass],
+             claimed_at = ?5 WHERE key = ?1",
+            params![key, worker.as_str(), drawn, millis(until), at],
         )
         .map_err(db("lease a session"))?;
         // A row that does not parse fails the whole claim: nothing leased.
@@ -355,18 +367,19 @@ pub(super) fn acquire(
         if written.revision != 1 {
             return Err(StoreError::conflict(key, None));
         }
-        if !insert(&tx, written, Some((worker, millis(until))), at)? {
+        let token = last_token(&tx)?.saturating_add(1);
+        if !insert(&tx, written, Some((worker, millis(until), token)), at)? {
             return Err(StoreError::conflict(key, None));
         }
         commit(tx)?;
-        let lease = Lease::new(key.clone(), worker.clone(), 1, until);
+        let lease = Lease::new(key.clone(), worker.clone(), uint(token), until);
         return Ok(Acquired::Claimed(Claimed::new(new, lease)));
     };
     if let Some(holder) = stored.live_holder(at) {
         return Ok(Acquired::Held(holder));
     }
     let session = parse(&json, key.as_str())?;
-    let token = stored.token.saturating_add(1);
+    let token = uint(last_token(&tx)?.saturating_add(1));
     tx.execute(
         "UPDATE porting_sessions SET lease_owner = ?2, lease_token = ?3, lease_until = ?4, \
          claimed_at = ?5 WHERE key = ?1",

@@ -31,11 +31,11 @@ CREATE TABLE porting_sessions (
     lease_token INTEGER NOT NULL DEFAULT 0,
     lease_until INTEGER,
     claimed_at  INTEGER,
-    claimed_in  INTEGER,
     session     TEXT NOT NULL,
     updated_at  INTEGER NOT NULL
 );
 CREATE INDEX porting_sessions_due ON porting_sessions (finished, due_at);
+CREATE INDEX porting_sessions_token ON porting_sessions (lease_token);
 CREATE TABLE porting_workers (
     worker       TEXT PRIMARY KEY NOT NULL,
     seen_at      INTEGER NOT NULL,

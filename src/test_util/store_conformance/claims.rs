@@ -94,35 +94,57 @@ pub(super) async fn claim_selection(
     let got = f.store(case, b.claim(&w2, 10, later, DAY, None).await)?;
     claimed_exactly(&f, case, &got, &[&future], &w2, later.saturating_add(DAY))?;
 
-    let case = "a claim in a run skips the sessions last claimed in the same run";
+    let case = "a pass skips every session leased since its first claim, by anyone";
     let Some(first) = first.first() else {
         return Err(f.fail(case, "the first claim's lease is gone"));
     };
     f.store(case, b.release(first.lease()).await)?;
     let never = f.saved(a, 9, None).await?;
+    // Leased and given back before the pass begins: the pass may take it.
+    let before = f.saved(b, 10, None).await?;
     let at = f.minutes(130);
-    let got = f.store(case, a.claim(&w1, 10, at, DAY, Some(7)).await)?;
-    claimed_exactly(
-        &f,
-        case,
-        &got,
-        &[&now_due, &never],
-        &w1,
-        at.saturating_add(DAY),
-    )?;
+    let got = f.store(case, a.acquire(&before, &other, at, DAY).await)?;
+    let Acquired::Claimed(before_lease) = got else {
+        return Err(f.fail(case, format!("acquire of an unleased session: {got:?}")));
+    };
+    f.store(case, a.release(before_lease.lease()).await)?;
+    let pass = f.store(case, a.claim(&w1, 1, at, DAY, None).await)?;
+    claimed_exactly(&f, case, &pass, &[&now_due], &w1, at.saturating_add(DAY))?;
+    let floor = pass.iter().map(|c| c.lease().token()).min().unwrap_or(0);
+    f.ensure(floor > before_lease.lease().token(), case, || {
+        format!(
+            "tokens must grow store-wide: the pass drew {floor} after {}",
+            before_lease.lease().token()
+        )
+    })?;
+    for claimed in &pass {
+        f.store(case, a.release(claimed.lease()).await)?;
+    }
+    // Another worker claims the never-leased one meanwhile and gives it
+    // back: the pass has seen neither since its floor.
+    let other_pass = f.store(case, b.acquire(&never, &w2, at, DAY).await)?;
+    let Acquired::Claimed(other_lease) = other_pass else {
+        return Err(f.fail(
+            case,
+            format!("acquire of an unleased session: {other_pass:?}"),
+        ));
+    };
+    f.store(case, b.release(other_lease.lease()).await)?;
+    let got = f.store(case, b.claim(&w1, 10, at, DAY, Some(floor)).await)?;
+    claimed_exactly(&f, case, &got, &[&before], &w1, at.saturating_add(DAY))?;
     for claimed in &got {
         f.store(case, a.release(claimed.lease()).await)?;
     }
-    let got = f.store(case, b.claim(&w1, 10, at, DAY, Some(7)).await)?;
+    let got = f.store(case, a.claim(&w1, 10, at, DAY, Some(floor)).await)?;
     f.ensure(got.is_empty(), case, || format!("claimed {:?}", keys(&got)))?;
-    let case = "another run claims them again";
+    let case = "a new pass claims them all again";
     let at = f.minutes(131);
-    let got = f.store(case, b.claim(&w2, 10, at, DAY, Some(8)).await)?;
+    let got = f.store(case, b.claim(&w2, 10, at, DAY, None).await)?;
     claimed_exactly(
         &f,
         case,
         &got,
-        &[&now_due, &never],
+        &[&now_due, &never, &before],
         &w2,
         at.saturating_add(DAY),
     )?;

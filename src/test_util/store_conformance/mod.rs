@@ -102,7 +102,8 @@ pub async fn stale_writes(
 }
 
 /// `claim` hands out only due, unfinished, unleased sessions, earliest due
-/// first then by key, up to `limit`, honouring the run number, each with
+/// first then by key, up to `limit`, with tokens that grow store-wide and
+/// a pass floor that skips sessions leased since (by anyone), each with
 /// its stored revision and a lease until `now + lease_for`.
 ///
 /// # Errors
