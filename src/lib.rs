@@ -172,7 +172,7 @@ pub use error::{
 pub use fleet::{
     Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport, InputMap,
     ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY, DEFAULT_LEASE,
-    DEFAULT_MAX_CODE_REQUESTS,
+    DEFAULT_MAX_CODE_REQUESTS, DEFAULT_RECHECK_AFTER,
 };
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
 pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};

@@ -514,3 +514,61 @@ async fn a_pass_never_claims_a_session_twice_whoever_claimed_it_meanwhile() {
     );
     assert!(got[3..].iter().all(|c| c.1 == 0 && c.0 <= 1), "{got:?}");
 }
+
+/// A start Meta refuses until someone acts (a display name to approve) is
+/// not sent again by every pass of replicas looping `resume()`: the
+/// session waits on the customer until `recheck_after` passed, then the
+/// fleet tries once more — and moves on once the name is approved.
+#[tokio::test(flavor = "current_thread")]
+async fn a_step_refused_until_someone_acts_is_sent_again_only_after_the_recheck_time() {
+    use waba_porting::simulator::Scenario;
+    use waba_porting::{Actor, NextAction, DEFAULT_RECHECK_AFTER};
+    let sim = Scenario::happy_path().build();
+    sim.log_requests(false);
+    let session = sim.add_number(&Scenario::happy_path().display_name_approved(false));
+    let store: Arc<dyn SessionStore> = Arc::new(InMemoryStore::new());
+    queue(store.as_ref(), std::slice::from_ref(&session)).await;
+    let (one, two) = (
+        replica(&sim, Arc::clone(&store)),
+        replica(&sim, Arc::clone(&store)),
+    );
+    let refused_at = sim.now();
+    for _ in 0..5 {
+        for fleet in [&one, &two] {
+            let report = fleet.resume().await.unwrap();
+            match &report.sessions[..] {
+                [result] => match &result.outcome {
+                    SessionOutcome::Waiting { next, .. } => {
+                        assert_eq!(next.actor, Actor::Customer, "{next:?}");
+                        assert_eq!(next.action, NextAction::StartMigration);
+                    }
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            }
+        }
+        sim.advance(Duration::from_secs(60));
+    }
+    let phone = session.phone_number();
+    assert_eq!(sim.calls(phone).unwrap().start_migration, 1, "one refusal");
+    // The reported wait says when the fleet tries again.
+    let report = one.resume().await.unwrap();
+    match &report.sessions[0].outcome {
+        SessionOutcome::Waiting { next, .. } => assert_eq!(
+            next.not_before,
+            Some(refused_at.saturating_add(DEFAULT_RECHECK_AFTER))
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Past the recheck time: one more try (still refused).
+    sim.advance(DEFAULT_RECHECK_AFTER);
+    let _ = one.resume().await.unwrap();
+    let _ = two.resume().await.unwrap();
+    assert_eq!(sim.calls(phone).unwrap().start_migration, 2);
+    // Approved: the next try after the recheck time goes through.
+    assert!(sim.approve_display_name(phone));
+    sim.advance(DEFAULT_RECHECK_AFTER);
+    let report = two.resume().await.unwrap();
+    assert_eq!(report.progress.registered, 1, "{report:?}");
+    assert_eq!(sim.calls(phone).unwrap().start_migration, 3);
+}

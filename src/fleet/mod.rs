@@ -39,6 +39,10 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(5 * 60);
 /// The default of [`FleetBuilder::max_code_requests`].
 pub const DEFAULT_MAX_CODE_REQUESTS: u32 = 3;
 
+/// The default of [`FleetBuilder::recheck_after`]: how long a step Meta
+/// refused until someone acts waits before the fleet sends it again.
+pub const DEFAULT_RECHECK_AFTER: Duration = Duration::from_secs(10 * 60);
+
 /// Steps one session may take in one run (a port needs at most six: a
 /// reconcile, four steps and a spare); a bound, so no input can make a
 /// session loop.
@@ -118,6 +122,7 @@ struct Settings {
     language: Language,
     code_wait: Duration,
     max_code_requests: u32,
+    recheck_after: Duration,
     cancel: CancelToken,
     on_event: Option<Arc<EventSink>>,
 }
@@ -145,6 +150,7 @@ impl fmt::Debug for Settings {
             .field("language", &self.language)
             .field("code_wait", &self.code_wait)
             .field("max_code_requests", &self.max_code_requests)
+            .field("recheck_after", &self.recheck_after)
             .field("cancelled", &self.cancel.is_cancelled())
             .field("on_event", &self.on_event.is_some())
             .finish()
@@ -227,6 +233,22 @@ impl FleetBuilder {
     /// expired one, answers them all.
     pub fn max_code_requests(mut self, requests: u32) -> Self {
         self.settings.max_code_requests = requests;
+        self
+    }
+
+    /// How long a session whose step Meta refused until someone acts
+    /// ([`Recovery::AfterAction`](crate::Recovery::AfterAction) that leaves
+    /// the session where it was: a display name to approve, a payment
+    /// method to attach, an app to subscribe, a source account to finish)
+    /// waits before the fleet sends that step again (default
+    /// [`DEFAULT_RECHECK_AFTER`], 10 minutes). Until then each run reports
+    /// the session [`Waiting`](SessionOutcome::Waiting) on whoever must
+    /// act, with the time of the next try as its `not_before`, and sends
+    /// nothing: replicas looping over the store do not resend a refused
+    /// request every pass. Once the person acted, call the client's step
+    /// yourself to move on at once.
+    pub fn recheck_after(mut self, wait: Duration) -> Self {
+        self.settings.recheck_after = wait;
         self
     }
 
@@ -393,6 +415,7 @@ impl Fleet {
                 language: Language::default(),
                 code_wait: CODE_LIFETIME,
                 max_code_requests: DEFAULT_MAX_CODE_REQUESTS,
+                recheck_after: DEFAULT_RECHECK_AFTER,
                 cancel: CancelToken::new(),
                 on_event: None,
             },
@@ -745,6 +768,9 @@ impl Fleet {
             if next.not_before.is_some_and(|until| until > now) {
                 return SessionOutcome::Waiting { next, error: None };
             }
+            if let Some(next) = self.refused_until_someone_acts(session, next.clone(), now) {
+                return SessionOutcome::Waiting { next, error: None };
+            }
             if let Err(outcome) = self.keep_lease(key).await {
                 return outcome;
             }
@@ -910,6 +936,38 @@ impl Fleet {
         } else {
             NoCode::WaitForCustomer
         }
+    }
+}
+
+impl Fleet {
+    /// `next` as a wait on whoever must act, when its step is the one Meta
+    /// last refused until someone acts (the latest thing that happened to
+    /// the session) and [`recheck_after`](FleetBuilder::recheck_after) has
+    /// not passed since.
+    fn refused_until_someone_acts(
+        &self,
+        session: &PortingSession,
+        mut next: crate::session::NextStep,
+        now: Timestamp,
+    ) -> Option<crate::session::NextStep> {
+        let step = next.action.step()?;
+        let last = session.history().last()?;
+        let crate::state::StepOutcome::Failed {
+            operation, kind, ..
+        } = &last.outcome
+        else {
+            return None;
+        };
+        if *operation != step || kind.recovery() != crate::actor::Recovery::AfterAction {
+            return None;
+        }
+        let again = last.at.saturating_add(self.settings.recheck_after);
+        if again <= now {
+            return None;
+        }
+        next.actor = kind.who_must_act();
+        next.not_before = Some(again);
+        Some(next)
     }
 }
 
