@@ -768,7 +768,7 @@ impl Fleet {
             if next.not_before.is_some_and(|until| until > now) {
                 return SessionOutcome::Waiting { next, error: None };
             }
-            if let Some(next) = self.refused_until_someone_acts(session, next.clone(), now) {
+            if let Some(next) = self.refused_until_someone_acts(session, next, now) {
                 return SessionOutcome::Waiting { next, error: None };
             }
             if let Err(outcome) = self.keep_lease(key).await {
