@@ -820,3 +820,74 @@ async fn the_postgres_store_passes_the_conformance_suite() {
         panic!("{failure}");
     }
 }
+
+/// The schema doc says "every statement is `IF NOT EXISTS`, so it is also
+/// a migration to run yourself". A table made by the previous schema
+/// (`claimed_in`, per-session fencing tokens: a session waiting on a
+/// person and claimed every pass has a large one) is "migrated" by
+/// `connect`: the new `<table>_tokens` sequence starts at 1, below the
+/// tokens already in the rows. Tokens no longer grow table-wide
+/// (`Lease::token`: "above every token the store drew before it"), and a
+/// pass whose floor is a fresh small token skips every session leased
+/// before the upgrade: it ends without running sessions nobody ran in it.
+#[tokio::test]
+async fn a_table_of_the_previous_schema_keeps_tokens_growing_after_the_migration() {
+    let Some(table) = Table::new("upgrade") else {
+        return;
+    };
+    let raw = table.client().await;
+    // The previous schema (9efd254's postgres.sql), as an older replica made it.
+    raw.batch_execute(&format!(
+        "CREATE TABLE \"{t}\" ( \
+           key TEXT COLLATE \"C\" PRIMARY KEY, waba_id TEXT NOT NULL, \
+           revision BIGINT NOT NULL, state TEXT NOT NULL, due_at BIGINT NOT NULL, \
+           finished BOOLEAN NOT NULL, lease_owner TEXT, \
+           lease_token BIGINT NOT NULL DEFAULT 0, lease_until BIGINT, claimed_at BIGINT, \
+           claimed_in BIGINT, session JSONB NOT NULL, \
+           updated_at TIMESTAMPTZ NOT NULL DEFAULT now()); \
+         CREATE INDEX \"{t}_due\" ON \"{t}\" (due_at, key) WHERE NOT finished; \
+         CREATE TABLE \"{t}_workers\" (worker TEXT PRIMARY KEY, seen_at BIGINT NOT NULL, \
+           paused_until BIGINT);",
+        t = table.name
+    ))
+    .await
+    .unwrap();
+    // The new version connects: its schema runs as the migration.
+    let store = table.store(1).await;
+    let (_sim, sessions) = drafts(3);
+    queue(&store, &sessions).await;
+    // What the previous version left in the rows: per-session tokens (each
+    // session claimed and released 40-odd times by passes before).
+    raw.execute(
+        &format!(
+            "UPDATE \"{}\" SET lease_token = 40 + (SELECT count(*) FROM \"{}\" o WHERE o.key < \"{}\".key)",
+            table.name, table.name, table.name
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    let worker = WorkerId::new("replica-a");
+    // A pass: its first claim (one session), then claims above its floor.
+    let first = store.claim(&worker, 1, at(10), HOUR, None).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let floor = first[0].lease().token();
+    store.release(first[0].lease()).await.unwrap();
+    let rest = store
+        .claim(&worker, 10, at(11), HOUR, Some(floor))
+        .await
+        .unwrap();
+    let _ = raw
+        .batch_execute(&format!("DROP SEQUENCE IF EXISTS \"{}_tokens\"", table.name))
+        .await;
+    assert_eq!(
+        rest.len(),
+        2,
+        "the pass (floor {floor}) skipped the two sessions it never ran, leased only \
+         before the upgrade"
+    );
+    assert!(
+        floor > 42,
+        "a token drawn after the migration ({floor}) is not above the tokens drawn before it (40..=42)"
+    );
+}
