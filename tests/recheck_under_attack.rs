@@ -171,3 +171,75 @@ async fn a_read_that_shows_nothing_changed_does_not_lift_the_wait_on_a_refused_s
          register again because a read came after it: {report:?}"
     );
 }
+
+/// The same hold, now naming someone who has nothing left to do: register
+/// refused because two-step verification is still on (133005 at
+/// register: `TwoStepEnabled`, the previous provider must act). The
+/// provider turns it off; we send the register ourselves and its answer
+/// is lost. What is left is our reconcile, yet the fleet reports the
+/// session waiting on the previous provider until `recheck_after`.
+#[tokio::test(flavor = "current_thread")]
+async fn a_reconcile_left_after_a_refusal_is_not_reported_as_waiting_on_the_person_who_acted() {
+    use waba_porting::{Actor, SessionOutcome};
+    let sim = Scenario::happy_path().build();
+    sim.log_requests(false);
+    let session = verified_session(&sim).await;
+    let key = SessionKey::of(&session);
+    let store: Arc<dyn SessionStore> = Arc::new(InMemoryStore::new());
+    queue(store.as_ref(), &session).await;
+    let wire = Wire::new(&sim, |operation, n| {
+        (operation == Operation::Register && n == 1).then(|| {
+            json_answer(
+                400,
+                r#"{"error":{"message":"(#133005) PIN mismatch","type":"OAuthException","code":133005,"fbtrace_id":"AbE"}}"#,
+            )
+        })
+    });
+    let fleet = fleet(&sim, wire.clone(), Arc::clone(&store));
+    let report = fleet.resume().await.unwrap();
+    match &report.sessions[0].outcome {
+        SessionOutcome::Waiting { next, .. } => assert_eq!(next.actor, Actor::PreviousProvider),
+        other => panic!("{other:?}"),
+    }
+
+    // The provider acted; our register's answer is lost and our read fails.
+    sim.advance(Duration::from_secs(60));
+    sim.inject_at(Operation::Register, Fault::AnswerLost, 1);
+    let ours = sim
+        .client_builder()
+        .transport(Wire::new(&sim, |operation, _| {
+            (operation == Operation::ReadPhoneNumber).then(|| {
+                json_answer(
+                    500,
+                    r#"{"error":{"message":"(#1) An unknown error occurred","type":"OAuthException","code":1,"fbtrace_id":"AbD"}}"#,
+                )
+            })
+        }))
+        .checkpoint(StoreCheckpoint(Arc::clone(&store)))
+        .build()
+        .unwrap();
+    let mut stored = store.load(&key).await.unwrap().unwrap();
+    assert!(ours.register(&mut stored, &pin(), None).await.is_err());
+    let stored = store.load(&key).await.unwrap().unwrap();
+    assert!(
+        matches!(
+            stored.next_action().action,
+            NextAction::Reconcile {
+                step: Operation::Register
+            }
+        ),
+        "setup: {:?}",
+        stored.next_action()
+    );
+
+    sim.advance(Duration::from_secs(60));
+    let report = fleet.resume().await.unwrap();
+    if let SessionOutcome::Waiting { next, .. } = &report.sessions[0].outcome {
+        assert_ne!(
+            next.actor,
+            Actor::PreviousProvider,
+            "a reconcile of ours reported as waiting on the previous provider: {next:?}"
+        );
+    }
+    assert_eq!(report.progress.registered, 1, "{report:?}");
+}
