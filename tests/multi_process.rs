@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use waba_porting::simulator::{Fault, RemoteSimulator, Scenario};
 use waba_porting::{
     Actor, ApiErrorKind, CodeVerificationStatus, Fleet, NextAction, Operation, Pin, PortingSession,
-    PostgresStore, RetryPolicy, SessionKey, SessionStore, StateName, Timestamp, WabaId, WorkerId,
+    PostgresStore, RetryPolicy, SessionKey, SessionOutcome, SessionStore, StateName, Timestamp,
+    WabaId, WorkerId,
 };
 
 /// The child's role, in its environment.
@@ -167,7 +168,8 @@ impl StoreKind {
                             let _ = client
                                 .batch_execute(&format!(
                                     "DROP TABLE IF EXISTS \"{table}\"; \
-                                     DROP TABLE IF EXISTS \"{table}_workers\";"
+                                     DROP TABLE IF EXISTS \"{table}_workers\"; \
+                                     DROP SEQUENCE IF EXISTS \"{table}_tokens\";"
                                 ))
                                 .await;
                         }
@@ -372,6 +374,15 @@ async fn work() {
                         report.progress.steps
                     );
                 }
+                // What failed, for the log (a few a pass).
+                let failed = report.sessions.iter().filter_map(|r| match &r.outcome {
+                    SessionOutcome::Failed { error } => Some((r, error.to_string())),
+                    SessionOutcome::StoreFailed { error } => Some((r, error.to_string())),
+                    _ => None,
+                });
+                for (result, error) in failed.take(3) {
+                    println!("{worker}   {} ({:?}): {error}", result.key, result.state);
+                }
             }
             Err(error) => eprintln!("{worker} pass {pass}: the store failed: {error}"),
         }
@@ -539,10 +550,13 @@ fn run_multi_process(kind: StoreKind, workers: usize, numbers: u32) {
     // The world, served; every number in it and queued in the store.
     let sim = Scenario::happy_path().wall_clock().build();
     sim.log_requests(false);
-    let shared = sim.scenario().waba_id().clone();
+    // One destination WABA per block of 40 numbers (a real WABA holds tens
+    // of numbers, not thousands: the client reads at most 5,000 of a
+    // WABA's list when it looks a number up).
     let cases: Vec<(Case, PortingSession)> = (0..numbers)
         .map(|i| {
             let case = Case::of(i);
+            let shared = WabaId::new(format!("3{:014}", i / 40)).unwrap();
             (case, sim.add_number(&case.scenario(i, &shared)))
         })
         .collect();

@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::wire::{json_answer, pin, verified_session, Wire};
 use waba_porting::simulator::{Fault, Scenario, Simulator};
 use waba_porting::{
-    Fleet, InMemoryStore, NextAction, Operation, PortingSession, SessionKey,
-    SessionStore, StoreCheckpoint, Timestamp,
+    Fleet, InMemoryStore, NextAction, Operation, PortingSession, SessionKey, SessionStore,
+    StoreCheckpoint, Timestamp,
 };
 
 /// Saves `session` as a queued session (revision 1), as a service's intake
@@ -45,11 +45,9 @@ fn direct(sim: &Simulator, store: &Arc<dyn SessionStore>) -> waba_porting::Porti
 /// ("call the client's step yourself to move on sooner"), send the
 /// register ourselves; its answer is lost after Meta registered the
 /// number. The session now has a register in flight: what it needs is a
-/// reconcile — one read, nothing sent twice. The fleet must settle it at
-/// once; instead `refused_until_someone_acts` matches
-/// `NextAction::Reconcile { step: Register }` against the old refusal and
-/// holds the session (reporting a wait, sending nothing) until
-/// `recheck_after` — a registered number reported as not registered.
+/// reconcile — one read, nothing sent twice. The fleet settles it at once,
+/// not after `recheck_after` (a registered number would be reported as not
+/// registered meanwhile).
 #[tokio::test(flavor = "current_thread")]
 async fn a_step_in_flight_after_a_refusal_is_reconciled_at_once_not_held_until_the_recheck() {
     let sim = Scenario::happy_path().build();
@@ -121,11 +119,10 @@ async fn a_step_in_flight_after_a_refusal_is_reconciled_at_once_not_held_until_t
 
 /// Register refused until we act (133000, a previous deregistration
 /// failed: recovery `AfterAction`, the session stays `CodeVerified`). The
-/// fleet holds it for `recheck_after` — until anything reads the number:
-/// `PortingClient::refresh` (documented as "safe to call at any time, for
-/// example on a timer while a session waits") records a `NumberRead` that
-/// shows nothing changed, it becomes the last history entry, and the very
-/// next pass sends the refused register again (a register counts against
+/// fleet holds it for `recheck_after`, even when something reads the number
+/// meanwhile (`PortingClient::refresh` on a timer records a `NumberRead`
+/// that shows nothing changed): a read answers no step, and the refused
+/// register is not sent again before its time (a register counts against
 /// Meta's 10-per-72-hours limit).
 #[tokio::test(flavor = "current_thread")]
 async fn a_read_that_shows_nothing_changed_does_not_lift_the_wait_on_a_refused_step() {
@@ -172,12 +169,12 @@ async fn a_read_that_shows_nothing_changed_does_not_lift_the_wait_on_a_refused_s
     );
 }
 
-/// The same hold, now naming someone who has nothing left to do: register
-/// refused because two-step verification is still on (133005 at
+/// Register refused because two-step verification is still on (133005 at
 /// register: `TwoStepEnabled`, the previous provider must act). The
 /// provider turns it off; we send the register ourselves and its answer
-/// is lost. What is left is our reconcile, yet the fleet reports the
-/// session waiting on the previous provider until `recheck_after`.
+/// is lost. What is left is our reconcile: the fleet does it, and never
+/// reports the session waiting on the previous provider, who has nothing
+/// left to do.
 #[tokio::test(flavor = "current_thread")]
 async fn a_reconcile_left_after_a_refusal_is_not_reported_as_waiting_on_the_person_who_acted() {
     use waba_porting::{Actor, SessionOutcome};

@@ -941,17 +941,27 @@ impl Fleet {
 
 impl Fleet {
     /// `next` as a wait on whoever must act, when its step is the one Meta
-    /// last refused until someone acts (the latest thing that happened to
-    /// the session) and [`recheck_after`](FleetBuilder::recheck_after) has
-    /// not passed since.
+    /// last refused until someone acts and
+    /// [`recheck_after`](FleetBuilder::recheck_after) has not passed since.
+    /// The refusal must be the latest answer the session got — reads of the
+    /// number (a dashboard refreshing it) answer no step and are looked
+    /// past — and nothing may be in flight: a step sent since (by the
+    /// operator's own client) is reconciled at once, never held.
     fn refused_until_someone_acts(
         &self,
         session: &PortingSession,
         mut next: crate::session::NextStep,
         now: Timestamp,
     ) -> Option<crate::session::NextStep> {
+        if session.in_flight().is_some() || matches!(next.action, NextAction::Reconcile { .. }) {
+            return None;
+        }
         let step = next.action.step()?;
-        let last = session.history().last()?;
+        let last = session
+            .history()
+            .iter()
+            .rev()
+            .find(|t| !matches!(t.outcome, crate::state::StepOutcome::NumberRead { .. }))?;
         let crate::state::StepOutcome::Failed {
             operation, kind, ..
         } = &last.outcome

@@ -16,6 +16,10 @@ CREATE TABLE IF NOT EXISTS "waba_porting_sessions" (
 -- Fencing tokens, drawn for every lease: they grow table-wide, so a pass
 -- over the table skips the sessions leased since it began.
 CREATE SEQUENCE IF NOT EXISTS "waba_porting_sessions_tokens";
+-- A table older than its sequence (or restored): tokens go on above its rows'.
+SELECT setval('"waba_porting_sessions_tokens"', m)
+  FROM (SELECT MAX(lease_token) AS m FROM "waba_porting_sessions") AS rows
+ WHERE m >= (SELECT last_value FROM "waba_porting_sessions_tokens");
 -- Claims: the due, unfinished sessions, earliest first.
 CREATE INDEX IF NOT EXISTS "waba_porting_sessions_due"
     ON "waba_porting_sessions" (due_at, key) WHERE NOT finished;

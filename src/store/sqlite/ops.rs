@@ -274,8 +274,8 @@ pub(super) fn save(
     Err(refusal(written, lease, now, stored))
 }
 
-/// Leases up to `limit` due, unfinished, unleased rows (not last claimed
-/// in `pass`) for `worker`, earliest due first, then by key.
+/// Leases up to `limit` due, unfinished, unleased rows (with a token
+/// below `pass`, when given) for `worker`, earliest due first, then by key.
 pub(super) fn claim(
     conn: &mut Connection,
     worker: &WorkerId,

@@ -35,7 +35,6 @@ CREATE TABLE porting_sessions (
     updated_at  INTEGER NOT NULL
 );
 CREATE INDEX porting_sessions_due ON porting_sessions (finished, due_at);
-CREATE INDEX porting_sessions_token ON porting_sessions (lease_token);
 CREATE TABLE porting_workers (
     worker       TEXT PRIMARY KEY NOT NULL,
     seen_at      INTEGER NOT NULL,
@@ -96,6 +95,11 @@ fn prepare(conn: &mut Connection) -> Result<(), Box<dyn std::error::Error + Send
             .into())
         }
     }
+    // The last token is read per claim (tokens grow file-wide): kept quick
+    // by an index, made for files of every version 1.
+    tx.execute_batch(
+        "CREATE INDEX IF NOT EXISTS porting_sessions_token ON porting_sessions (lease_token)",
+    )?;
     tx.commit()?;
     Ok(())
 }
