@@ -807,6 +807,44 @@ async fn two_fleets_on_one_table_send_every_side_effect_once() {
     assert!(store_a.list_unfinished().await.unwrap().is_empty());
 }
 
+/// One fleet whose `resume()` runs twice at once (a timer firing while
+/// the last run goes on) on a Postgres table: the two runs share the
+/// sessions; every customer is texted once and every number registered
+/// once.
+#[tokio::test]
+async fn two_overlapping_runs_of_one_fleet_on_a_table_send_every_side_effect_once() {
+    let Some(table) = Table::new("overlap") else {
+        return;
+    };
+    let (sim, sessions) = drafts(6);
+    let store: Arc<dyn SessionStore> = Arc::new(table.store(2).await);
+    for s in &sessions {
+        let mut s = s.clone();
+        s.next_revision();
+        store.save(&s, None, sim.now()).await.unwrap();
+    }
+    let fleet = Fleet::builder(sim.client_builder(), Arc::clone(&store))
+        .inputs(sim.customers(Pin::new("482913").unwrap()))
+        .build()
+        .unwrap();
+    let (a, b) = tokio::join!(fleet.resume(), fleet.resume());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.progress.registered + b.progress.registered, 6);
+    for s in &sessions {
+        let calls = sim.calls(s.phone_number()).unwrap();
+        assert_eq!(
+            (
+                calls.start_migration,
+                calls.request_code,
+                calls.verify_code,
+                calls.register
+            ),
+            (1, 1, 1, 1)
+        );
+    }
+    assert!(store.list_unfinished().await.unwrap().is_empty());
+}
+
 /// The store passes the `SessionStore` conformance suite through two
 /// handles (two sets of connections) on one table.
 #[cfg(feature = "test-util")]

@@ -77,27 +77,38 @@ async fn stored_vs_meta(
 /// one code and every number one register.
 #[tokio::test(flavor = "current_thread")]
 async fn two_overlapping_runs_of_one_fleet_text_every_customer_once_and_register_once() {
-    let (sim, sessions) = world(4);
     let dir = temp_dir("overlap");
-    let client = sim.client_builder().transport(Wire::pass(&sim));
-    let fleet = Fleet::builder(client, DirectoryStore::open(&dir).unwrap())
-        .inputs(sim.customers(pin()))
-        .build()
-        .unwrap();
-    let _ = fleet.run(Vec::<PortingSession>::new()).await;
-    queue(fleet.store().as_ref(), &sessions).await;
-    let (a, b) = tokio::join!(fleet.resume(), fleet.resume());
-    let (a, b) = (a.unwrap(), b.unwrap());
-    let got = counts(&sim, &sessions);
+    let stores: Vec<Arc<dyn SessionStore>> = vec![
+        Arc::new(InMemoryStore::new()),
+        Arc::new(DirectoryStore::open(&dir).unwrap()),
+        #[cfg(feature = "sqlite")]
+        Arc::new(waba_porting::SqliteStore::open(dir.with_extension("sqlite3")).unwrap()),
+    ];
+    for store in stores {
+        let (sim, sessions) = world(4);
+        let client = sim.client_builder().transport(Wire::pass(&sim));
+        let fleet = Fleet::builder(client, Arc::clone(&store))
+            .inputs(sim.customers(pin()))
+            .build()
+            .unwrap();
+        queue(store.as_ref(), &sessions).await;
+        let (a, b) = tokio::join!(fleet.resume(), fleet.resume());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let got = counts(&sim, &sessions);
+        assert!(
+            got.iter().all(|c| c.1 == 1 && c.3 == 1),
+            "{store:?}: (start, request_code, verify_code, register) per number after two \
+             overlapping resume() calls of one fleet: {got:?}; registered {} + {}",
+            a.progress.registered,
+            b.progress.registered
+        );
+        assert_eq!(
+            a.progress.registered + b.progress.registered,
+            4,
+            "{store:?}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        got.iter().all(|c| c.1 == 1 && c.3 == 1),
-        "(start, request_code, verify_code, register) per number after two overlapping \
-         resume() calls of one fleet: {got:?}; registered {} + {}",
-        a.progress.registered,
-        b.progress.registered
-    );
-    assert_eq!(a.progress.registered + b.progress.registered, 4);
 }
 
 /// The same with the in-memory store and two `run`s of one list at once:
