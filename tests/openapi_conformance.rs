@@ -15,8 +15,7 @@ use waba_porting::{CodeVerificationStatus, NumberStatus, PhoneNumberId};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SPEC: &str =
-    include_str!("fixtures/openapi/business-messaging-api_v23.0.trimmed.json");
+const SPEC: &str = include_str!("fixtures/openapi/business-messaging-api_v23.0.trimmed.json");
 
 fn spec() -> Value {
     serde_json::from_str(SPEC).expect("the fixture is JSON")
@@ -65,7 +64,12 @@ fn properties(spec: &Value, schema: &Value, into: &mut BTreeSet<String>, depth: 
         into.extend(props.keys().cloned());
     }
     for key in ["allOf", "oneOf", "anyOf"] {
-        for part in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+        for part in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             properties(spec, part, into, depth + 1);
         }
     }

@@ -782,7 +782,27 @@ impl Fleet {
                     // by ourselves (the customer may be texted each time).
                     return SessionOutcome::Waiting { next, error: None };
                 }
-                NextAction::RequestCode | NextAction::RequestNewCode => {
+                NextAction::RequestCode => {
+                    // Read before texting the customer: a number whose
+                    // ownership is verified already (another provider's
+                    // verification can last days) needs no code. A read
+                    // that fails leaves the request to go ahead.
+                    if let Err(error) = client.refresh(session).await {
+                        if superseded(&error).is_some() {
+                            return self.after_failure(session, error, now);
+                        }
+                    }
+                    if session.next_action().action != NextAction::RequestCode {
+                        continue;
+                    }
+                    if let Err(outcome) = self.keep_lease(key).await {
+                        return outcome;
+                    }
+                    client
+                        .request_code(session, self.settings.code_method, &self.settings.language)
+                        .await
+                }
+                NextAction::RequestNewCode => {
                     client
                         .request_code(session, self.settings.code_method, &self.settings.language)
                         .await

@@ -46,6 +46,7 @@ pub struct Scenario {
     pub(crate) display_name_approved: bool,
     pub(crate) source_ready: bool,
     pub(crate) eligible_for_direct_add: bool,
+    pub(crate) verified_already: bool,
     pub(crate) already_in_destination: bool,
     pub(crate) code_ttl: Duration,
     pub(crate) connect_delay: Duration,
@@ -85,6 +86,7 @@ impl Scenario {
             display_name_approved: true,
             source_ready: true,
             eligible_for_direct_add: false,
+            verified_already: false,
             already_in_destination: false,
             code_ttl: DEFAULT_CODE_TTL,
             connect_delay: Duration::ZERO,
@@ -272,6 +274,15 @@ impl Scenario {
         self
     }
 
+    /// Whether the number's ownership is verified already when it arrives
+    /// in the destination (`code_verification_status: VERIFIED`: some
+    /// providers keep a verification valid for days): no code is needed,
+    /// the port goes straight to register.
+    pub fn verified_already(mut self, yes: bool) -> Self {
+        self.verified_already = yes;
+        self
+    }
+
     /// Whether the number is already in the destination's list.
     pub fn in_destination_list(mut self, yes: bool) -> Self {
         self.already_in_destination = yes;
@@ -376,6 +387,7 @@ impl std::fmt::Debug for Scenario {
             .field("display_name_approved", &self.display_name_approved)
             .field("source_ready", &self.source_ready)
             .field("eligible_for_direct_add", &self.eligible_for_direct_add)
+            .field("verified_already", &self.verified_already)
             .field("already_in_destination", &self.already_in_destination)
             .field("code_ttl", &self.code_ttl)
             .field("connect_delay", &self.connect_delay)

@@ -120,6 +120,8 @@ pub(crate) struct Number {
     pub(crate) two_step_pin: Option<String>,
     pub(crate) display_name_approved: bool,
     pub(crate) eligible_for_direct_add: bool,
+    /// Verified by the previous provider: its objects start verified.
+    pub(crate) verified_already: bool,
     pub(crate) register_calls: Vec<Timestamp>,
     pub(crate) blocked_until: Option<Timestamp>,
     /// Faults for this number's requests only.
@@ -336,6 +338,7 @@ impl World {
             two_step_pin: scenario.two_step_pin.clone(),
             display_name_approved: scenario.display_name_approved,
             eligible_for_direct_add: scenario.eligible_for_direct_add,
+            verified_already: scenario.verified_already,
             register_calls: Vec::new(),
             blocked_until: None,
             faults: if own_faults {
@@ -393,6 +396,7 @@ impl World {
         let owner = self.numbers.get_mut(number)?;
         owner.placed.push(id.clone());
         let phone = owner.phone.clone();
+        let verified = owner.verified_already;
         match self.listed.get_mut(waba.as_str()) {
             Some(ids) => ids.push(id.clone()),
             None => {
@@ -408,7 +412,7 @@ impl World {
                 number,
                 phone,
                 code: None,
-                verified: false,
+                verified,
                 connected_at: None,
             },
         );
