@@ -193,8 +193,9 @@ async fn every_documented_code_verification_status_is_known() {
 #[tokio::test]
 async fn the_number_fields_the_client_requests_are_documented_or_optional() {
     let spec = spec();
-    // Real Graph fields of a phone number the description leaves out.
-    let undocumented_but_real = ["platform_type"];
+    // Real Graph fields of a phone number the description leaves out (a
+    // refusal of each is survived: below).
+    let undocumented_but_real = ["platform_type", "name_status"];
     let number = documented_fields(
         &spec,
         "/{Version}/{Phone-Number-ID}",
@@ -241,4 +242,100 @@ async fn the_number_fields_the_client_requests_are_documented_or_optional() {
             "the client lists {field:?}, which the description does not document ({list:?})"
         );
     }
+}
+
+/// Graph answers a field it does not serve on a node with error 100
+/// ("Tried accessing nonexisting field"). A number read, and a list page,
+/// that meet such a refusal for a field the description leaves out ask
+/// again without it: the record lacks the field, nothing fails.
+#[tokio::test]
+async fn a_number_read_and_a_list_survive_a_refused_undocumented_field() {
+    use wiremock::matchers::query_param;
+    let refusal = |field: &str| {
+        ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": format!("(#100) Tried accessing nonexisting field ({field}) on node type (WhatsAppBusinessPhoneNumber)"),
+            "type": "OAuthException", "code": 100, "fbtrace_id": "AbC"}}))
+    };
+    let server = MockServer::start().await;
+    // Refused while platform_type is asked for; answered without it.
+    Mock::given(method("GET"))
+        .and(path(format!("/{VERSION}/{NUMBER_ID}")))
+        .and(query_param(
+            "fields",
+            "id,display_phone_number,verified_name,status,code_verification_status,name_status,platform_type",
+        ))
+        .respond_with(refusal("platform_type"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/{VERSION}/{NUMBER_ID}")))
+        .and(query_param(
+            "fields",
+            "id,display_phone_number,verified_name,status,code_verification_status,name_status",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": NUMBER_ID, "status": "CONNECTED", "code_verification_status": "VERIFIED"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let record = client(&server)
+        .read_phone_number(&PhoneNumberId::new(NUMBER_ID).unwrap())
+        .await
+        .expect("the read survives the refusal");
+    assert!(record.is_connected() && record.platform_type.is_none());
+    server.verify().await;
+
+    // The list: name_status refused on the first page, the pages go on
+    // without it.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/{VERSION}/{WABA}/phone_numbers")))
+        .and(query_param(
+            "fields",
+            "id,display_phone_number,verified_name,status,code_verification_status,name_status,platform_type",
+        ))
+        .respond_with(refusal("name_status"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/{VERSION}/{WABA}/phone_numbers")))
+        .and(query_param(
+            "fields",
+            "id,display_phone_number,verified_name,status,code_verification_status,platform_type",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": NUMBER_ID, "display_phone_number": "+1 415-555-0123", "status": "CONNECTED"}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let listed = client(&server)
+        .list_phone_numbers(&waba_porting::WabaId::new(WABA).unwrap())
+        .await
+        .expect("the list survives the refusal");
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].name_status.is_none());
+    server.verify().await;
+
+    // Any other error 100 is no refusal of a field: it fails the read.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/{VERSION}/{NUMBER_ID}")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "Invalid phone number ID format. Must be numeric.",
+            "type": "OAuthException", "code": 100, "fbtrace_id": "AbC"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = client(&server)
+        .read_phone_number(&PhoneNumberId::new(NUMBER_ID).unwrap())
+        .await
+        .expect_err("not a refused field");
+    assert_eq!(
+        error.api_kind(),
+        Some(waba_porting::ApiErrorKind::InvalidParameter)
+    );
 }

@@ -1,6 +1,7 @@
 //! The typed client: performs each step's one request and moves the session.
 
 mod builder;
+mod fields;
 mod phone_numbers;
 mod wire;
 
@@ -540,10 +541,23 @@ impl PortingClient {
         deadline: &Deadline,
     ) -> Result<PhoneNumberRecord, Error> {
         let operation = Operation::ReadPhoneNumber;
-        let query = [("fields", number::FIELDS)];
         let id = phone_number_id.as_str();
-        let response = self.send(operation, id, &query, None, deadline).await?;
-        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        // A field Graph refuses as nonexisting (some the crate reads are
+        // missing from Meta's OpenAPI description) is dropped and the read
+        // asked again: the record lacks it.
+        let mut asked: Vec<&str> = number::FIELDS.split(',').collect();
+        let (response, value) = loop {
+            let fields = fields::joined(&asked);
+            let query = [("fields", fields.as_str())];
+            let response = self.send(operation, id, &query, None, deadline).await?;
+            match wire::decode(operation, &response, self.inner.clock.as_ref()) {
+                Ok(value) => break (response, value),
+                Err(error) => match fields::refused_field(&error, &asked) {
+                    Some(refused) => asked.retain(|field| *field != refused),
+                    None => return Err(error),
+                },
+            }
+        };
         // A record of another number is no answer to this read.
         PhoneNumberRecord::from_value(&value)
             .filter(|record| &record.id == phone_number_id)
@@ -590,9 +604,15 @@ impl PortingClient {
         let mut after: Option<String> = None;
         let mut seen = HashSet::new();
         let mut last = None;
-        for _ in 0..phone_numbers::MAX_PAGES {
+        // A field Graph refuses as nonexisting is dropped for this and the
+        // next pages (see read_number); each refusal drops one, so the
+        // page is asked at most once more per field.
+        let mut asked: Vec<&str> = number::FIELDS.split(',').collect();
+        let mut pages = 0;
+        while pages < phone_numbers::MAX_PAGES {
+            let fields = fields::joined(&asked);
             let mut query = vec![
-                ("fields", number::FIELDS),
+                ("fields", fields.as_str()),
                 ("limit", phone_numbers::PAGE_SIZE),
             ];
             if let Some(cursor) = after.as_deref() {
@@ -600,7 +620,17 @@ impl PortingClient {
             }
             let waba = waba_id.as_str();
             let response = self.send(operation, waba, &query, None, deadline).await?;
-            let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+            let value = match wire::decode(operation, &response, self.inner.clock.as_ref()) {
+                Ok(value) => value,
+                Err(error) => match fields::refused_field(&error, &asked) {
+                    Some(refused) => {
+                        asked.retain(|field| *field != refused);
+                        continue;
+                    }
+                    None => return Err(error),
+                },
+            };
+            pages += 1;
             let page = phone_numbers::parse_page(&value)
                 .ok_or_else(|| wire::shape_error(operation, &response))?;
             if visit(page.records) {
