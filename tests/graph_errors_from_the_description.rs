@@ -714,6 +714,37 @@ async fn every_described_fault_reaches_the_caller_as_its_kind() {
     }
 }
 
+/// "Invalid or has expired" says neither: a code older than its lifetime
+/// expired, a younger one was refused as wrong.
+#[tokio::test]
+async fn the_verification_failed_example_for_an_old_code_asks_for_a_new_one() {
+    let sim = Scenario::happy_path().build();
+    let client = sim_client(&sim);
+    let mut session = sim.session();
+    client.start_migration(&mut session).await.unwrap();
+    client
+        .request_code(&mut session, CodeMethod::Sms, &Language::default())
+        .await
+        .unwrap();
+    let code = sim.latest_code(session.phone_number()).unwrap();
+    sim.advance(waba_porting::CODE_LIFETIME + std::time::Duration::from_secs(60));
+    sim.inject_at(
+        Operation::VerifyCode,
+        Fault::Described(DescribedError::VerificationFailed),
+        1,
+    );
+    let error = client.verify_code(&mut session, &code).await.unwrap_err();
+    assert_eq!(
+        error.api_kind(),
+        Some(ApiErrorKind::VerificationCodeExpired)
+    );
+    assert_eq!(error.who_must_act(), Actor::Us);
+    assert_eq!(
+        session.next_action().action,
+        waba_porting::NextAction::RequestNewCode
+    );
+}
+
 #[tokio::test]
 async fn already_registered_by_another_process_settles_the_session_as_registered() {
     let sim = Scenario::happy_path().build();
