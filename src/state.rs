@@ -159,9 +159,10 @@ pub enum StepOutcome {
         /// The id returned.
         phone_number_id: PhoneNumberId,
     },
-    /// `start` said the number is already in the destination (2388012) and
-    /// the look-up found it: the port continues from where the listed
-    /// number stands (registered, verified, or just added).
+    /// `start` said the number is already in the destination (2388012, or
+    /// 100 "already registered with WhatsApp Business") and the look-up
+    /// found it: the port continues from where the listed number stands
+    /// (registered, verified, or just added).
     ExistingNumberAdopted {
         /// The id found.
         phone_number_id: PhoneNumberId,
@@ -191,8 +192,9 @@ pub enum StepOutcome {
     CodeVerified,
     /// `register` succeeded.
     Registered,
-    /// A step's outcome was unknown (timeout, lost answer, crash); reading the
-    /// number showed where the server stands.
+    /// A step's outcome was unknown (timeout, lost answer, crash), or
+    /// `register` was refused as "already registered"; reading the number
+    /// showed where the server stands.
     Reconciled {
         /// The step whose outcome was unknown.
         operation: Operation,

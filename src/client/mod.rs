@@ -23,7 +23,7 @@ use crate::cancel::CancelToken;
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
 use crate::error::retry::{self, Delivery};
 use crate::error::{
-    ApiErrorKind, ConfigError, Error, UndecodableReason, UnexpectedResponse, WaitReason,
+    ApiError, ApiErrorKind, ConfigError, Error, UndecodableReason, UnexpectedResponse, WaitReason,
     WaitRequired,
 };
 use crate::ids::{PhoneNumberId, WabaId};
@@ -172,10 +172,15 @@ impl PortingClient {
     /// Step 1: asks the destination WABA to take the number in
     /// (`POST /{waba-id}/phone_numbers`, `migrate_phone_number=true`).
     ///
-    /// When Meta answers 2388012 ("already exists in your list"), the client
-    /// looks the number up in the destination WABA and continues from where
-    /// the listed number stands: `Registered` when it is connected,
-    /// `CodeVerified` when its code was verified, `Initiated` otherwise.
+    /// When Meta answers 2388012 ("already exists in your list") or 100
+    /// "Phone number is already registered with WhatsApp Business" (HTTP
+    /// 409 in Meta's OpenAPI description), the client looks the number up
+    /// in the destination WABA and continues from where the listed number
+    /// stands: `Registered` when it is connected, `CodeVerified` when its
+    /// code was verified, `Initiated` otherwise. A number not listed there
+    /// leaves Meta's answer as the error
+    /// ([`ApiErrorKind::AlreadyInDestination`],
+    /// [`ApiErrorKind::AlreadyRegistered`]).
     ///
     /// # Errors
     /// See [`Error`]; a refused step moves the session as its case says.
@@ -230,6 +235,13 @@ impl PortingClient {
     /// client reads the number first (`CONNECTED` means done) and re-sends
     /// only if it is not connected. Always pass the same PIN for a session:
     /// a register that went through set it.
+    ///
+    /// When Meta answers 100 "Phone number is already registered or in
+    /// invalid state for registration" (HTTP 422 in Meta's OpenAPI
+    /// description), the client reads the number: connected in the
+    /// destination, the session is `Registered` (as after a lost answer);
+    /// otherwise the error is [`ApiErrorKind::AlreadyRegistered`] and the
+    /// session stays where it was.
     ///
     /// # Errors
     /// See [`Error`].
@@ -915,11 +927,64 @@ impl PortingClient {
                 let error = Error::Api(e.reclassified(ApiErrorKind::PinIncorrect));
                 Err(self.record_failure(session, operation, error).await)
             }
+            Err(Error::Api(e))
+                if operation == Operation::Register
+                    && e.kind() == ApiErrorKind::AlreadyRegistered =>
+            {
+                self.finish_already_registered(session, e, earlier_register_unknown, deadline)
+                    .await
+            }
             Err(error) => Err(self.record_failure(session, operation, error).await),
         }
     }
 
-    /// The answer to `start`: the new id, or on 2388012 the listed number.
+    /// `register` answered "already registered or in invalid state for
+    /// registration": Meta did not register the number now, but it may be
+    /// registered already — by an earlier register of ours whose answer
+    /// was lost, or by another process. The number is read, as for a lost
+    /// register answer: `CONNECTED` (or, after a register of ours whose
+    /// outcome was unknown, a number on a platform and connecting) settles
+    /// the step as registered ([`StepOutcome::Reconciled`]). A read that
+    /// shows less, lacks `status`, or fails proves nothing: the refusal
+    /// stands, recorded as any other.
+    async fn finish_already_registered(
+        &self,
+        session: &mut PortingSession,
+        refusal: ApiError,
+        earlier_register_unknown: bool,
+        deadline: &Deadline,
+    ) -> Result<StateName, Error> {
+        let operation = Operation::Register;
+        let Some(id) = session.state().phone_number_id().cloned() else {
+            return Err(self
+                .record_failure(session, operation, refusal.into())
+                .await);
+        };
+        session.begin(Operation::ReadPhoneNumber, self.now(), None);
+        let registered = match self.read_number(&id, deadline).await {
+            Ok(record) if record.status.is_some() => {
+                let connecting =
+                    earlier_register_unknown && !record.is_connected() && record.is_on_platform();
+                Some(observed(&record).with_connecting(connecting)).filter(Observed::is_registered)
+            }
+            Ok(_) | Err(_) => None,
+        };
+        let Some(observed) = registered else {
+            return Err(self
+                .record_failure(session, operation, refusal.into())
+                .await);
+        };
+        let outcome = StepOutcome::Reconciled {
+            operation,
+            observed,
+        };
+        let state = self.record_success(session, operation, outcome).await?;
+        telemetry::reconciled(operation, observed, state);
+        Ok(state)
+    }
+
+    /// The answer to `start`: the new id, or on 2388012 (or 409 "already
+    /// registered with WhatsApp Business") the listed number.
     async fn finish_start(
         &self,
         session: &mut PortingSession,
@@ -931,7 +996,14 @@ impl PortingClient {
             response.and_then(|r| wire::expect_id(operation, &r, self.inner.clock.as_ref()));
         let outcome = match answer {
             Ok(phone_number_id) => StepOutcome::MigrationStarted { phone_number_id },
-            Err(Error::Api(e)) if e.kind() == ApiErrorKind::AlreadyInDestination => {
+            // 2388012, or Meta's OpenAPI description's 409 "already
+            // registered with WhatsApp Business": the number may be ours.
+            Err(Error::Api(e))
+                if matches!(
+                    e.kind(),
+                    ApiErrorKind::AlreadyInDestination | ApiErrorKind::AlreadyRegistered
+                ) =>
+            {
                 let found = self
                     .find_phone_number(session.waba_id(), session.phone_number(), deadline)
                     .await;

@@ -486,6 +486,228 @@ pub fn rate_limited(code: i64, fbtrace_id: &str) -> Answer {
     graph_error(429, code, None, "Rate limit hit", fbtrace_id)
 }
 
+/// The `fbtrace_id` of every example body in Meta's OpenAPI description.
+pub const DESCRIPTION_FBTRACE_ID: &str = "AXsgnV2Cm3ZMGF3dF_cfYIn";
+
+/// An error answer Meta's OpenAPI description of the business messaging
+/// API (v23.0, `facebook/openapi` commit `ecba623`) gives as an example,
+/// with its HTTP status: [`described`] answers its body as written there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DescribedError {
+    /// 404, 803 "Phone number not found" (`GET /{phone-number-id}`, and
+    /// the number's `register`, `verify_code`…).
+    PhoneNumberNotFound,
+    /// 404, 803 "This phone number has been deleted and is no longer
+    /// accessible" (`GET /{phone-number-id}`).
+    PhoneNumberDeleted,
+    /// 404, 803 "The WhatsApp Business Account associated with this phone
+    /// number could not be found" (`GET /{phone-number-id}`).
+    NumbersWabaNotFound,
+    /// 404, 803 "WhatsApp Business Account not found"
+    /// (`POST /{waba-id}/phone_numbers`).
+    WabaNotFound,
+    /// 401, 104 "An access token is required to request this resource"
+    /// (`GET /{phone-number-id}`).
+    AccessTokenMissing,
+    /// 403, 200/1349175 "Your app is not linked to the WhatsApp Business
+    /// Account that owns this phone number" (`GET /{phone-number-id}`).
+    AppNotLinked,
+    /// 403, 200/1349175 "Phone number limit exceeded for this WhatsApp
+    /// Business Account", "Limit Exceeded"
+    /// (`POST /{waba-id}/phone_numbers`).
+    PhoneNumberLimitExceeded,
+    /// 422, 100 "The verification code is invalid or has expired",
+    /// "Verification Failed" (`POST /{phone-number-id}/verify_code`).
+    VerificationFailed,
+    /// 422, 100 "Phone number is already registered or in invalid state for
+    /// registration" (`POST /{phone-number-id}/register`).
+    AlreadyRegisteredOrInvalidState,
+    /// 409, 100 "Phone number is already registered with WhatsApp Business"
+    /// (`POST /{waba-id}/phone_numbers`).
+    AlreadyRegisteredWithWhatsApp,
+}
+
+impl DescribedError {
+    /// Every example, in declaration order.
+    pub const ALL: [Self; 10] = [
+        Self::PhoneNumberNotFound,
+        Self::PhoneNumberDeleted,
+        Self::NumbersWabaNotFound,
+        Self::WabaNotFound,
+        Self::AccessTokenMissing,
+        Self::AppNotLinked,
+        Self::PhoneNumberLimitExceeded,
+        Self::VerificationFailed,
+        Self::AlreadyRegisteredOrInvalidState,
+        Self::AlreadyRegisteredWithWhatsApp,
+    ];
+
+    /// A stable snake_case name (`"phone_number_not_found"`), as the
+    /// simulator's control API takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PhoneNumberNotFound => "phone_number_not_found",
+            Self::PhoneNumberDeleted => "phone_number_deleted",
+            Self::NumbersWabaNotFound => "numbers_waba_not_found",
+            Self::WabaNotFound => "waba_not_found",
+            Self::AccessTokenMissing => "access_token_missing",
+            Self::AppNotLinked => "app_not_linked",
+            Self::PhoneNumberLimitExceeded => "phone_number_limit_exceeded",
+            Self::VerificationFailed => "verification_failed",
+            Self::AlreadyRegisteredOrInvalidState => "already_registered_or_invalid_state",
+            Self::AlreadyRegisteredWithWhatsApp => "already_registered_with_whatsapp",
+        }
+    }
+
+    /// The example named `name` ([`as_str`](Self::as_str)).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// The HTTP status the description gives it.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::PhoneNumberNotFound
+            | Self::PhoneNumberDeleted
+            | Self::NumbersWabaNotFound
+            | Self::WabaNotFound => 404,
+            Self::AccessTokenMissing => 401,
+            Self::AppNotLinked | Self::PhoneNumberLimitExceeded => 403,
+            Self::VerificationFailed | Self::AlreadyRegisteredOrInvalidState => 422,
+            Self::AlreadyRegisteredWithWhatsApp => 409,
+        }
+    }
+
+    /// `message`, `type`, `code`, `error_subcode`, and the
+    /// `error_user_title` and `error_user_msg` when the example has them.
+    #[allow(clippy::type_complexity)]
+    fn fields(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        i64,
+        Option<i64>,
+        Option<(&'static str, &'static str)>,
+    ) {
+        const GRAPH_METHOD: &str = "GraphMethodException";
+        const OAUTH: &str = "OAuthException";
+        match self {
+            Self::PhoneNumberNotFound => ("Phone number not found", GRAPH_METHOD, 803, None, None),
+            Self::PhoneNumberDeleted => (
+                "This phone number has been deleted and is no longer accessible",
+                GRAPH_METHOD,
+                803,
+                None,
+                None,
+            ),
+            Self::NumbersWabaNotFound => (
+                "The WhatsApp Business Account associated with this phone number could not be \
+                 found",
+                GRAPH_METHOD,
+                803,
+                None,
+                None,
+            ),
+            Self::WabaNotFound => (
+                "WhatsApp Business Account not found",
+                GRAPH_METHOD,
+                803,
+                None,
+                None,
+            ),
+            Self::AccessTokenMissing => (
+                "An access token is required to request this resource",
+                OAUTH,
+                104,
+                None,
+                None,
+            ),
+            Self::AppNotLinked => (
+                "Your app is not linked to the WhatsApp Business Account that owns this phone \
+                 number",
+                OAUTH,
+                200,
+                Some(1349175),
+                None,
+            ),
+            Self::PhoneNumberLimitExceeded => (
+                "Phone number limit exceeded for this WhatsApp Business Account",
+                OAUTH,
+                200,
+                Some(1349175),
+                Some((
+                    "Limit Exceeded",
+                    "You have reached the maximum number of phone numbers for this account",
+                )),
+            ),
+            Self::VerificationFailed => (
+                "The verification code is invalid or has expired",
+                GRAPH_METHOD,
+                100,
+                None,
+                Some((
+                    "Verification Failed",
+                    "The verification code you entered is invalid or has expired",
+                )),
+            ),
+            Self::AlreadyRegisteredOrInvalidState => (
+                "Phone number is already registered or in invalid state for registration",
+                GRAPH_METHOD,
+                100,
+                None,
+                None,
+            ),
+            Self::AlreadyRegisteredWithWhatsApp => (
+                "Phone number is already registered with WhatsApp Business",
+                GRAPH_METHOD,
+                100,
+                None,
+                None,
+            ),
+        }
+    }
+}
+
+/// The body of `error` as Meta's OpenAPI description gives it (the same
+/// fields, no more), with its HTTP status and `fbtrace_id` (the
+/// description's is [`DESCRIPTION_FBTRACE_ID`]).
+///
+/// ```
+/// use waba_porting::simulator::reference::{self, DescribedError};
+///
+/// let answer = reference::described(DescribedError::PhoneNumberNotFound, reference::DESCRIPTION_FBTRACE_ID);
+/// assert_eq!(answer.status, 404);
+/// let body: serde_json::Value = serde_json::from_str(&answer.body)?;
+/// assert_eq!(
+///     body,
+///     serde_json::json!({"error": {
+///         "message": "Phone number not found",
+///         "type": "GraphMethodException",
+///         "code": 803,
+///         "fbtrace_id": "AXsgnV2Cm3ZMGF3dF_cfYIn"
+///     }})
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn described(error: DescribedError, fbtrace_id: &str) -> Answer {
+    let (message, kind, code, subcode, user) = error.fields();
+    let mut fields = Map::new();
+    fields.insert("message".into(), message.into());
+    fields.insert("type".into(), kind.into());
+    fields.insert("code".into(), code.into());
+    if let Some(subcode) = subcode {
+        fields.insert("error_subcode".into(), subcode.into());
+    }
+    fields.insert("fbtrace_id".into(), fbtrace_id.into());
+    if let Some((title, text)) = user {
+        fields.insert("error_user_title".into(), title.into());
+        fields.insert("error_user_msg".into(), text.into());
+    }
+    Answer::json(error.status(), &json!({ "error": Value::Object(fields) }))
+}
+
 /// An HTML 502 page from a proxy.
 pub fn bad_gateway() -> Answer {
     Answer {

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::clock::{Rng, SimClock};
 use super::faults::{self, Fault, FaultPlan};
-use super::reference::{self as answers, texts, Answer, PhoneNumberFacts};
+use super::reference::{self as answers, texts, Answer, DescribedError, PhoneNumberFacts};
 use super::scenario::Scenario;
 use crate::ids::{BusinessId, PhoneNumberId, WabaId};
 use crate::number::CodeVerificationStatus;
@@ -533,6 +533,7 @@ impl World {
                     None => answer,
                 }
             }
+            Fault::Described(error) => answers::described(*error, &trace),
             // Latency and AnswerLost are handled before answering (the request
             // is applied); they never reach here.
             Fault::BadGateway | Fault::Latency(_) | Fault::AnswerLost => answers::bad_gateway(),
@@ -548,10 +549,12 @@ impl World {
         about: Option<usize>,
     ) -> Answer {
         let trace = self.trace();
-        let authorized = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "))
+        let Some(authorization) = request.headers.get("authorization") else {
+            // No token at all: Meta's OpenAPI description answers 104.
+            return answers::described(DescribedError::AccessTokenMissing, &trace);
+        };
+        let authorized = authorization
+            .strip_prefix("Bearer ")
             .is_some_and(|token| token == self.token);
         if !authorized {
             return answers::invalid_token(&trace);
