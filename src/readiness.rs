@@ -144,27 +144,28 @@ impl ReadinessReport {
         if let Some(waba) = waba {
             if let Some(status) = &waba.account_review_status {
                 report.checked.push(WabaReview);
-                if *status != AccountReviewStatus::Approved {
+                if let Some(remediation) = review_remediation(status) {
                     report.add(
                         WabaReview,
                         Severity::Blocker,
                         Some(ApiErrorKind::DestinationNotApproved),
-                        format!("account_review_status is {status}"),
-                        "Wait for Meta to approve the destination WABA (or fix what its review \
-                         rejected) before porting into it.",
+                        format!("account_review_status is {status} ({})", status.meaning()),
+                        remediation,
                     );
                 }
             }
             if let Some(status) = &waba.business_verification_status {
                 report.checked.push(BusinessVerification);
-                if *status != BusinessVerificationStatus::Verified {
+                if let Some(remediation) = verification_remediation(status) {
                     report.add(
                         BusinessVerification,
                         Severity::Blocker,
                         None,
-                        format!("business_verification_status is {status}"),
-                        "Meta's migration guide requires a verified business: complete business \
-                         verification in Meta Business Manager first.",
+                        format!(
+                            "business_verification_status is {status} ({})",
+                            status.meaning()
+                        ),
+                        remediation,
                     );
                 }
             }
@@ -221,23 +222,105 @@ impl ReadinessReport {
         }
         if let Some(status) = name_status {
             report.checked.push(DisplayName);
-            if !matches!(
-                status,
-                NameStatus::Approved | NameStatus::AvailableWithoutReview
-            ) {
+            if let Some(remediation) = name_remediation(status) {
                 report.add(
                     DisplayName,
                     Severity::Blocker,
                     Some(ApiErrorKind::DisplayNameNotApproved),
-                    format!("name_status is {status}"),
-                    "The customer gets the number's display name approved (and no name change \
-                     pending) in WhatsApp Manager, then the port can go on.",
+                    format!("name_status is {status} ({})", status.meaning()),
+                    remediation,
                 );
             }
         }
         report.findings.sort_by_key(|f| f.severity);
         report
     }
+}
+
+/// What to do about a WABA review that is not `APPROVED` (`None`: nothing).
+fn review_remediation(status: &AccountReviewStatus) -> Option<&'static str> {
+    Some(match status {
+        AccountReviewStatus::Approved => return None,
+        AccountReviewStatus::Pending | AccountReviewStatus::Deferred => {
+            "Meta is reviewing the destination WABA (or put its review off): nothing to do but \
+             wait for its decision and check again; Meta migrates numbers only into an approved \
+             WABA."
+        }
+        AccountReviewStatus::Rejected => {
+            "Meta's review rejected the destination WABA: fix what the review named and ask for \
+             another review in WhatsApp Manager, or port into another, approved WABA."
+        }
+        AccountReviewStatus::Restricted => {
+            "The destination WABA is restricted (a policy matter): see Business Support Home for \
+             why and appeal there; no number can be migrated into it meanwhile, or port into \
+             another, approved WABA."
+        }
+        AccountReviewStatus::LimitReached => {
+            "The business reached a limit Meta sets (LIMIT_REACHED): remove what it no longer \
+             needs or ask Meta to raise the limit, then port."
+        }
+        AccountReviewStatus::Other(_) => {
+            "Meta reports a review status this crate does not know: only APPROVED lets a \
+             migration in. Check the destination WABA in WhatsApp Manager."
+        }
+    })
+}
+
+/// What to do about a business that is not verified (`None`: nothing).
+fn verification_remediation(status: &BusinessVerificationStatus) -> Option<&'static str> {
+    use BusinessVerificationStatus::*;
+    Some(match status {
+        Verified => return None,
+        Pending => {
+            "Meta is verifying the business: nothing to do but wait for its decision and check \
+             again; Meta's migration guide requires a verified business."
+        }
+        PendingNeedMoreInfo => {
+            "Meta asked the business for more information to verify it: provide it in Meta \
+             Business Manager (Security Centre); Meta's migration guide requires a verified \
+             business."
+        }
+        PendingSubmission => {
+            "The business's verification is not submitted yet: submit it in Meta Business \
+             Manager (Security Centre); Meta's migration guide requires a verified business."
+        }
+        NotVerified | Unverified | Rejected | Failed | Revoked | Expired | Ineligible => {
+            "Meta's migration guide requires a verified business: complete business \
+             verification in Meta Business Manager (Security Centre) first."
+        }
+        Other(_) => {
+            "Meta reports a verification status this crate does not know: only a verified \
+             business can port. Check the business in Meta Business Manager (Security Centre)."
+        }
+    })
+}
+
+/// What to do about a display name that is not approved (`None`: nothing).
+fn name_remediation(status: &NameStatus) -> Option<&'static str> {
+    Some(match status {
+        NameStatus::Approved | NameStatus::AvailableWithoutReview => return None,
+        NameStatus::PendingReview => {
+            "Meta is reviewing the number's display name: wait for its decision, then the port \
+             can go on."
+        }
+        NameStatus::Declined => {
+            "Meta declined the number's display name: the customer submits a name that follows \
+             Meta's display name guidelines in WhatsApp Manager, then the port can go on once it \
+             is approved."
+        }
+        NameStatus::Expired => {
+            "The display name's certificate expired: the customer renews the name in WhatsApp \
+             Manager, then the port can go on once it is approved."
+        }
+        NameStatus::None => {
+            "The number has no display name: the customer submits one in WhatsApp Manager, then \
+             the port can go on once it is approved."
+        }
+        NameStatus::Other(_) => {
+            "Meta reports a display name status this crate does not know: the port needs an \
+             approved name. Check the number in WhatsApp Manager."
+        }
+    })
 }
 
 impl fmt::Display for ReadinessReport {

@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::meaning::StatusMeaning;
 use crate::number::graph_enum;
 
 /// The fields the readiness check reads
@@ -12,7 +13,26 @@ pub(crate) const FIELDS: &str = "id,account_review_status,business_verification_
 primary_funding_id,on_behalf_of_business_info";
 
 graph_enum! {
-    /// A WABA's `account_review_status`: Meta's review of the account.
+    /// A WABA's `account_review_status`: Meta's review of the account, and
+    /// what each value means for a port into it ([`meaning`](Self::meaning)).
+    ///
+    /// Meta's OpenAPI description (v23.0) names `APPROVED`, `PENDING`,
+    /// `REJECTED`, `RESTRICTED` and `LIMIT_REACHED`; its webhook adds
+    /// `DEFERRED`. Any other value is kept as sent ([`Other`](Self::Other)).
+    ///
+    /// | `account_review_status` | Meaning | Readiness |
+    /// |---|---|---|
+    /// | `APPROVED` | [`Proceed`](StatusMeaning::Proceed) | Nothing. |
+    /// | `PENDING` | [`Wait`](StatusMeaning::Wait) | Blocker: Meta is reviewing the WABA; wait for its decision. |
+    /// | `DEFERRED` | [`Wait`](StatusMeaning::Wait) | Blocker: Meta put the review off; wait for its decision. |
+    /// | `REJECTED` | [`Blocker`](StatusMeaning::Blocker) | Blocker: fix what the review rejected and ask for another. |
+    /// | `RESTRICTED` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the WABA is restricted (a policy matter); resolve it in Business Support Home. |
+    /// | `LIMIT_REACHED` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the business reached a limit Meta sets; free or raise it. |
+    /// | anything else | [`Unknown`](StatusMeaning::Unknown) | Blocker: never read as approved. |
+    ///
+    /// Every value but `APPROVED` is a blocker because Meta migrates numbers
+    /// only into an approved WABA (the port would fail with
+    /// [`ApiErrorKind::DestinationNotApproved`](crate::ApiErrorKind::DestinationNotApproved)).
     AccountReviewStatus {
         /// Approved: numbers can be migrated into it.
         Approved = "APPROVED",
@@ -20,12 +40,46 @@ graph_enum! {
         Pending = "PENDING",
         /// Rejected.
         Rejected = "REJECTED",
+        /// Restricted (a policy matter).
+        Restricted = "RESTRICTED",
+        /// The business reached a limit Meta sets.
+        LimitReached = "LIMIT_REACHED",
+        /// The review was put off (Meta's webhook value).
+        Deferred = "DEFERRED",
+    }
+}
+
+impl AccountReviewStatus {
+    /// What the value means for a port into the WABA (the table above).
+    pub fn meaning(&self) -> StatusMeaning {
+        match self {
+            Self::Approved => StatusMeaning::Proceed,
+            Self::Pending | Self::Deferred => StatusMeaning::Wait,
+            Self::Rejected | Self::Restricted | Self::LimitReached => StatusMeaning::Blocker,
+            Self::Other(_) => StatusMeaning::Unknown,
+        }
     }
 }
 
 graph_enum! {
-    /// A business's `business_verification_status` (values from Meta's
-    /// WhatsApp Business Account reference).
+    /// A business's `business_verification_status`, and what each value
+    /// means for a port ([`meaning`](Self::meaning)).
+    ///
+    /// Meta's OpenAPI description writes `VERIFIED`, `UNVERIFIED`, `PENDING`
+    /// and `REJECTED`; real answers use lower case and more values
+    /// (`verified`, `not_verified`, `pending_need_more_info`…). Both cases
+    /// read the same ([`as_str`](Self::as_str) gives the lower-case form);
+    /// any other value is kept as sent ([`Other`](Self::Other)).
+    ///
+    /// | `business_verification_status` | Meaning | Readiness |
+    /// |---|---|---|
+    /// | `verified` | [`Proceed`](StatusMeaning::Proceed) | Nothing. |
+    /// | `pending` | [`Wait`](StatusMeaning::Wait) | Blocker: Meta is verifying the business; wait for its decision. |
+    /// | `pending_need_more_info` | [`Blocker`](StatusMeaning::Blocker) | Blocker: Meta asks the business for more information. |
+    /// | `pending_submission` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the business has to submit its verification. |
+    /// | `unverified`, `not_verified` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the business must be verified. |
+    /// | `rejected`, `failed`, `revoked`, `expired`, `ineligible` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the business must be verified (again). |
+    /// | anything else | [`Unknown`](StatusMeaning::Unknown) | Blocker: never read as verified. |
     BusinessVerificationStatus {
         /// Verification expired.
         Expired = "expired",
@@ -35,6 +89,8 @@ graph_enum! {
         Ineligible = "ineligible",
         /// Never verified.
         NotVerified = "not_verified",
+        /// Not verified (Meta's description: `UNVERIFIED`).
+        Unverified = "unverified",
         /// In progress.
         Pending = "pending",
         /// Meta needs more information.
@@ -47,6 +103,26 @@ graph_enum! {
         Revoked = "revoked",
         /// Verified.
         Verified = "verified",
+    }
+}
+
+impl BusinessVerificationStatus {
+    /// What the value means for a port (the table above).
+    pub fn meaning(&self) -> StatusMeaning {
+        match self {
+            Self::Verified => StatusMeaning::Proceed,
+            Self::Pending => StatusMeaning::Wait,
+            Self::PendingNeedMoreInfo
+            | Self::PendingSubmission
+            | Self::NotVerified
+            | Self::Unverified
+            | Self::Rejected
+            | Self::Failed
+            | Self::Revoked
+            | Self::Expired
+            | Self::Ineligible => StatusMeaning::Blocker,
+            Self::Other(_) => StatusMeaning::Unknown,
+        }
     }
 }
 

@@ -11,7 +11,10 @@ use std::collections::BTreeSet;
 
 use common::{client, NUMBER_ID, VERSION, WABA};
 use serde_json::{json, Value};
-use waba_porting::{CodeVerificationStatus, NumberStatus, PhoneNumberId};
+use waba_porting::{
+    AccountReviewStatus, BusinessVerificationStatus, CodeVerificationStatus, NumberStatus,
+    PhoneNumberId, StatusMeaning,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -165,6 +168,49 @@ async fn every_documented_number_status_is_known_and_only_connected_reads_as_con
         Some(NumberStatus::Other("SOMETHING_NEW".to_owned()))
     );
     assert!(!record.is_connected() && !record.is_code_verified());
+}
+
+/// Every WABA status the description names (its review and its business's
+/// verification, in each schema that lists them) is a value the crate
+/// knows; only `APPROVED` and `VERIFIED` let a port proceed.
+#[test]
+fn every_documented_waba_status_is_known_and_only_approved_or_verified_proceeds() {
+    let spec = spec();
+    for pointer in [
+        "#/components/schemas/AccountReviewStatus",
+        "#/components/schemas/WhatsAppBusinessAccountReviewStatus",
+    ] {
+        for value in enum_values(&spec, pointer) {
+            let status = AccountReviewStatus::from_graph(&value);
+            assert!(
+                !matches!(status, AccountReviewStatus::Other(_)),
+                "documented account_review_status {value} is unknown to the crate"
+            );
+            assert_eq!(
+                status.meaning() == StatusMeaning::Proceed,
+                value == "APPROVED",
+                "{value}"
+            );
+        }
+    }
+    for pointer in [
+        "#/components/schemas/BusinessVerificationStatus",
+        "#/components/schemas/BusinessVerificationStatus_1",
+        "#/components/schemas/WhatsAppBusinessAccountVerificationStatus",
+    ] {
+        for value in enum_values(&spec, pointer) {
+            let status = BusinessVerificationStatus::from_graph(&value);
+            assert!(
+                !matches!(status, BusinessVerificationStatus::Other(_)),
+                "documented business_verification_status {value} is unknown to the crate"
+            );
+            assert_eq!(
+                status.meaning() == StatusMeaning::Proceed,
+                value == "VERIFIED",
+                "{value}"
+            );
+        }
+    }
 }
 
 /// Every `code_verification_status` the description names is known; only

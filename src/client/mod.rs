@@ -283,7 +283,13 @@ impl PortingClient {
     ///   the number got past what the refused step was for;
     /// - a verification that lapsed (`CodeVerified`, read `EXPIRED`): the
     ///   session goes back to `Initiated`, so no `register` is spent on a
-    ///   certain 133006.
+    ///   certain 133006;
+    /// - a number object gone (`status` `BANNED`, `DELETED`, `MIGRATED`,
+    ///   `UNLINKED`) before the port registered: the session is
+    ///   [`Rejected`](crate::PortingState::Rejected) with the matching
+    ///   [`RejectionReason`](crate::RejectionReason) instead of trying
+    ///   steps that can never go through (see
+    ///   [`NumberStatus`](crate::NumberStatus) for what each value means).
     ///
     /// A read without `status` decides nothing: it is an
     /// [`Error::UnexpectedResponse`] and the session is left as it was.
@@ -552,7 +558,8 @@ impl PortingClient {
 
     /// Finds `phone` among the WABA's numbers. Every page is read: when the
     /// number is listed more than once (a stale object beside the live
-    /// one), the most advanced listing wins — connected, then verified.
+    /// one), the most advanced listing wins — not gone (`DELETED`,
+    /// `BANNED`, `MIGRATED`, `UNLINKED`), then connected, then verified.
     async fn find_phone_number(
         &self,
         waba_id: &WabaId,
@@ -560,7 +567,8 @@ impl PortingClient {
         deadline: &Deadline,
     ) -> Result<Option<PhoneNumberRecord>, Error> {
         let mut found: Option<PhoneNumberRecord> = None;
-        let rank = |r: &PhoneNumberRecord| (r.is_connected(), r.is_code_verified());
+        let rank =
+            |r: &PhoneNumberRecord| (r.gone().is_none(), r.is_connected(), r.is_code_verified());
         self.scan_phone_numbers(waba_id, deadline, |page| {
             for record in page {
                 let matches = record
@@ -813,7 +821,9 @@ impl PortingClient {
             } else {
                 legal && step.passed(observed)
             };
-            if done {
+            // The read showed the number object gone: the port ended, and
+            // no step will ever go through on it.
+            if done || session.state().name() == StateName::Rejected {
                 return Ok(session.state().name());
             }
         }
@@ -964,7 +974,8 @@ impl PortingClient {
             (Some(method), Some(language))
                 if flight.operation == Operation::RequestCode
                     && !observed.is_registered()
-                    && !observed.code_verified =>
+                    && !observed.code_verified
+                    && observed.gone.is_none() =>
             {
                 // The state is dated when the request was sent (a code Meta
                 // sent then is as old); the history records it now.
@@ -1021,9 +1032,15 @@ impl PortingClient {
     ) -> Result<PhoneNumberRecord, Error> {
         // read_number already refuses a record of another number.
         let record = self.read_number(id, deadline).await?;
+        // A number object gone (`BANNED`, `DELETED`…) decides every step:
+        // none of them will ever go through on it.
         let decisive = match flight.operation {
             Operation::Register => record.status.is_some(),
-            _ => record.code_verification_status.is_some() || record.is_connected(),
+            _ => {
+                record.code_verification_status.is_some()
+                    || record.is_connected()
+                    || record.gone().is_some()
+            }
         };
         if !decisive {
             return Err(undecided_read(
@@ -1032,6 +1049,7 @@ impl PortingClient {
         }
         let unsure = flight.operation == Operation::Register
             && !record.is_connected()
+            && record.gone().is_none()
             && !record.is_on_platform()
             && !record.is_off_platform();
         let now = self.now();
@@ -1383,15 +1401,18 @@ fn undecided_read(reason: &'static str) -> Error {
     .into()
 }
 
-/// Whether a record says how far its number got: connected, or a status and
-/// a code verification status to read.
+/// Whether a record says how far its number got: connected, gone, or a
+/// status and a code verification status to read.
 fn decides_adoption(record: &PhoneNumberRecord) -> bool {
-    record.is_connected() || (record.status.is_some() && record.code_verification_status.is_some())
+    record.is_connected()
+        || record.gone().is_some()
+        || (record.status.is_some() && record.code_verification_status.is_some())
 }
 
 fn observed(record: &PhoneNumberRecord) -> Observed {
     Observed::new(record.is_connected(), record.is_code_verified())
         .with_code_expired(record.code_verification_status == Some(CodeVerificationStatus::Expired))
+        .with_gone(record.gone())
 }
 
 /// What a read settling `flight` shows. A number on a platform
@@ -1402,6 +1423,7 @@ fn observed(record: &PhoneNumberRecord) -> Observed {
 fn observed_for(record: &PhoneNumberRecord, flight: &InFlight) -> Observed {
     let connecting = flight.operation == Operation::Register
         && !record.is_connected()
+        && record.gone().is_none()
         && record.is_on_platform();
     observed(record).with_connecting(connecting)
 }

@@ -364,7 +364,16 @@ impl Simulator {
 
     /// Meta approves the destination WABA.
     pub fn approve_waba(&self, waba: &WabaId) -> bool {
-        self.with_waba(waba, |w| w.approved = true)
+        self.with_waba(waba, |w| "APPROVED".clone_into(&mut w.review_status))
+    }
+
+    /// Meta sets the `status` every object of `phone` reads (`BANNED`,
+    /// `DELETED`, `MIGRATED`, `FLAGGED`, or any other text), or, with
+    /// `None`, lets the number's progress give it again (`PENDING`,
+    /// `CONNECTED`). Only what reads answer changes: the steps answer as
+    /// before. Returns whether the number exists.
+    pub fn set_number_status(&self, phone: &PhoneNumber, status: Option<&str>) -> bool {
+        self.with_number(phone, |n| n.status_override = status.map(str::to_owned))
     }
 
     /// The destination WABA is set up for the business that owns `phone`

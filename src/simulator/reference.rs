@@ -144,6 +144,9 @@ pub struct PhoneNumberFacts {
     /// The display name is approved: `name_status` is `APPROVED`; otherwise
     /// `PENDING_REVIEW`.
     pub name_approved: bool,
+    /// The `status` answered instead of the one `registered` and
+    /// `connecting` give (`BANNED`, `DELETED`, `FLAGGED`…), when set.
+    pub status: Option<String>,
 }
 
 impl PhoneNumberFacts {
@@ -159,6 +162,7 @@ impl PhoneNumberFacts {
             connecting: false,
             code_verification: CodeVerificationStatus::NotVerified,
             name_approved: true,
+            status: None,
         }
     }
 }
@@ -187,6 +191,7 @@ pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Va
     } else {
         "PENDING_REVIEW"
     };
+    let status = facts.status.as_deref().unwrap_or(status);
     let all = [
         ("id", facts.id.as_str()),
         ("display_phone_number", facts.display_phone_number.as_str()),
@@ -248,6 +253,12 @@ pub struct WabaFacts {
     pub on_behalf_of_business: String,
     /// The customer accepted the "message on behalf" request.
     pub on_behalf_approved: bool,
+    /// The `account_review_status` answered instead of the one `approved`
+    /// gives (`RESTRICTED`, `DEFERRED`…), when set.
+    pub account_review_status: Option<String>,
+    /// The `business_verification_status` answered instead of the one
+    /// `business_verified` gives (`VERIFIED`, `pending`…), when set.
+    pub business_verification_status: Option<String>,
 }
 
 impl WabaFacts {
@@ -261,6 +272,8 @@ impl WabaFacts {
             payment_method: true,
             on_behalf_of_business: on_behalf_of_business.into(),
             on_behalf_approved: true,
+            account_review_status: None,
+            business_verification_status: None,
         }
     }
 }
@@ -295,24 +308,23 @@ pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
     }
     let mut all = Map::new();
     all.insert("id".into(), facts.id.clone().into());
-    all.insert(
-        "account_review_status".into(),
-        if facts.approved {
-            "APPROVED"
-        } else {
-            "PENDING"
-        }
-        .into(),
-    );
-    all.insert(
-        "business_verification_status".into(),
-        if facts.business_verified {
-            "verified"
-        } else {
-            "not_verified"
-        }
-        .into(),
-    );
+    let review = if facts.approved {
+        "APPROVED"
+    } else {
+        "PENDING"
+    };
+    let review = facts.account_review_status.as_deref().unwrap_or(review);
+    all.insert("account_review_status".into(), review.into());
+    let verification = if facts.business_verified {
+        "verified"
+    } else {
+        "not_verified"
+    };
+    let verification = facts
+        .business_verification_status
+        .as_deref()
+        .unwrap_or(verification);
+    all.insert("business_verification_status".into(), verification.into());
     if facts.payment_method {
         all.insert("primary_funding_id".into(), "1972385232742141".into());
     }

@@ -40,7 +40,8 @@ pub struct Scenario {
     pub(crate) destination_business: BusinessId,
     pub(crate) two_step_pin: Option<String>,
     pub(crate) on_behalf_approved: bool,
-    pub(crate) destination_approved: bool,
+    pub(crate) account_review_status: String,
+    pub(crate) business_verification_status: String,
     pub(crate) payment_method: bool,
     pub(crate) webhook_subscribed: bool,
     pub(crate) display_name_approved: bool,
@@ -80,7 +81,8 @@ impl Scenario {
             customer_business: business,
             two_step_pin: None,
             on_behalf_approved: true,
-            destination_approved: true,
+            account_review_status: "APPROVED".to_owned(),
+            business_verification_status: "verified".to_owned(),
             payment_method: true,
             webhook_subscribed: true,
             display_name_approved: true,
@@ -238,9 +240,29 @@ impl Scenario {
         self
     }
 
-    /// Whether the destination WABA is approved.
+    /// Whether the destination WABA is approved (`account_review_status`
+    /// `APPROVED`, else `PENDING`).
     pub fn destination_approved(mut self, yes: bool) -> Self {
-        self.destination_approved = yes;
+        let status = if yes { "APPROVED" } else { "PENDING" };
+        self.account_review_status = status.to_owned();
+        self
+    }
+
+    /// The destination WABA's `account_review_status`, as Graph answers it
+    /// (`APPROVED`, `PENDING`, `REJECTED`, `RESTRICTED`, `LIMIT_REACHED`,
+    /// `DEFERRED`, or any other text): only `APPROVED` lets a migration
+    /// in, as Meta does.
+    pub fn account_review_status(mut self, status: &str) -> Self {
+        status.clone_into(&mut self.account_review_status);
+        self
+    }
+
+    /// The destination business's `business_verification_status`, as Graph
+    /// answers it (default `verified`; `VERIFIED`, `not_verified`,
+    /// `pending`… or any other text). The simulated migration does not
+    /// depend on it; the readiness check reads it.
+    pub fn business_verification_status(mut self, status: &str) -> Self {
+        status.clone_into(&mut self.business_verification_status);
         self
     }
 
@@ -381,7 +403,11 @@ impl std::fmt::Debug for Scenario {
             .field("destination_business", &self.destination_business)
             .field("two_step_pin", &redacted(self.two_step_pin.is_some()))
             .field("on_behalf_approved", &self.on_behalf_approved)
-            .field("destination_approved", &self.destination_approved)
+            .field("account_review_status", &self.account_review_status)
+            .field(
+                "business_verification_status",
+                &self.business_verification_status,
+            )
             .field("payment_method", &self.payment_method)
             .field("webhook_subscribed", &self.webhook_subscribed)
             .field("display_name_approved", &self.display_name_approved)

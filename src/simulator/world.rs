@@ -103,10 +103,20 @@ pub(crate) const REGISTER_WINDOW: Duration = Duration::from_secs(72 * 3600);
 pub(crate) struct Waba {
     pub(crate) id: WabaId,
     pub(crate) business: BusinessId,
-    pub(crate) approved: bool,
+    /// `account_review_status`, as answered.
+    pub(crate) review_status: String,
+    /// `business_verification_status`, as answered.
+    pub(crate) verification_status: String,
     pub(crate) payment_method: bool,
     pub(crate) webhook_subscribed: bool,
     pub(crate) on_behalf_approved: bool,
+}
+
+impl Waba {
+    /// Meta migrates numbers only into an approved WABA.
+    pub(crate) fn approved(&self) -> bool {
+        self.review_status.eq_ignore_ascii_case("APPROVED")
+    }
 }
 
 /// A number as it exists in the world (on its current WABA).
@@ -124,6 +134,9 @@ pub(crate) struct Number {
     pub(crate) verified_already: bool,
     pub(crate) register_calls: Vec<Timestamp>,
     pub(crate) blocked_until: Option<Timestamp>,
+    /// The `status` its objects read instead of the one their progress
+    /// gives (`BANNED`, `DELETED`…), when set.
+    pub(crate) status_override: Option<String>,
     /// Faults for this number's requests only.
     pub(crate) faults: Vec<FaultPlan>,
     pub(crate) calls: CallCounts,
@@ -322,7 +335,8 @@ impl World {
                 Waba {
                     id: scenario.destination_waba.clone(),
                     business: scenario.destination_business.clone(),
-                    approved: scenario.destination_approved,
+                    review_status: scenario.account_review_status.clone(),
+                    verification_status: scenario.business_verification_status.clone(),
                     payment_method: scenario.payment_method,
                     webhook_subscribed: scenario.webhook_subscribed,
                     on_behalf_approved: scenario.on_behalf_approved,
@@ -341,6 +355,7 @@ impl World {
             verified_already: scenario.verified_already,
             register_calls: Vec::new(),
             blocked_until: None,
+            status_override: None,
             faults: if own_faults {
                 scenario.faults.clone()
             } else {
@@ -570,7 +585,9 @@ impl World {
             Some(Operation::ReadWaba) => match self.wabas.get(target) {
                 Some(waba) => {
                     let mut facts = answers::WabaFacts::new(target, waba.business.as_str());
-                    facts.approved = waba.approved;
+                    facts.approved = waba.approved();
+                    facts.account_review_status = Some(waba.review_status.clone());
+                    facts.business_verification_status = Some(waba.verification_status.clone());
                     facts.payment_method = waba.payment_method;
                     facts.on_behalf_approved = waba.on_behalf_approved;
                     answers::waba_record(&facts, text(&params, "fields").as_deref())
@@ -636,7 +653,7 @@ impl World {
             Some(texts::ADD_DIRECTLY)
         } else if number.business != waba.business {
             Some(texts::DIFFERENT_BUSINESS)
-        } else if !waba.approved {
+        } else if !waba.approved() {
             Some(texts::WABA_NOT_APPROVED)
         } else if !waba.payment_method {
             Some(texts::NO_PAYMENT_ACCOUNT)
@@ -726,10 +743,9 @@ impl World {
         } else {
             CodeVerificationStatus::NotVerified
         };
-        facts.name_approved = self
-            .numbers
-            .get(object.number)
-            .is_some_and(|n| n.display_name_approved);
+        let number = self.numbers.get(object.number);
+        facts.name_approved = number.is_some_and(|n| n.display_name_approved);
+        facts.status = number.and_then(|n| n.status_override.clone());
         facts
     }
 
