@@ -208,7 +208,9 @@ pub use time::{Clock, SystemClock, Timestamp};
 #[cfg(feature = "reqwest")]
 pub use transport::{ReqwestTransport, ReqwestTransportBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use transport::{Transport, TransportError, TransportErrorKind};
-pub use waba::{AccountReviewStatus, BusinessVerificationStatus, WabaRecord};
+pub use waba::{
+    AccountReviewStatus, BusinessVerificationStatus, OnBehalfRequestStatus, WabaRecord,
+};
 
 /// Re-exported so that [`Transport`], [`Checkpoint`] and [`Sleep`] can be
 /// implemented without naming the `async-trait` crate.

@@ -17,6 +17,10 @@ use crate::state::NumberGone;
 pub(crate) const FIELDS: &str =
     "id,display_phone_number,verified_name,status,code_verification_status,name_status,platform_type";
 
+/// The fields the readiness check reads from the number. A field Graph
+/// refuses leaves only its own check unchecked.
+pub(crate) const READINESS_FIELDS: &[&str] = &["id", "status", "name_status"];
+
 /// One phone number of a WABA, as Graph describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1089,7 +1089,8 @@ impl PortingSession {
             | Operation::SubscribeApp
             | Operation::SetTwoStepPin
             | Operation::ListSubscribedApps
-            | Operation::ReadWaba => return,
+            | Operation::ReadWaba
+            | Operation::ListOnBehalfRequests => return,
         };
         *counter = counter.saturating_add(1);
         if operation == Operation::RequestCode {

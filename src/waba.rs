@@ -8,9 +8,17 @@ use crate::meaning::StatusMeaning;
 use crate::number::graph_enum;
 
 /// The fields the readiness check reads
-/// (`GET /{waba-id}?fields=…`, reference §5).
-pub(crate) const FIELDS: &str = "id,account_review_status,business_verification_status,\
-primary_funding_id,on_behalf_of_business_info";
+/// (`GET /{waba-id}?fields=…`, reference §5). `primary_funding_id` and
+/// `on_behalf_of_business_info` are real Graph fields Meta's OpenAPI
+/// description leaves out: a Graph that refuses one (error 100 "nonexisting
+/// field") leaves only its own check unchecked.
+pub(crate) const FIELDS: &[&str] = &[
+    "id",
+    "account_review_status",
+    "business_verification_status",
+    "primary_funding_id",
+    "on_behalf_of_business_info",
+];
 
 graph_enum! {
     /// A WABA's `account_review_status`: Meta's review of the account, and
@@ -167,6 +175,98 @@ impl WabaRecord {
             on_behalf_of_status,
         })
     }
+}
+
+graph_enum! {
+    /// The status of a "message on behalf" request: an entry of
+    /// `GET /{waba-id}/in_progress_onbehalf_request` (Meta's OpenAPI
+    /// description: `APPROVE`, `DECLINE`, `IN_PROGRESS`, `EXPIRED`,
+    /// `PENDING`, `CANCELED`, `INVALID`), or the undocumented
+    /// `on_behalf_of_business_info.status` of the WABA (`APPROVED`…), and
+    /// what each value means for a port ([`meaning`](Self::meaning)): Meta
+    /// migrates a number into a WABA made on behalf of the customer's
+    /// business only once the customer approved the request.
+    ///
+    /// | Status | Meaning | Readiness |
+    /// |---|---|---|
+    /// | `APPROVE`, `APPROVED` | [`Proceed`](StatusMeaning::Proceed) | Nothing. |
+    /// | `IN_PROGRESS`, `PENDING` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the customer approves the request. |
+    /// | `DECLINE` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the customer declined; a new request must be sent and approved. |
+    /// | `EXPIRED`, `CANCELED`, `INVALID` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the request lapsed; a new one must be sent and approved. |
+    /// | anything else | [`Unknown`](StatusMeaning::Unknown) | Blocker: never read as approved. |
+    ///
+    /// An empty list of requests in progress (and no status on the WABA)
+    /// means nothing is waiting for approval: no finding.
+    OnBehalfRequestStatus {
+        /// Approved (the edge's spelling).
+        Approve = "APPROVE",
+        /// Approved (the spelling of `on_behalf_of_business_info.status`).
+        Approved = "APPROVED",
+        /// Declined by the customer.
+        Decline = "DECLINE",
+        /// Waiting for the customer.
+        InProgress = "IN_PROGRESS",
+        /// Waiting for the customer.
+        Pending = "PENDING",
+        /// Lapsed unanswered.
+        Expired = "EXPIRED",
+        /// Withdrawn.
+        Canceled = "CANCELED",
+        /// No longer valid.
+        Invalid = "INVALID",
+    }
+}
+
+impl OnBehalfRequestStatus {
+    /// What the value means for a port (the table above).
+    pub fn meaning(&self) -> StatusMeaning {
+        match self {
+            Self::Approve | Self::Approved => StatusMeaning::Proceed,
+            Self::Decline
+            | Self::InProgress
+            | Self::Pending
+            | Self::Expired
+            | Self::Canceled
+            | Self::Invalid => StatusMeaning::Blocker,
+            Self::Other(_) => StatusMeaning::Unknown,
+        }
+    }
+
+    /// Which of two statuses of requests on one WABA says most about the
+    /// port: an approval, then a request waiting for the customer, then a
+    /// refusal, then a lapsed one, then one this crate does not know.
+    fn rank(&self) -> u8 {
+        match self {
+            Self::Approve | Self::Approved => 5,
+            Self::InProgress | Self::Pending => 4,
+            Self::Decline => 3,
+            Self::Expired | Self::Canceled | Self::Invalid => 2,
+            Self::Other(_) => 1,
+        }
+    }
+}
+
+/// The status that decides the "message on behalf" check among the
+/// requests of one WABA ([`OnBehalfRequestStatus::rank`]); `None` for none.
+pub(crate) fn deciding_request(
+    requests: &[OnBehalfRequestStatus],
+) -> Option<&OnBehalfRequestStatus> {
+    requests.iter().max_by_key(|status| status.rank())
+}
+
+/// The statuses `GET /{waba-id}/in_progress_onbehalf_request` lists, or
+/// `None` when it has no `data` array. An entry without a readable
+/// `status` is kept as an unknown one (never read as approved).
+pub(crate) fn on_behalf_requests(value: &Value) -> Option<Vec<OnBehalfRequestStatus>> {
+    let data = value.get("data")?.as_array()?;
+    Some(
+        data.iter()
+            .map(|entry| match text_of(entry.get("status")) {
+                Some(status) => OnBehalfRequestStatus::from_graph(&status),
+                None => OnBehalfRequestStatus::Other("(no status)".to_owned()),
+            })
+            .collect(),
+    )
 }
 
 /// A non-empty string, or a number as text; anything else is absent.

@@ -13,7 +13,7 @@ use common::{client, NUMBER_ID, VERSION, WABA};
 use serde_json::{json, Value};
 use waba_porting::{
     AccountReviewStatus, BusinessVerificationStatus, CodeVerificationStatus, NumberStatus,
-    PhoneNumberId, StatusMeaning,
+    OnBehalfRequestStatus, PhoneNumberId, StatusMeaning,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -210,6 +210,34 @@ fn every_documented_waba_status_is_known_and_only_approved_or_verified_proceeds(
                 "{value}"
             );
         }
+    }
+}
+
+/// Every status of a "message on behalf" request the description names
+/// (`GET /{WABA-ID}/in_progress_onbehalf_request`) is known; only `APPROVE`
+/// lets a port proceed.
+#[test]
+fn every_documented_on_behalf_request_status_is_known_and_only_approve_proceeds() {
+    let spec = spec();
+    let get = operation(
+        &spec,
+        "GET",
+        "/{Version}/{WABA-ID}/in_progress_onbehalf_request",
+    );
+    assert!(get["responses"]["200"].is_object());
+    let values = enum_values(&spec, "#/components/schemas/BusinessRequestStatus");
+    assert!(values.iter().any(|v| v == "IN_PROGRESS"), "{values:?}");
+    for value in values {
+        let status = OnBehalfRequestStatus::from_graph(&value);
+        assert!(
+            !matches!(status, OnBehalfRequestStatus::Other(_)),
+            "documented request status {value} is unknown to the crate"
+        );
+        assert_eq!(
+            status.meaning() == StatusMeaning::Proceed,
+            value == "APPROVE",
+            "{value}"
+        );
     }
 }
 

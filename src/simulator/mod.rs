@@ -319,7 +319,10 @@ impl Simulator {
     /// The customer approves the "message on behalf" request of `waba`.
     /// Returns whether the WABA exists.
     pub fn approve_on_behalf(&self, waba: &WabaId) -> bool {
-        self.with_waba(waba, |w| w.on_behalf_approved = true)
+        self.with_waba(waba, |w| {
+            w.on_behalf_approved = true;
+            w.on_behalf_request = None;
+        })
     }
 
     /// The previous BSP disables two-step verification on `phone`.

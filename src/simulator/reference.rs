@@ -253,6 +253,9 @@ pub struct WabaFacts {
     pub on_behalf_of_business: String,
     /// The customer accepted the "message on behalf" request.
     pub on_behalf_approved: bool,
+    /// `on_behalf_of_business_info` carries the undocumented `status`
+    /// (`APPROVED` or `PENDING`); otherwise only `id`, `name` and `type`.
+    pub on_behalf_info_status: bool,
     /// The `account_review_status` answered instead of the one `approved`
     /// gives (`RESTRICTED`, `DEFERRED`…), when set.
     pub account_review_status: Option<String>,
@@ -272,6 +275,7 @@ impl WabaFacts {
             payment_method: true,
             on_behalf_of_business: on_behalf_of_business.into(),
             on_behalf_approved: true,
+            on_behalf_info_status: true,
             account_review_status: None,
             business_verification_status: None,
         }
@@ -290,7 +294,7 @@ pub const WABA_FIELDS: &[&str] = &[
 /// The answer to `GET /{waba-id}?fields=…` (reference §5): `id` and the
 /// fields named (all without `fields`); `primary_funding_id` only when a
 /// payment method is attached. A field a WABA does not have (a phone
-/// number's, say) is a #100 invalid parameter, as Graph answers it.
+/// number's, say) is refused as Graph refuses it ([`nonexisting_field`]).
 pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
     if let Some(unknown) = fields
         .into_iter()
@@ -298,13 +302,7 @@ pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
         .map(str::trim)
         .find(|f| !f.is_empty() && !WABA_FIELDS.contains(f))
     {
-        return invalid_parameter(
-            &format!(
-                "Tried accessing nonexisting field ({unknown}) on node type \
-                 (WhatsAppBusinessAccount)"
-            ),
-            "SIMWABA",
-        );
+        return nonexisting_field(unknown, "WhatsAppBusinessAccount", "SIMWABA");
     }
     let mut all = Map::new();
     all.insert("id".into(), facts.id.clone().into());
@@ -328,18 +326,58 @@ pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
     if facts.payment_method {
         all.insert("primary_funding_id".into(), "1972385232742141".into());
     }
-    all.insert(
-        "on_behalf_of_business_info".into(),
-        json!({
-            "name": "Customer business",
-            "id": facts.on_behalf_of_business,
-            "status": if facts.on_behalf_approved { "APPROVED" } else { "PENDING" },
-            "type": "INTERNAL"
-        }),
-    );
+    let mut info = json!({
+        "name": "Customer business",
+        "id": facts.on_behalf_of_business,
+        "type": "INTERNAL"
+    });
+    if let (true, Some(map)) = (facts.on_behalf_info_status, info.as_object_mut()) {
+        let status = if facts.on_behalf_approved {
+            "APPROVED"
+        } else {
+            "PENDING"
+        };
+        map.insert("status".into(), status.into());
+    }
+    all.insert("on_behalf_of_business_info".into(), info);
     let wanted: Option<Vec<&str>> = fields.map(|f| f.split(',').map(str::trim).collect());
     all.retain(|key, _| key == "id" || wanted.as_ref().is_none_or(|w| w.contains(&key.as_str())));
     Answer::json(200, &Value::Object(all))
+}
+
+/// The answer to `GET /{waba-id}/in_progress_onbehalf_request` (Meta's
+/// OpenAPI description): one request with `status` (and the WABA as its
+/// `business_owned_object`, the customer's business as its
+/// `receiving_business`), or an empty `data` for `None`.
+pub fn on_behalf_requests(status: Option<&str>, waba: &str, business: &str) -> Answer {
+    let data = match status {
+        Some(status) => json!([{
+            "id": "1234567890123456",
+            "status": status,
+            "business_owned_object": waba,
+            "receiving_business": { "id": business, "name": "Customer business" },
+            "requesting_business": { "id": "2345678901234567", "name": "waba-porting simulator" }
+        }]),
+        None => json!([]),
+    };
+    Answer::json(200, &json!({ "data": data }))
+}
+
+/// Graph's error 100 for a field the node does not have: `(#100) Tried
+/// accessing nonexisting field (<field>) on node type (<node>)`, HTTP 400,
+/// as Graph sends it (no user title).
+pub fn nonexisting_field(field: &str, node: &str, fbtrace_id: &str) -> Answer {
+    Answer::json(
+        400,
+        &json!({ "error": {
+            "message": format!(
+                "(#100) Tried accessing nonexisting field ({field}) on node type ({node})"
+            ),
+            "type": "OAuthException",
+            "code": 100,
+            "fbtrace_id": fbtrace_id,
+        }}),
+    )
 }
 
 /// A Graph error envelope with every field of reference §2.

@@ -110,6 +110,10 @@ pub(crate) struct Waba {
     pub(crate) payment_method: bool,
     pub(crate) webhook_subscribed: bool,
     pub(crate) on_behalf_approved: bool,
+    /// The status its requests in progress list (`None`: none).
+    pub(crate) on_behalf_request: Option<String>,
+    /// Whether `on_behalf_of_business_info` carries `status`.
+    pub(crate) on_behalf_info_status: bool,
 }
 
 impl Waba {
@@ -290,6 +294,8 @@ pub(crate) struct World {
     listed: FxMap<String, Vec<PhoneNumberId>>,
     /// Faults for any request.
     pub(crate) faults: Vec<FaultPlan>,
+    /// Fields Graph refuses wherever they are asked for (error 100).
+    refused_fields: Vec<String>,
     pub(crate) served: Vec<ServedRequest>,
     pub(crate) served_count: usize,
     pub(crate) keep_log: bool,
@@ -314,6 +320,7 @@ impl World {
             objects: FxMap::default(),
             listed: FxMap::default(),
             faults: Vec::new(),
+            refused_fields: Vec::new(),
             served: Vec::new(),
             served_count: 0,
             keep_log: true,
@@ -328,6 +335,11 @@ impl World {
     /// destination WABA (kept as it is if it exists). With `own_faults`,
     /// the scenario's faults apply to this number's requests only.
     pub(crate) fn add(&mut self, scenario: &Scenario, own_faults: bool) {
+        for field in &scenario.refused_fields {
+            if !self.refused_fields.contains(field) {
+                self.refused_fields.push(field.clone());
+            }
+        }
         let waba = scenario.destination_waba.as_str();
         if !self.wabas.contains_key(waba) {
             self.wabas.insert(
@@ -340,6 +352,8 @@ impl World {
                     payment_method: scenario.payment_method,
                     webhook_subscribed: scenario.webhook_subscribed,
                     on_behalf_approved: scenario.on_behalf_approved,
+                    on_behalf_request: scenario.on_behalf_request.clone(),
+                    on_behalf_info_status: scenario.on_behalf_info_status,
                 },
             );
         }
@@ -574,6 +588,10 @@ impl World {
         let Some(params) = params else {
             return answers::invalid_parameter("body is not a JSON object", &trace);
         };
+        // Graph refuses a field it does not have before anything else.
+        if let Some(refused) = self.refused_field(operation, &params) {
+            return refused.answer(&trace);
+        }
         match operation {
             Some(Operation::StartMigration) => self.start(target, &params, about, &trace),
             Some(Operation::ListPhoneNumbers) => self.list(target, &params, &trace),
@@ -590,8 +608,17 @@ impl World {
                     facts.business_verification_status = Some(waba.verification_status.clone());
                     facts.payment_method = waba.payment_method;
                     facts.on_behalf_approved = waba.on_behalf_approved;
+                    facts.on_behalf_info_status = waba.on_behalf_info_status;
                     answers::waba_record(&facts, text(&params, "fields").as_deref())
                 }
+                None => answers::unknown_object(target, &trace),
+            },
+            Some(Operation::ListOnBehalfRequests) => match self.wabas.get(target) {
+                Some(waba) => answers::on_behalf_requests(
+                    waba.on_behalf_request.as_deref(),
+                    waba.id.as_str(),
+                    waba.business.as_str(),
+                ),
                 None => answers::unknown_object(target, &trace),
             },
             Some(Operation::ListSubscribedApps) => match self.wabas.get(target) {
@@ -604,6 +631,34 @@ impl World {
                 &trace,
             ),
         }
+    }
+
+    /// The first field of the request's `fields` the world refuses, with
+    /// the node it was asked of.
+    fn refused_field(
+        &self,
+        operation: Option<Operation>,
+        params: &Map<String, Value>,
+    ) -> Option<RefusedField> {
+        if self.refused_fields.is_empty() {
+            return None;
+        }
+        let node = match operation? {
+            Operation::ReadWaba => "WhatsAppBusinessAccount",
+            Operation::ReadPhoneNumber | Operation::ListPhoneNumbers => {
+                "WhatsAppBusinessPhoneNumber"
+            }
+            _ => return None,
+        };
+        let fields = text(params, "fields")?;
+        let field = fields
+            .split(',')
+            .map(str::trim)
+            .find(|f| self.refused_fields.iter().any(|r| r == f))?;
+        Some(RefusedField {
+            field: field.to_owned(),
+            node,
+        })
     }
 
     fn start(
@@ -872,6 +927,18 @@ impl World {
                 .map_or(connects_at, |at| at.min(connects_at)),
         );
         answers::success()
+    }
+}
+
+/// A field the world refuses, and the node it was asked of.
+struct RefusedField {
+    field: String,
+    node: &'static str,
+}
+
+impl RefusedField {
+    fn answer(&self, trace: &str) -> Answer {
+        answers::nonexisting_field(&self.field, self.node, trace)
     }
 }
 
