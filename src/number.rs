@@ -19,7 +19,9 @@ pub(crate) const FIELDS: &str =
 
 /// The fields the readiness check reads from the number. A field Graph
 /// refuses leaves only its own check unchecked.
-pub(crate) const READINESS_FIELDS: &[&str] = &["id", "status", "name_status"];
+/// `new_name_status` is a real Graph field Meta's OpenAPI description
+/// leaves out.
+pub(crate) const READINESS_FIELDS: &[&str] = &["id", "status", "name_status", "new_name_status"];
 
 /// One phone number of a WABA, as Graph describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +39,11 @@ pub struct PhoneNumberRecord {
     pub code_verification_status: Option<CodeVerificationStatus>,
     /// The review state of the display name.
     pub name_status: Option<NameStatus>,
+    /// The review state of a display-name change (`new_name_status`, a real
+    /// Graph field Meta's OpenAPI description leaves out; read by the
+    /// readiness check only): `PENDING_REVIEW` is a change pending, which
+    /// Meta requires there be none of for a port.
+    pub new_name_status: Option<NameStatus>,
     /// `CLOUD_API`, `ON_PREMISE`, `NOT_APPLICABLE`… kept as sent.
     pub platform_type: Option<String>,
 }
@@ -55,6 +62,7 @@ impl PhoneNumberRecord {
             code_verification_status: text("code_verification_status")
                 .map(CodeVerificationStatus::from_graph),
             name_status: text("name_status").map(NameStatus::from_graph),
+            new_name_status: text("new_name_status").map(NameStatus::from_graph),
             platform_type: owned("platform_type"),
         })
     }

@@ -36,6 +36,10 @@ pub enum ReadinessCheck {
     /// The number's display name (`name_status`), when the number can be
     /// read.
     DisplayName,
+    /// No display-name change pending (`new_name_status` not
+    /// `PENDING_REVIEW`), when the number can be read: Meta requires none
+    /// pending for a port.
+    DisplayNameChange,
     /// The number's `status` (see [`NumberStatus`]), when the number can be
     /// read: a number object gone (`BANNED`, `DELETED`…) blocks, one Meta
     /// limits for now (`FLAGGED`, `RATE_LIMITED`…) is a warning.
@@ -44,7 +48,7 @@ pub enum ReadinessCheck {
 
 impl ReadinessCheck {
     /// Every check, in the order the report lists them.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::WebhookSubscription,
         Self::WabaReview,
         Self::BusinessVerification,
@@ -52,6 +56,7 @@ impl ReadinessCheck {
         Self::BusinessOwnership,
         Self::OnBehalfApproval,
         Self::DisplayName,
+        Self::DisplayNameChange,
         Self::PhoneNumberStatus,
     ];
 
@@ -65,6 +70,7 @@ impl ReadinessCheck {
             Self::BusinessOwnership => "business_ownership",
             Self::OnBehalfApproval => "on_behalf_approval",
             Self::DisplayName => "display_name",
+            Self::DisplayNameChange => "display_name_change",
             Self::PhoneNumberStatus => "phone_number_status",
         }
     }
@@ -333,6 +339,7 @@ impl ReadinessReport {
                 let reason = "the session has no phone number id yet: the number is read once \
                               the port started";
                 report.skip(DisplayName, reason.into());
+                report.skip(DisplayNameChange, reason.into());
                 report.skip(PhoneNumberStatus, reason.into());
             }
             Some(number) => report.assess_number(number),
@@ -413,6 +420,31 @@ impl ReadinessReport {
             }
             None => self.skip(DisplayName, missing(number.refused, "name_status", node)),
         }
+        match &record.new_name_status {
+            Some(status) => {
+                self.checked.push(DisplayNameChange);
+                if let Some((severity, remediation)) = name_change_remediation(status) {
+                    self.add(
+                        DisplayNameChange,
+                        severity,
+                        None,
+                        format!(
+                            "new_name_status is {status}: a display-name change is {}",
+                            if severity == Severity::Blocker {
+                                "pending"
+                            } else {
+                                "in a state this crate does not know"
+                            }
+                        ),
+                        remediation,
+                    );
+                }
+            }
+            None => self.skip(
+                DisplayNameChange,
+                missing(number.refused, "new_name_status", node),
+            ),
+        }
         match &record.status {
             Some(status) => {
                 self.checked.push(PhoneNumberStatus);
@@ -428,6 +460,26 @@ impl ReadinessReport {
             }
             None => self.skip(PhoneNumberStatus, missing(number.refused, "status", node)),
         }
+    }
+}
+
+/// What a display-name change in `status` means for the port (`None`:
+/// none pending).
+fn name_change_remediation(status: &NameStatus) -> Option<(Severity, &'static str)> {
+    match status {
+        NameStatus::PendingReview => Some((
+            Severity::Blocker,
+            "Meta requires no display-name change pending before a port: wait for Meta's review \
+             of the new name to end (or have the customer withdraw the change in WhatsApp \
+             Manager), then port.",
+        )),
+        NameStatus::Other(_) => Some((
+            Severity::Warning,
+            "Meta reports a display-name change status this crate does not know: Meta requires \
+             no change pending before a port. Check the number in WhatsApp Manager.",
+        )),
+        // Approved, declined, expired or none: nothing is pending.
+        _ => None,
     }
 }
 
@@ -629,7 +681,8 @@ mod tests {
 
     fn number(name_status: &str) -> PhoneNumberRecord {
         PhoneNumberRecord::from_value(&json!({
-            "id": "110200345501442", "status": "PENDING", "name_status": name_status
+            "id": "110200345501442", "status": "PENDING", "name_status": name_status,
+            "new_name_status": "NONE"
         }))
         .unwrap()
     }

@@ -355,8 +355,9 @@ impl PortingClient {
     /// that the customer approved the "message on behalf" request
     /// (`GET /{waba-id}/in_progress_onbehalf_request`, and the WABA's
     /// `on_behalf_of_business_info.status` when Graph sends it), and — once
-    /// the session has a phone number id — the number's display name and
-    /// status (`GET /{phone-number-id}?fields=id,status,name_status`). Each
+    /// the session has a phone number id — the number's display name, that
+    /// no display-name change is pending, and its status
+    /// (`GET /{phone-number-id}?fields=id,status,name_status,new_name_status`). Each
     /// blocker names the error the port would meet and what to do; nothing
     /// is changed.
     ///

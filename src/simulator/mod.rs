@@ -350,6 +350,12 @@ impl Simulator {
         self.with_number(phone, |n| n.display_name_approved = true)
     }
 
+    /// A display-name change of `phone` is pending review (`new_name_status`
+    /// `PENDING_REVIEW`), or Meta's review of it ended (`NONE`).
+    pub fn set_name_change_pending(&self, phone: &PhoneNumber, pending: bool) -> bool {
+        self.with_number(phone, |n| n.name_change_pending = pending)
+    }
+
     /// The previous BSP fixes the source WABA.
     pub fn fix_source_account(&self, phone: &PhoneNumber) -> bool {
         self.with_number(phone, |n| n.source_ready = true)

@@ -147,6 +147,10 @@ pub struct PhoneNumberFacts {
     /// The `status` answered instead of the one `registered` and
     /// `connecting` give (`BANNED`, `DELETED`, `FLAGGED`…), when set.
     pub status: Option<String>,
+    /// A display-name change is pending review: `new_name_status` is
+    /// `PENDING_REVIEW`; otherwise `NONE`. Answered only when `fields`
+    /// names it (Meta's OpenAPI description leaves the field out).
+    pub name_change_pending: bool,
 }
 
 impl PhoneNumberFacts {
@@ -163,6 +167,7 @@ impl PhoneNumberFacts {
             code_verification: CodeVerificationStatus::NotVerified,
             name_approved: true,
             status: None,
+            name_change_pending: false,
         }
     }
 }
@@ -176,8 +181,10 @@ impl PhoneNumberFacts {
 /// fields named are answered, and `id` always is. Without `fields` (or with
 /// an empty one) every field of [`PHONE_NUMBER_FIELDS`] is answered — Graph's
 /// own default is narrower (`id`, `display_phone_number`, `verified_name`,
-/// `quality_rating`). Names the simulator does not model (`quality_rating`,
-/// nested `a{b}` selections…) are left out rather than refused.
+/// `quality_rating`); `new_name_status` is answered only when named. Names
+/// the simulator does not model (`quality_rating`, nested `a{b}`
+/// selections…) are left out rather than refused (a scenario can have
+/// them refused: [`Scenario::refusing_field`](super::Scenario::refusing_field)).
 pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Value {
     let (status, platform_type) = if facts.registered {
         ("CONNECTED", "CLOUD_API")
@@ -207,11 +214,19 @@ pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Va
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .collect();
-    let record: Map<String, Value> = all
+    let mut record: Map<String, Value> = all
         .into_iter()
         .filter(|(name, _)| *name == "id" || wanted.is_empty() || wanted.contains(name))
         .map(|(name, value)| (name.to_owned(), Value::from(value)))
         .collect();
+    if wanted.contains(&"new_name_status") {
+        let change = if facts.name_change_pending {
+            "PENDING_REVIEW"
+        } else {
+            "NONE"
+        };
+        record.insert("new_name_status".into(), change.into());
+    }
     Value::Object(record)
 }
 

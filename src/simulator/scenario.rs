@@ -48,6 +48,7 @@ pub struct Scenario {
     pub(crate) payment_method: bool,
     pub(crate) webhook_subscribed: bool,
     pub(crate) display_name_approved: bool,
+    pub(crate) name_change_pending: bool,
     pub(crate) source_ready: bool,
     pub(crate) eligible_for_direct_add: bool,
     pub(crate) verified_already: bool,
@@ -92,6 +93,7 @@ impl Scenario {
             payment_method: true,
             webhook_subscribed: true,
             display_name_approved: true,
+            name_change_pending: false,
             source_ready: true,
             eligible_for_direct_add: false,
             verified_already: false,
@@ -329,6 +331,16 @@ impl Scenario {
         self
     }
 
+    /// Whether a display-name change is pending review: the number reads
+    /// `new_name_status: PENDING_REVIEW` (else `NONE`), which the readiness
+    /// check reports as a blocker (Meta requires none pending). The
+    /// simulated migration does not refuse it: Meta documents no error for
+    /// it.
+    pub fn name_change_pending(mut self, yes: bool) -> Self {
+        self.name_change_pending = yes;
+        self
+    }
+
     /// Whether the source WABA is set up correctly.
     pub fn source_ready(mut self, yes: bool) -> Self {
         self.source_ready = yes;
@@ -459,6 +471,7 @@ impl std::fmt::Debug for Scenario {
             .field("payment_method", &self.payment_method)
             .field("webhook_subscribed", &self.webhook_subscribed)
             .field("display_name_approved", &self.display_name_approved)
+            .field("name_change_pending", &self.name_change_pending)
             .field("source_ready", &self.source_ready)
             .field("eligible_for_direct_add", &self.eligible_for_direct_add)
             .field("verified_already", &self.verified_already)

@@ -133,6 +133,7 @@ pub(crate) struct Number {
     pub(crate) source_ready: bool,
     pub(crate) two_step_pin: Option<String>,
     pub(crate) display_name_approved: bool,
+    pub(crate) name_change_pending: bool,
     pub(crate) eligible_for_direct_add: bool,
     /// Verified by the previous provider: its objects start verified.
     pub(crate) verified_already: bool,
@@ -365,6 +366,7 @@ impl World {
             source_ready: scenario.source_ready,
             two_step_pin: scenario.two_step_pin.clone(),
             display_name_approved: scenario.display_name_approved,
+            name_change_pending: scenario.name_change_pending,
             eligible_for_direct_add: scenario.eligible_for_direct_add,
             verified_already: scenario.verified_already,
             register_calls: Vec::new(),
@@ -800,6 +802,7 @@ impl World {
         };
         let number = self.numbers.get(object.number);
         facts.name_approved = number.is_some_and(|n| n.display_name_approved);
+        facts.name_change_pending = number.is_some_and(|n| n.name_change_pending);
         facts.status = number.and_then(|n| n.status_override.clone());
         facts
     }
