@@ -38,12 +38,15 @@ pub enum Operation {
     ListSubscribedApps,
     /// `GET /{waba-id}?fields=…` (readiness check).
     ReadWaba,
+    /// `GET /{waba-id}/in_progress_onbehalf_request` (readiness check): the
+    /// WABA's "message on behalf" requests still in progress.
+    ListOnBehalfRequests,
 }
 
 impl Operation {
     /// Every operation, in flow order.
     #[cfg(any(feature = "simulator", feature = "test-util"))]
-    pub(crate) const ALL: [Self; 10] = [
+    pub(crate) const ALL: [Self; 11] = [
         Self::StartMigration,
         Self::RequestCode,
         Self::VerifyCode,
@@ -56,6 +59,7 @@ impl Operation {
         // Same route as ReadPhoneNumber: the simulator tells them apart by
         // the object read.
         Self::ReadWaba,
+        Self::ListOnBehalfRequests,
     ];
 
     /// The HTTP method and the last path segment (after the object id; empty
@@ -73,6 +77,7 @@ impl Operation {
             Self::SetTwoStepPin => (Method::Post, ""),
             Self::ListSubscribedApps => (Method::Get, "subscribed_apps"),
             Self::ReadWaba => (Method::Get, ""),
+            Self::ListOnBehalfRequests => (Method::Get, "in_progress_onbehalf_request"),
         }
     }
 
@@ -112,6 +117,7 @@ impl Operation {
             Self::SetTwoStepPin => "set_two_step_pin",
             Self::ListSubscribedApps => "list_subscribed_apps",
             Self::ReadWaba => "read_waba",
+            Self::ListOnBehalfRequests => "list_on_behalf_requests",
         }
     }
 

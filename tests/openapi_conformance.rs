@@ -11,7 +11,10 @@ use std::collections::BTreeSet;
 
 use common::{client, NUMBER_ID, VERSION, WABA};
 use serde_json::{json, Value};
-use waba_porting::{CodeVerificationStatus, NumberStatus, PhoneNumberId};
+use waba_porting::{
+    AccountReviewStatus, BusinessVerificationStatus, CodeVerificationStatus, NumberStatus,
+    OnBehalfRequestStatus, PhoneNumberId, StatusMeaning,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -165,6 +168,77 @@ async fn every_documented_number_status_is_known_and_only_connected_reads_as_con
         Some(NumberStatus::Other("SOMETHING_NEW".to_owned()))
     );
     assert!(!record.is_connected() && !record.is_code_verified());
+}
+
+/// Every WABA status the description names (its review and its business's
+/// verification, in each schema that lists them) is a value the crate
+/// knows; only `APPROVED` and `VERIFIED` let a port proceed.
+#[test]
+fn every_documented_waba_status_is_known_and_only_approved_or_verified_proceeds() {
+    let spec = spec();
+    for pointer in [
+        "#/components/schemas/AccountReviewStatus",
+        "#/components/schemas/WhatsAppBusinessAccountReviewStatus",
+    ] {
+        for value in enum_values(&spec, pointer) {
+            let status = AccountReviewStatus::from_graph(&value);
+            assert!(
+                !matches!(status, AccountReviewStatus::Other(_)),
+                "documented account_review_status {value} is unknown to the crate"
+            );
+            assert_eq!(
+                status.meaning() == StatusMeaning::Proceed,
+                value == "APPROVED",
+                "{value}"
+            );
+        }
+    }
+    for pointer in [
+        "#/components/schemas/BusinessVerificationStatus",
+        "#/components/schemas/BusinessVerificationStatus_1",
+        "#/components/schemas/WhatsAppBusinessAccountVerificationStatus",
+    ] {
+        for value in enum_values(&spec, pointer) {
+            let status = BusinessVerificationStatus::from_graph(&value);
+            assert!(
+                !matches!(status, BusinessVerificationStatus::Other(_)),
+                "documented business_verification_status {value} is unknown to the crate"
+            );
+            assert_eq!(
+                status.meaning() == StatusMeaning::Proceed,
+                value == "VERIFIED",
+                "{value}"
+            );
+        }
+    }
+}
+
+/// Every status of a "message on behalf" request the description names
+/// (`GET /{WABA-ID}/in_progress_onbehalf_request`) is known; only `APPROVE`
+/// lets a port proceed.
+#[test]
+fn every_documented_on_behalf_request_status_is_known_and_only_approve_proceeds() {
+    let spec = spec();
+    let get = operation(
+        &spec,
+        "GET",
+        "/{Version}/{WABA-ID}/in_progress_onbehalf_request",
+    );
+    assert!(get["responses"]["200"].is_object());
+    let values = enum_values(&spec, "#/components/schemas/BusinessRequestStatus");
+    assert!(values.iter().any(|v| v == "IN_PROGRESS"), "{values:?}");
+    for value in values {
+        let status = OnBehalfRequestStatus::from_graph(&value);
+        assert!(
+            !matches!(status, OnBehalfRequestStatus::Other(_)),
+            "documented request status {value} is unknown to the crate"
+        );
+        assert_eq!(
+            status.meaning() == StatusMeaning::Proceed,
+            value == "APPROVE",
+            "{value}"
+        );
+    }
 }
 
 /// Every `code_verification_status` the description names is known; only

@@ -5,6 +5,7 @@ mod fields;
 mod phone_numbers;
 mod wire;
 
+pub(crate) use fields::Refused;
 pub(crate) use wire::{decode, At};
 
 use std::collections::HashSet;
@@ -12,6 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::Value;
 use url::Url;
 
 pub use builder::{
@@ -31,7 +33,7 @@ use crate::number::{self, CodeVerificationStatus, PhoneNumberRecord};
 use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
-use crate::readiness::ReadinessReport;
+use crate::readiness::{NumberReading, ReadinessReport, Readings};
 use crate::retry_policy::{Deadline, Retries, RetryPolicy, Sleep};
 use crate::secret::{AccessToken, Pin, VerificationCode};
 use crate::session::{InFlight, PortingSession};
@@ -296,7 +298,13 @@ impl PortingClient {
     ///   the number got past what the refused step was for;
     /// - a verification that lapsed (`CodeVerified`, read `EXPIRED`): the
     ///   session goes back to `Initiated`, so no `register` is spent on a
-    ///   certain 133006.
+    ///   certain 133006;
+    /// - a number object gone (`status` `BANNED`, `DELETED`, `MIGRATED`,
+    ///   `UNLINKED`) before the port registered: the session is
+    ///   [`Rejected`](crate::PortingState::Rejected) with the matching
+    ///   [`RejectionReason`](crate::RejectionReason) instead of trying
+    ///   steps that can never go through (see
+    ///   [`NumberStatus`](crate::NumberStatus) for what each value means).
     ///
     /// A read without `status` decides nothing: it is an
     /// [`Error::UnexpectedResponse`] and the session is left as it was.
@@ -355,14 +363,28 @@ impl PortingClient {
     /// WABA's webhooks (`GET /{waba-id}/subscribed_apps`), Meta's review of
     /// the WABA, the business's verification, a payment method, that the
     /// WABA was made for the business that owns the number
-    /// (`GET /{waba-id}?fields=account_review_status,business_verification_status,primary_funding_id,on_behalf_of_business_info`),
-    /// and — once the session has a phone number id — the display name
-    /// (`name_status`). Each blocker names the error the port would meet
-    /// and what to do; nothing is changed.
+    /// (`GET /{waba-id}?fields=id,account_review_status,business_verification_status,primary_funding_id,on_behalf_of_business_info`),
+    /// that the customer approved the "message on behalf" request
+    /// (`GET /{waba-id}/in_progress_onbehalf_request`, and the WABA's
+    /// `on_behalf_of_business_info.status` when Graph sends it), and — once
+    /// the session has a phone number id — the number's display name, that
+    /// no display-name change is pending, and its status
+    /// (`GET /{phone-number-id}?fields=id,status,name_status,new_name_status`). Each
+    /// blocker names the error the port would meet and what to do; nothing
+    /// is changed.
+    ///
+    /// A check Graph will not answer is left out with why
+    /// ([`ReadinessReport::not_checked`]), and the rest is still read: a
+    /// field Graph refuses (error 100 "nonexisting field", as it may answer
+    /// `primary_funding_id` or `on_behalf_of_business_info`, real fields
+    /// Meta's OpenAPI description leaves out) is left out of a second
+    /// request — or, when its message does not say which field, each field
+    /// is read alone — and a refused or unreadable list of "message on
+    /// behalf" requests leaves only that check out.
     ///
     /// # Errors
-    /// A read that fails (a token without the permission to read the WABA
-    /// is an [`Error::Api`]).
+    /// A read that fails otherwise (a token without the permission to read
+    /// the WABA is an [`Error::Api`]).
     pub async fn check_readiness(
         &self,
         session: &PortingSession,
@@ -384,24 +406,70 @@ impl PortingClient {
             .ok_or_else(|| wire::shape_error(operation, &response))?;
 
         let operation = Operation::ReadWaba;
-        let query = [("fields", crate::waba::FIELDS)];
-        let response = self.send(operation, waba, &query, None, deadline).await?;
-        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        let read = self
+            .read_fields(operation, waba, crate::waba::FIELDS, deadline)
+            .await?;
         // A record of another WABA is no answer about this one.
-        let record = WabaRecord::from_value(&value)
+        let record = WabaRecord::from_value(&read.value)
             .filter(|record| record.id.as_deref().is_none_or(|id| id == waba))
-            .ok_or_else(|| wire::shape_error(operation, &response))?;
+            .ok_or_else(|| wire::shape_error(operation, &read.response))?;
 
-        let name_status = match session.state().phone_number_id() {
-            Some(id) => self.read_number(id, deadline).await?.name_status,
+        let on_behalf_requests = self.on_behalf_requests(waba, deadline).await?;
+
+        let number = match session.state().phone_number_id() {
+            Some(id) => {
+                let operation = Operation::ReadPhoneNumber;
+                let fields = number::READINESS_FIELDS;
+                let read = self
+                    .read_fields(operation, id.as_str(), fields, deadline)
+                    .await?;
+                // Only the number asked about answers for it.
+                let record = PhoneNumberRecord::from_value(&read.value)
+                    .filter(|record| &record.id == id)
+                    .or_else(|| empty_record(&read.value, id))
+                    .ok_or_else(|| wire::shape_error(operation, &read.response))?;
+                Some((record, read.refused))
+            }
             None => None,
         };
-        Ok(ReadinessReport::assess(
-            Some(apps),
-            Some(&record),
-            session.business_id().as_str(),
-            name_status.as_ref(),
-        ))
+        Ok(ReadinessReport::assess(&Readings {
+            subscribed_apps: apps,
+            waba: &record,
+            waba_refused: &read.refused,
+            on_behalf_requests,
+            number: number
+                .as_ref()
+                .map(|(record, refused)| NumberReading { record, refused }),
+            business_id: session.business_id().as_str(),
+        }))
+    }
+
+    /// The statuses of the WABA's "message on behalf" requests in progress
+    /// (`GET /{waba-id}/in_progress_onbehalf_request`), or why they could
+    /// not be read: an answer Graph refused (a token without the
+    /// permission, an edge it does not serve) or could not be read leaves
+    /// only that check out. A failure to send, a wait or a cancel is the
+    /// check's error.
+    async fn on_behalf_requests(
+        &self,
+        waba: &str,
+        deadline: &Deadline,
+    ) -> Result<Result<Vec<crate::waba::OnBehalfRequestStatus>, String>, Error> {
+        let operation = Operation::ListOnBehalfRequests;
+        let edge = "GET /{waba-id}/in_progress_onbehalf_request";
+        let read = async {
+            let response = self.send(operation, waba, &[], None, deadline).await?;
+            let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+            crate::waba::on_behalf_requests(&value)
+                .ok_or_else(|| wire::shape_error(operation, &response))
+        };
+        match read.await {
+            Ok(requests) => Ok(Ok(requests)),
+            Err(error @ (Error::Api(_) | Error::UnexpectedResponse(_))) => {
+                Ok(Err(format!("{edge} failed: {error}")))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Subscribes this app to `waba_id`'s webhooks
@@ -578,7 +646,8 @@ impl PortingClient {
 
     /// Finds `phone` among the WABA's numbers. Every page is read: when the
     /// number is listed more than once (a stale object beside the live
-    /// one), the most advanced listing wins — connected, then verified.
+    /// one), the most advanced listing wins — not gone (`DELETED`,
+    /// `BANNED`, `MIGRATED`, `UNLINKED`), then connected, then verified.
     async fn find_phone_number(
         &self,
         waba_id: &WabaId,
@@ -586,7 +655,8 @@ impl PortingClient {
         deadline: &Deadline,
     ) -> Result<Option<PhoneNumberRecord>, Error> {
         let mut found: Option<PhoneNumberRecord> = None;
-        let rank = |r: &PhoneNumberRecord| (r.is_connected(), r.is_code_verified());
+        let rank =
+            |r: &PhoneNumberRecord| (r.gone().is_none(), r.is_connected(), r.is_code_verified());
         self.scan_phone_numbers(waba_id, deadline, |page| {
             for record in page {
                 let matches = record
@@ -855,7 +925,9 @@ impl PortingClient {
             } else {
                 legal && step.passed(observed)
             };
-            if done {
+            // The read showed the number object gone: the port ended, and
+            // no step will ever go through on it.
+            if done || session.state().name() == StateName::Rejected {
                 return Ok(session.state().name());
             }
         }
@@ -1066,7 +1138,8 @@ impl PortingClient {
             (Some(method), Some(language))
                 if flight.operation == Operation::RequestCode
                     && !observed.is_registered()
-                    && !observed.code_verified =>
+                    && !observed.code_verified
+                    && observed.gone.is_none() =>
             {
                 // The state is dated when the request was sent (a code Meta
                 // sent then is as old); the history records it now.
@@ -1123,9 +1196,15 @@ impl PortingClient {
     ) -> Result<PhoneNumberRecord, Error> {
         // read_number already refuses a record of another number.
         let record = self.read_number(id, deadline).await?;
+        // A number object gone (`BANNED`, `DELETED`…) decides every step:
+        // none of them will ever go through on it.
         let decisive = match flight.operation {
             Operation::Register => record.status.is_some(),
-            _ => record.code_verification_status.is_some() || record.is_connected(),
+            _ => {
+                record.code_verification_status.is_some()
+                    || record.is_connected()
+                    || record.gone().is_some()
+            }
         };
         if !decisive {
             return Err(undecided_read(
@@ -1134,6 +1213,7 @@ impl PortingClient {
         }
         let unsure = flight.operation == Operation::Register
             && !record.is_connected()
+            && record.gone().is_none()
             && !record.is_on_platform()
             && !record.is_off_platform();
         let now = self.now();
@@ -1485,15 +1565,32 @@ fn undecided_read(reason: &'static str) -> Error {
     .into()
 }
 
-/// Whether a record says how far its number got: connected, or a status and
-/// a code verification status to read.
+/// A number read that answered no `id` (every field refused but `id`…
+/// or an answer of the merged one-at-a-time reads without one): the
+/// number asked about, with nothing known of it. Another `id` is no
+/// answer about it.
+fn empty_record(value: &Value, id: &PhoneNumberId) -> Option<PhoneNumberRecord> {
+    let map = value.as_object()?;
+    if map.contains_key("id") {
+        return None;
+    }
+    let mut with_id = map.clone();
+    with_id.insert("id".into(), Value::String(id.as_str().to_owned()));
+    PhoneNumberRecord::from_value(&Value::Object(with_id))
+}
+
+/// Whether a record says how far its number got: connected, gone, or a
+/// status and a code verification status to read.
 fn decides_adoption(record: &PhoneNumberRecord) -> bool {
-    record.is_connected() || (record.status.is_some() && record.code_verification_status.is_some())
+    record.is_connected()
+        || record.gone().is_some()
+        || (record.status.is_some() && record.code_verification_status.is_some())
 }
 
 fn observed(record: &PhoneNumberRecord) -> Observed {
     Observed::new(record.is_connected(), record.is_code_verified())
         .with_code_expired(record.code_verification_status == Some(CodeVerificationStatus::Expired))
+        .with_gone(record.gone())
 }
 
 /// What a read settling `flight` shows. A number on a platform
@@ -1504,6 +1601,7 @@ fn observed(record: &PhoneNumberRecord) -> Observed {
 fn observed_for(record: &PhoneNumberRecord, flight: &InFlight) -> Observed {
     let connecting = flight.operation == Operation::Register
         && !record.is_connected()
+        && record.gone().is_none()
         && record.is_on_platform();
     observed(record).with_connecting(connecting)
 }

@@ -144,6 +144,13 @@ pub struct PhoneNumberFacts {
     /// The display name is approved: `name_status` is `APPROVED`; otherwise
     /// `PENDING_REVIEW`.
     pub name_approved: bool,
+    /// The `status` answered instead of the one `registered` and
+    /// `connecting` give (`BANNED`, `DELETED`, `FLAGGED`…), when set.
+    pub status: Option<String>,
+    /// A display-name change is pending review: `new_name_status` is
+    /// `PENDING_REVIEW`; otherwise `NONE`. Answered only when `fields`
+    /// names it (Meta's OpenAPI description leaves the field out).
+    pub name_change_pending: bool,
 }
 
 impl PhoneNumberFacts {
@@ -159,6 +166,8 @@ impl PhoneNumberFacts {
             connecting: false,
             code_verification: CodeVerificationStatus::NotVerified,
             name_approved: true,
+            status: None,
+            name_change_pending: false,
         }
     }
 }
@@ -172,8 +181,10 @@ impl PhoneNumberFacts {
 /// fields named are answered, and `id` always is. Without `fields` (or with
 /// an empty one) every field of [`PHONE_NUMBER_FIELDS`] is answered — Graph's
 /// own default is narrower (`id`, `display_phone_number`, `verified_name`,
-/// `quality_rating`). Names the simulator does not model (`quality_rating`,
-/// nested `a{b}` selections…) are left out rather than refused.
+/// `quality_rating`); `new_name_status` is answered only when named. Names
+/// the simulator does not model (`quality_rating`, nested `a{b}`
+/// selections…) are left out rather than refused (a scenario can have
+/// them refused: [`Scenario::refusing_field`](super::Scenario::refusing_field)).
 pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Value {
     let (status, platform_type) = if facts.registered {
         ("CONNECTED", "CLOUD_API")
@@ -187,6 +198,7 @@ pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Va
     } else {
         "PENDING_REVIEW"
     };
+    let status = facts.status.as_deref().unwrap_or(status);
     let all = [
         ("id", facts.id.as_str()),
         ("display_phone_number", facts.display_phone_number.as_str()),
@@ -202,11 +214,19 @@ pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Va
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .collect();
-    let record: Map<String, Value> = all
+    let mut record: Map<String, Value> = all
         .into_iter()
         .filter(|(name, _)| *name == "id" || wanted.is_empty() || wanted.contains(name))
         .map(|(name, value)| (name.to_owned(), Value::from(value)))
         .collect();
+    if wanted.contains(&"new_name_status") {
+        let change = if facts.name_change_pending {
+            "PENDING_REVIEW"
+        } else {
+            "NONE"
+        };
+        record.insert("new_name_status".into(), change.into());
+    }
     Value::Object(record)
 }
 
@@ -248,6 +268,15 @@ pub struct WabaFacts {
     pub on_behalf_of_business: String,
     /// The customer accepted the "message on behalf" request.
     pub on_behalf_approved: bool,
+    /// `on_behalf_of_business_info` carries the undocumented `status`
+    /// (`APPROVED` or `PENDING`); otherwise only `id`, `name` and `type`.
+    pub on_behalf_info_status: bool,
+    /// The `account_review_status` answered instead of the one `approved`
+    /// gives (`RESTRICTED`, `DEFERRED`…), when set.
+    pub account_review_status: Option<String>,
+    /// The `business_verification_status` answered instead of the one
+    /// `business_verified` gives (`VERIFIED`, `pending`…), when set.
+    pub business_verification_status: Option<String>,
 }
 
 impl WabaFacts {
@@ -261,6 +290,9 @@ impl WabaFacts {
             payment_method: true,
             on_behalf_of_business: on_behalf_of_business.into(),
             on_behalf_approved: true,
+            on_behalf_info_status: true,
+            account_review_status: None,
+            business_verification_status: None,
         }
     }
 }
@@ -277,7 +309,7 @@ pub const WABA_FIELDS: &[&str] = &[
 /// The answer to `GET /{waba-id}?fields=…` (reference §5): `id` and the
 /// fields named (all without `fields`); `primary_funding_id` only when a
 /// payment method is attached. A field a WABA does not have (a phone
-/// number's, say) is a #100 invalid parameter, as Graph answers it.
+/// number's, say) is refused as Graph refuses it ([`nonexisting_field`]).
 pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
     if let Some(unknown) = fields
         .into_iter()
@@ -285,49 +317,82 @@ pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
         .map(str::trim)
         .find(|f| !f.is_empty() && !WABA_FIELDS.contains(f))
     {
-        return invalid_parameter(
-            &format!(
-                "Tried accessing nonexisting field ({unknown}) on node type \
-                 (WhatsAppBusinessAccount)"
-            ),
-            "SIMWABA",
-        );
+        return nonexisting_field(unknown, "WhatsAppBusinessAccount", "SIMWABA");
     }
     let mut all = Map::new();
     all.insert("id".into(), facts.id.clone().into());
-    all.insert(
-        "account_review_status".into(),
-        if facts.approved {
-            "APPROVED"
-        } else {
-            "PENDING"
-        }
-        .into(),
-    );
-    all.insert(
-        "business_verification_status".into(),
-        if facts.business_verified {
-            "verified"
-        } else {
-            "not_verified"
-        }
-        .into(),
-    );
+    let review = if facts.approved {
+        "APPROVED"
+    } else {
+        "PENDING"
+    };
+    let review = facts.account_review_status.as_deref().unwrap_or(review);
+    all.insert("account_review_status".into(), review.into());
+    let verification = if facts.business_verified {
+        "verified"
+    } else {
+        "not_verified"
+    };
+    let verification = facts
+        .business_verification_status
+        .as_deref()
+        .unwrap_or(verification);
+    all.insert("business_verification_status".into(), verification.into());
     if facts.payment_method {
         all.insert("primary_funding_id".into(), "1972385232742141".into());
     }
-    all.insert(
-        "on_behalf_of_business_info".into(),
-        json!({
-            "name": "Customer business",
-            "id": facts.on_behalf_of_business,
-            "status": if facts.on_behalf_approved { "APPROVED" } else { "PENDING" },
-            "type": "INTERNAL"
-        }),
-    );
+    let mut info = json!({
+        "name": "Customer business",
+        "id": facts.on_behalf_of_business,
+        "type": "INTERNAL"
+    });
+    if let (true, Some(map)) = (facts.on_behalf_info_status, info.as_object_mut()) {
+        let status = if facts.on_behalf_approved {
+            "APPROVED"
+        } else {
+            "PENDING"
+        };
+        map.insert("status".into(), status.into());
+    }
+    all.insert("on_behalf_of_business_info".into(), info);
     let wanted: Option<Vec<&str>> = fields.map(|f| f.split(',').map(str::trim).collect());
     all.retain(|key, _| key == "id" || wanted.as_ref().is_none_or(|w| w.contains(&key.as_str())));
     Answer::json(200, &Value::Object(all))
+}
+
+/// The answer to `GET /{waba-id}/in_progress_onbehalf_request` (Meta's
+/// OpenAPI description): one request with `status` (and the WABA as its
+/// `business_owned_object`, the customer's business as its
+/// `receiving_business`), or an empty `data` for `None`.
+pub fn on_behalf_requests(status: Option<&str>, waba: &str, business: &str) -> Answer {
+    let data = match status {
+        Some(status) => json!([{
+            "id": "1234567890123456",
+            "status": status,
+            "business_owned_object": waba,
+            "receiving_business": { "id": business, "name": "Customer business" },
+            "requesting_business": { "id": "2345678901234567", "name": "waba-porting simulator" }
+        }]),
+        None => json!([]),
+    };
+    Answer::json(200, &json!({ "data": data }))
+}
+
+/// Graph's error 100 for a field the node does not have: `(#100) Tried
+/// accessing nonexisting field (<field>) on node type (<node>)`, HTTP 400,
+/// as Graph sends it (no user title).
+pub fn nonexisting_field(field: &str, node: &str, fbtrace_id: &str) -> Answer {
+    Answer::json(
+        400,
+        &json!({ "error": {
+            "message": format!(
+                "(#100) Tried accessing nonexisting field ({field}) on node type ({node})"
+            ),
+            "type": "OAuthException",
+            "code": 100,
+            "fbtrace_id": fbtrace_id,
+        }}),
+    )
 }
 
 /// A Graph error envelope with every field of reference §2.
