@@ -17,6 +17,12 @@ use crate::state::NumberGone;
 pub(crate) const FIELDS: &str =
     "id,display_phone_number,verified_name,status,code_verification_status,name_status,platform_type";
 
+/// The fields of [`FIELDS`] a read may go without when Graph refuses them
+/// as nonexisting (real fields Meta's OpenAPI description leaves out); the
+/// others are what a read is for: refused, the read fails (a WABA id read
+/// as a number is refused on them, and must not pass for a number).
+pub(crate) const OPTIONAL_FIELDS: &[&str] = &["platform_type", "name_status"];
+
 /// The fields the readiness check reads from the number. A field Graph
 /// refuses leaves only its own check unchecked.
 /// `new_name_status` is a real Graph field Meta's OpenAPI description

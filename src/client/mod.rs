@@ -632,7 +632,9 @@ impl PortingClient {
             let response = self.send(operation, id, &query, None, deadline).await?;
             match wire::decode(operation, &response, self.inner.clock.as_ref()) {
                 Ok(value) => break (response, value),
-                Err(error) => match fields::refused_field(&error, &asked) {
+                Err(error) => match fields::refused_field(&error, &asked)
+                    .filter(|field| number::OPTIONAL_FIELDS.contains(field))
+                {
                     Some(refused) => asked.retain(|field| *field != refused),
                     None => return Err(error),
                 },
@@ -704,7 +706,9 @@ impl PortingClient {
             let response = self.send(operation, waba, &query, None, deadline).await?;
             let value = match wire::decode(operation, &response, self.inner.clock.as_ref()) {
                 Ok(value) => value,
-                Err(error) => match fields::refused_field(&error, &asked) {
+                Err(error) => match fields::refused_field(&error, &asked)
+                    .filter(|field| number::OPTIONAL_FIELDS.contains(field))
+                {
                     Some(refused) => {
                         asked.retain(|field| *field != refused);
                         continue;
