@@ -637,3 +637,51 @@ async fn every_example_error_body_of_the_description_is_classified() {
     assert!(checked > 80, "{checked} examples driven");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The simulator answers as Graph does: a field Graph does not serve on a
+/// node is refused with error 100 ("Tried accessing nonexisting field"),
+/// on a number read, a list and a WABA read; documented fields it does not
+/// model are left out, never refused.
+#[cfg(feature = "simulator")]
+#[tokio::test]
+async fn the_simulator_refuses_a_field_graph_does_not_have() {
+    use waba_porting::simulator::{Scenario, SIMULATOR_TOKEN};
+    use waba_porting::transport::{HttpRequest, Method, Transport};
+    let sim = Scenario::happy_path().build();
+    let client = sim.client().unwrap();
+    let mut session = sim.session();
+    client.start_migration(&mut session).await.unwrap();
+    let id = session
+        .state()
+        .phone_number_id()
+        .unwrap()
+        .as_str()
+        .to_owned();
+    let waba = session.waba_id().as_str().to_owned();
+    let get = |target: String, fields: &str| {
+        let url = format!("https://graph.facebook.com/{VERSION}/{target}?fields={fields}");
+        let mut request = HttpRequest::new(Method::Get, url.parse().unwrap());
+        request
+            .headers
+            .push("Authorization", format!("Bearer {SIMULATOR_TOKEN}"));
+        request
+    };
+    for (target, fields) in [
+        (id.clone(), "id,status,favourite_colour"),
+        (format!("{waba}/phone_numbers"), "id,favourite_colour"),
+        (waba.clone(), "id,favourite_colour"),
+    ] {
+        let answer = sim.send(get(target.clone(), fields)).await.unwrap();
+        assert_eq!(answer.status, 400, "{target}");
+        let body: Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(body["error"]["code"], 100, "{target}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("nonexisting field (favourite_colour)"),
+            "{target}: {message}"
+        );
+    }
+    // Documented, not modelled: left out.
+    let answer = sim.send(get(id, "id,status,quality_rating")).await.unwrap();
+    assert_eq!(answer.status, 200);
+}

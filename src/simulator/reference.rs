@@ -99,6 +99,46 @@ pub const PHONE_NUMBER_FIELDS: &[&str] = &[
     "platform_type",
 ];
 
+/// The fields Graph serves on a phone number, as far as the simulator
+/// knows: those Meta's OpenAPI description documents (v23.0,
+/// `WhatsAppBusinessAccountPhoneNumber` and the number read's `fields`)
+/// and the real ones it leaves out that the simulator models
+/// (`name_status` on the list, `new_name_status`, `platform_type`). A read
+/// or list naming any other field is refused as Graph refuses it
+/// ([`nonexisting_field`]); the documented ones the simulator does not
+/// model (`quality_rating`…) are left out of the answer.
+pub const GRAPH_PHONE_NUMBER_FIELDS: &[&str] = &[
+    "id",
+    "display_phone_number",
+    "verified_name",
+    "status",
+    "code_verification_status",
+    "name_status",
+    "new_name_status",
+    "platform_type",
+    "quality_rating",
+    "account_mode",
+    "country_code",
+    "country_dial_code",
+    "host_platform",
+    "is_official_business_account",
+    "messaging_limit_tier",
+    "unified_cert_status",
+    "username",
+];
+
+/// The first field of `fields` (a `fields` parameter as sent) that Graph
+/// does not serve on a phone number, if any.
+pub(crate) fn unknown_phone_number_field(fields: Option<&str>) -> Option<&str> {
+    fields
+        .into_iter()
+        .flat_map(|f| f.split(','))
+        .map(str::trim)
+        // A nested selection (`a{b}`) names its field before the brace.
+        .map(|f| f.split('{').next().unwrap_or(f))
+        .find(|f| !f.is_empty() && !GRAPH_PHONE_NUMBER_FIELDS.contains(f))
+}
+
 /// The display name every simulated number carries.
 const VERIFIED_NAME: &str = "Simulated Business";
 

@@ -755,6 +755,9 @@ impl World {
             })
             .unwrap_or(0);
         let fields = text(params, "fields");
+        if let Some(unknown) = answers::unknown_phone_number_field(fields.as_deref()) {
+            return answers::nonexisting_field(unknown, "WhatsAppBusinessPhoneNumber", trace);
+        }
         let ids: &[PhoneNumberId] = self.listed.get(waba_id).map_or(&[], Vec::as_slice);
         // Only the page is read (a WABA may list many numbers).
         let page: Vec<Value> = ids
@@ -782,7 +785,11 @@ impl World {
         let Some(object) = self.objects.get(id) else {
             return answers::unknown_object(id, trace);
         };
-        answers::phone_number(&self.facts(object), text(params, "fields").as_deref())
+        let fields = text(params, "fields");
+        if let Some(unknown) = answers::unknown_phone_number_field(fields.as_deref()) {
+            return answers::nonexisting_field(unknown, "WhatsAppBusinessPhoneNumber", trace);
+        }
+        answers::phone_number(&self.facts(object), fields.as_deref())
     }
 
     /// What the read and the list report about `object`, at the current time.
