@@ -184,7 +184,13 @@ impl PortingClient {
 
     /// Step 2: asks Meta to send a verification code to the number
     /// (`POST /{phone-number-id}/request_code`). Legal again after a code was
-    /// requested (or verified), to get a new one.
+    /// requested (or verified), to get a new one. The code lives about ten
+    /// minutes ([`CODE_LIFETIME`](crate::CODE_LIFETIME)).
+    ///
+    /// `language` is sent as Meta documents it, `xx_XX` (see [`Language`]);
+    /// a value in another shape (one loaded from a session an earlier
+    /// version saved, such as `de`) is refused here with
+    /// [`Error::Validation`], nothing sent.
     ///
     /// Never re-sent blindly: after an unknown outcome (timeout, lost answer,
     /// 5xx) the client reads the number, and unless it shows the code
@@ -199,6 +205,9 @@ impl PortingClient {
         method: CodeMethod,
         language: &Language,
     ) -> Result<StateName, Error> {
+        if !language.is_documented() {
+            return Err(language.refusal().into());
+        }
         self.run(session, Step::RequestCode { method, language })
             .await
     }

@@ -739,8 +739,17 @@ impl World {
             Some("VOICE") => CodeMethod::Voice,
             _ => return answers::invalid_parameter("code_method must be SMS or VOICE", trace),
         };
-        if text(params, "language").is_none() {
-            return answers::invalid_parameter("language is required", trace);
+        // Meta's pattern for it: ^[a-z]{2}_[A-Z]{2}$ (and its example
+        // refusal of another form).
+        match text(params, "language") {
+            None => return answers::invalid_parameter("language is required", trace),
+            Some(language) if !documented_language(&language) => {
+                return answers::invalid_parameter(
+                    "language must be a valid locale identifier",
+                    trace,
+                )
+            }
+            Some(_) => {}
         }
         let code = self.rng.digits(6, false);
         let now = self.now();
@@ -908,6 +917,15 @@ fn text<'a>(params: &'a Map<String, Value>, key: &str) -> Option<Cow<'a, str>> {
         Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
+}
+
+/// Whether a `language` has the form Meta documents: `^[a-z]{2}_[A-Z]{2}$`.
+fn documented_language(language: &str) -> bool {
+    let bytes = language.as_bytes();
+    bytes.len() == 5
+        && bytes.get(2) == Some(&b'_')
+        && bytes.iter().take(2).all(u8::is_ascii_lowercase)
+        && bytes.iter().skip(3).all(u8::is_ascii_uppercase)
 }
 
 /// The `pin` parameter, when it is six digits.
