@@ -11,7 +11,9 @@ use crate::transport::Method;
 /// look-up that resolves "already in your list", and `ReadPhoneNumber` the
 /// read that reconciles a session after a step whose outcome is unknown.
 /// `SubscribeApp` and `SetTwoStepPin` are the fixes around the port the
-/// client makes itself.
+/// client makes itself. `ReadLocalStorage` and `SetLocalStorage` set local
+/// storage before `register` from Graph API v21.0 on (see
+/// [`PortingClient::register`](crate::PortingClient::register)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -38,12 +40,20 @@ pub enum Operation {
     ListSubscribedApps,
     /// `GET /{waba-id}?fields=…` (readiness check).
     ReadWaba,
+    /// `GET /{phone-number-id}/settings`: the number's settings, read for
+    /// its `storage_configuration` (local storage) before `register`.
+    ReadLocalStorage,
+    /// `POST /{phone-number-id}/settings` with `{"storage_configuration":
+    /// {"enabled": true, "region": …}}`: turns local storage on in a region,
+    /// before `register` (Graph API v21.0 and newer, where `register`'s
+    /// `data_localization_region` is deprecated).
+    SetLocalStorage,
 }
 
 impl Operation {
     /// Every operation, in flow order.
     #[cfg(any(feature = "simulator", feature = "test-util"))]
-    pub(crate) const ALL: [Self; 10] = [
+    pub(crate) const ALL: [Self; 12] = [
         Self::StartMigration,
         Self::RequestCode,
         Self::VerifyCode,
@@ -56,6 +66,8 @@ impl Operation {
         // Same route as ReadPhoneNumber: the simulator tells them apart by
         // the object read.
         Self::ReadWaba,
+        Self::ReadLocalStorage,
+        Self::SetLocalStorage,
     ];
 
     /// The HTTP method and the last path segment (after the object id; empty
@@ -73,6 +85,8 @@ impl Operation {
             Self::SetTwoStepPin => (Method::Post, ""),
             Self::ListSubscribedApps => (Method::Get, "subscribed_apps"),
             Self::ReadWaba => (Method::Get, ""),
+            Self::ReadLocalStorage => (Method::Get, "settings"),
+            Self::SetLocalStorage => (Method::Post, "settings"),
         }
     }
 
@@ -112,6 +126,8 @@ impl Operation {
             Self::SetTwoStepPin => "set_two_step_pin",
             Self::ListSubscribedApps => "list_subscribed_apps",
             Self::ReadWaba => "read_waba",
+            Self::ReadLocalStorage => "read_local_storage",
+            Self::SetLocalStorage => "set_local_storage",
         }
     }
 
@@ -120,8 +136,8 @@ impl Operation {
     /// `verify_code` uses up the code, `register` spends one of 10 calls per
     /// 72 hours. `start_migration` is repeatable (a repeat meets 2388012,
     /// which the client resolves), reads have no effect, and
-    /// `subscribe_app` and `set_two_step_pin` leave the same state however
-    /// often they are sent.
+    /// `subscribe_app`, `set_two_step_pin` and `set_local_storage` leave the
+    /// same state however often they are sent.
     pub fn has_side_effect(self) -> bool {
         matches!(self, Self::RequestCode | Self::VerifyCode | Self::Register)
     }

@@ -206,10 +206,15 @@ pub const SUPPORTED_REGIONS: [&str; 14] = [
     "AU", "ID", "IN", "JP", "SG", "KR", "DE", "CH", "GB", "BR", "BH", "ZA", "AE", "CA",
 ];
 
-/// The `data_localization_region` of `register`: one of the
-/// [`SUPPORTED_REGIONS`] where Meta stores message data at rest (`DE`,
-/// `IN`, …). Parses from config with `FromStr` (`"de".parse()`), prints as
-/// the code.
+/// Where Meta stores the number's message data at rest (local storage):
+/// one of the [`SUPPORTED_REGIONS`] (`DE`, `IN`, …), the values of
+/// Meta's `WhatsAppDataLocalizationRegion`. Parses from config with
+/// `FromStr` (`"de".parse()`), prints as the code.
+///
+/// [`PortingClient::register`](crate::PortingClient::register) sets it
+/// through the number's settings (`storage_configuration`) from Graph API
+/// v21.0 on, and as `register`'s `data_localization_region` (deprecated
+/// from v21.0) before.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DataLocalizationRegion(String);

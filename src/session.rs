@@ -1041,7 +1041,9 @@ impl PortingSession {
             | Operation::SubscribeApp
             | Operation::SetTwoStepPin
             | Operation::ListSubscribedApps
-            | Operation::ReadWaba => return,
+            | Operation::ReadWaba
+            | Operation::ReadLocalStorage
+            | Operation::SetLocalStorage => return,
         };
         *counter = counter.saturating_add(1);
         if operation == Operation::RequestCode {
