@@ -1435,7 +1435,8 @@ impl PortingClient {
 }
 
 /// A code refused as "invalid or has expired" (or wrong) after it lived
-/// longer than codes do ([`CODE_LIFETIME`](crate::CODE_LIFETIME)) expired,
+/// longer than codes do ([`CODE_LIFETIME`](crate::CODE_LIFETIME): "typically
+/// 10 minutes", Meta's OpenAPI description, `verify_code`) expired,
 /// whatever it was: a new code is needed, not the customer's retyping.
 fn code_refused_by_age(session: &PortingSession, error: Error, now: Timestamp) -> Error {
     let Error::Api(api) = error else {
