@@ -115,6 +115,40 @@ pub enum ApiErrorKind {
     /// needs to be asked: request a new code
     /// ([`NextAction::RequestNewCode`](crate::NextAction::RequestNewCode)).
     VerificationCodeExpired,
+
+    // --- Errors Meta's OpenAPI description defines --------------------------
+    /// 803 "Phone number not found" (HTTP 404): the phone number id does not
+    /// exist, or the token cannot see it.
+    PhoneNumberNotFound,
+    /// 803 "WhatsApp Business Account not found" (HTTP 404, at
+    /// `start_migration`), or "The WhatsApp Business Account associated
+    /// with this phone number could not be found" (at a number's steps):
+    /// the WABA does not exist, or the token cannot see it. (803 "This
+    /// phone number has been deleted…" is
+    /// [`NumberDeleted`](Self::NumberDeleted).)
+    WabaNotFound,
+    /// 104 "An access token is required to request this resource" (HTTP
+    /// 401): the request reached Meta without a token. The client always
+    /// sends one, so something on the way removed it.
+    AccessTokenMissing,
+    /// 200 with subcode 1349175 "Phone number limit exceeded for this
+    /// WhatsApp Business Account" (title "Limit Exceeded", HTTP 403, at
+    /// `start_migration`): the destination WABA holds as many numbers as
+    /// Meta lets it.
+    PhoneNumberLimitReached,
+    /// 200 with subcode 1349175 "Your app is not linked to the WhatsApp
+    /// Business Account that owns this phone number" (HTTP 403): the same
+    /// subcode as [`PhoneNumberLimitReached`](Self::PhoneNumberLimitReached),
+    /// told apart by its message.
+    AppNotLinked,
+    /// 100 "Phone number is already registered with WhatsApp Business"
+    /// (HTTP 409, at `start_migration`) or "Phone number is already
+    /// registered or in invalid state for registration" (HTTP 422, at
+    /// `register`). The client reads the number itself and continues from
+    /// where it stands in the destination (at `start_migration` as for
+    /// 2388012; at `register`, `Registered` when the number is connected):
+    /// this error is what is left when the number is not there.
+    AlreadyRegistered,
 }
 
 /// The facts of one case, kept together so that every method reads one row.
@@ -356,6 +390,62 @@ impl ApiErrorKind {
                  request_code for a new one (Meta limits how often: wait if it says to) and verify \
                  the new code; the customer only reads the new SMS or call.",
             ),
+            PhoneNumberNotFound => row(
+                "Phone number not found",
+                WithCorrectedInput,
+                Actor::Us,
+                "Meta does not know this phone number id, or the access token cannot see it. \
+                 Check that the token belongs to the destination WABA's business (a system user \
+                 with access to that WABA) and that the number is still listed in the destination \
+                 WABA (PortingClient::list_phone_numbers, GET /{waba-id}/phone_numbers). If it \
+                 was removed from the WABA, start a new port for the number.",
+            ),
+            WabaNotFound => row(
+                "WhatsApp Business Account not found",
+                WithCorrectedInput,
+                Actor::Us,
+                "Meta does not know the WABA, or the access token cannot see it. Check the \
+                 session's WABA id and that the token's business owns the WABA or has it shared \
+                 with it. A WABA that was deleted cannot take the number: port into another WABA \
+                 with a new session.",
+            ),
+            AccessTokenMissing => row(
+                "Access token missing from the request",
+                WithCorrectedInput,
+                Actor::Us,
+                "The request reached Meta without an access token. The client always sends the \
+                 one it was built with in the Authorization header, so something on the way \
+                 removed it: check the transport (a custom Transport, a proxy that strips \
+                 Authorization) and the base URL, then retry.",
+            ),
+            PhoneNumberLimitReached => row(
+                "Destination WABA has reached its phone number limit",
+                AfterAction,
+                Actor::Us,
+                "The destination WABA holds as many phone numbers as Meta allows it. Delete the \
+                 numbers it no longer needs (WhatsApp Manager) or ask Meta to raise the limit, \
+                 then start the migration again.",
+            ),
+            AppNotLinked => row(
+                "App is not linked to the WhatsApp Business Account of this number",
+                AfterAction,
+                Actor::Us,
+                "Our app has no access to the WABA that owns this number. Have the WABA linked \
+                 to the app (the business completes Embedded Signup, or assigns the WABA to our \
+                 system user in Business Manager) and use a token of that app, then retry.",
+            ),
+            AlreadyRegistered => row(
+                "Phone number is already registered",
+                AfterAction,
+                Actor::Us,
+                "Meta says the number is already registered (at register: or in a state that \
+                 cannot be registered). PortingClient reads the number itself and continues \
+                 when it is in the destination WABA (registered, at register); this error means \
+                 it is not: it is still registered somewhere else. Read where it stands \
+                 (PortingClient::refresh), find with the customer where it is registered \
+                 (another WABA or provider, the WhatsApp Business app) and have it released \
+                 there, then retry the step.",
+            ),
             Unknown => row(
                 "Unrecognised Graph API error",
                 AfterAction,
@@ -367,7 +457,7 @@ impl ApiErrorKind {
     }
 
     /// Every case, in declaration order.
-    pub const ALL: [Self; 30] = [
+    pub const ALL: [Self; 36] = [
         Self::OnBehalfNotAccepted,
         Self::TwoStepEnabled,
         Self::EligibleForDirectAdd,
@@ -398,6 +488,12 @@ impl ApiErrorKind {
         Self::Temporary,
         Self::Unknown,
         Self::VerificationCodeExpired,
+        Self::PhoneNumberNotFound,
+        Self::WabaNotFound,
+        Self::AccessTokenMissing,
+        Self::PhoneNumberLimitReached,
+        Self::AppNotLinked,
+        Self::AlreadyRegistered,
     ];
 
     /// The case's stable snake_case name, as serde writes it
@@ -435,6 +531,12 @@ impl ApiErrorKind {
             Self::Temporary => "temporary",
             Self::Unknown => "unknown",
             Self::VerificationCodeExpired => "verification_code_expired",
+            Self::PhoneNumberNotFound => "phone_number_not_found",
+            Self::WabaNotFound => "waba_not_found",
+            Self::AccessTokenMissing => "access_token_missing",
+            Self::PhoneNumberLimitReached => "phone_number_limit_reached",
+            Self::AppNotLinked => "app_not_linked",
+            Self::AlreadyRegistered => "already_registered",
         }
     }
 
@@ -486,7 +588,10 @@ impl ApiErrorKind {
                 "WhatsApp had a temporary problem moving your number; we will try again shortly, \
                  nothing is needed from you."
             }
-            DestinationWebhookMissing | DestinationPaymentMissing | DestinationNotApproved => {
+            DestinationWebhookMissing
+            | DestinationPaymentMissing
+            | DestinationNotApproved
+            | PhoneNumberLimitReached => {
                 "We need to finish setting up your new account before your number can move; \
                  nothing is needed from you."
             }
@@ -511,7 +616,8 @@ impl ApiErrorKind {
             NumberDeleted => {
                 "Your number was removed from WhatsApp's records; we will start the move again."
             }
-            InvalidParameter | InvalidAccessToken | PermissionDenied => {
+            InvalidParameter | InvalidAccessToken | PermissionDenied | PhoneNumberNotFound
+            | WabaNotFound | AccessTokenMissing | AppNotLinked => {
                 "We hit a problem on our side and are fixing it; nothing is needed from you."
             }
             VerificationCodeRejected => {
@@ -520,6 +626,10 @@ impl ApiErrorKind {
             }
             VerificationCodeExpired => {
                 "That code has expired; we are sending a new one to your number."
+            }
+            AlreadyRegistered => {
+                "Your number is still registered with WhatsApp somewhere else; we are checking \
+                 where it stands and will tell you if anything is needed from you."
             }
             AccountRestricted => {
                 "Your WhatsApp Business account is restricted by Meta; please check Business \

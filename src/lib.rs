@@ -135,6 +135,7 @@ mod error;
 mod fleet;
 mod ids;
 mod kind;
+mod meaning;
 mod number;
 mod operation;
 mod params;
@@ -175,6 +176,7 @@ pub use fleet::{
     DEFAULT_MAX_CODE_REQUESTS, DEFAULT_RECHECK_AFTER,
 };
 pub use ids::{BusinessId, PhoneNumberId, WabaId};
+pub use meaning::StatusMeaning;
 pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};
 pub use operation::Operation;
 pub use params::{CodeMethod, DataLocalizationRegion, Language, SUPPORTED_REGIONS};
@@ -188,8 +190,8 @@ pub use session::{
     CODE_LIFETIME, HISTORY_LIMIT, REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
 };
 pub use state::{
-    IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,
-    StepOutcome,
+    IllegalTransition, InvalidSession, NumberGone, Observed, PortingState, RejectionReason,
+    StateName, StepOutcome,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
@@ -206,7 +208,9 @@ pub use time::{Clock, SystemClock, Timestamp};
 #[cfg(feature = "reqwest")]
 pub use transport::{ReqwestTransport, ReqwestTransportBuilder, DEFAULT_MAX_RESPONSE_BYTES};
 pub use transport::{Transport, TransportError, TransportErrorKind};
-pub use waba::{AccountReviewStatus, BusinessVerificationStatus, WabaRecord};
+pub use waba::{
+    AccountReviewStatus, BusinessVerificationStatus, OnBehalfRequestStatus, WabaRecord,
+};
 
 /// Re-exported so that [`Transport`], [`Checkpoint`] and [`Sleep`] can be
 /// implemented without naming the `async-trait` crate.

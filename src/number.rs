@@ -10,10 +10,18 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::ids::PhoneNumberId;
+use crate::meaning::StatusMeaning;
+use crate::state::NumberGone;
 
 /// The fields the client asks for when it reads or lists numbers.
 pub(crate) const FIELDS: &str =
     "id,display_phone_number,verified_name,status,code_verification_status,name_status,platform_type";
+
+/// The fields the readiness check reads from the number. A field Graph
+/// refuses leaves only its own check unchecked.
+/// `new_name_status` is a real Graph field Meta's OpenAPI description
+/// leaves out.
+pub(crate) const READINESS_FIELDS: &[&str] = &["id", "status", "name_status", "new_name_status"];
 
 /// One phone number of a WABA, as Graph describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +39,11 @@ pub struct PhoneNumberRecord {
     pub code_verification_status: Option<CodeVerificationStatus>,
     /// The review state of the display name.
     pub name_status: Option<NameStatus>,
+    /// The review state of a display-name change (`new_name_status`, a real
+    /// Graph field Meta's OpenAPI description leaves out; read by the
+    /// readiness check only): `PENDING_REVIEW` is a change pending, which
+    /// Meta requires there be none of for a port.
+    pub new_name_status: Option<NameStatus>,
     /// `CLOUD_API`, `ON_PREMISE`, `NOT_APPLICABLE`… kept as sent.
     pub platform_type: Option<String>,
 }
@@ -49,11 +62,13 @@ impl PhoneNumberRecord {
             code_verification_status: text("code_verification_status")
                 .map(CodeVerificationStatus::from_graph),
             name_status: text("name_status").map(NameStatus::from_graph),
+            new_name_status: text("new_name_status").map(NameStatus::from_graph),
             platform_type: owned("platform_type"),
         })
     }
 
-    /// Whether the number is registered and can send (`status: CONNECTED`).
+    /// Whether the number is registered and can send (`status: CONNECTED`;
+    /// no other value, known or not, reads as registered).
     pub fn is_connected(&self) -> bool {
         self.status == Some(NumberStatus::Connected)
     }
@@ -80,6 +95,13 @@ impl PhoneNumberRecord {
     /// (`code_verification_status: VERIFIED`).
     pub fn is_code_verified(&self) -> bool {
         self.code_verification_status == Some(CodeVerificationStatus::Verified)
+    }
+
+    /// Why the number object will never carry the port, when its `status`
+    /// says so (`DELETED`, `BANNED`, `MIGRATED`, `UNLINKED`: see
+    /// [`NumberStatus`]).
+    pub fn gone(&self) -> Option<NumberGone> {
+        self.status.as_ref().and_then(NumberStatus::gone)
     }
 }
 
@@ -113,8 +135,10 @@ macro_rules! graph_enum {
         }
 
         impl $name {
-            /// Reads Meta's value (case-insensitive); unknown values are kept.
-            pub(crate) fn from_graph(text: &str) -> Self {
+            /// Reads Meta's value (case-insensitive, as a webhook or a read
+            /// sends it); an unknown value is kept as sent
+            /// ([`Other`](Self::Other)), never an error.
+            pub fn from_graph(text: &str) -> Self {
                 $(if text.eq_ignore_ascii_case($text) {
                     return Self::$variant;
                 })*
@@ -141,22 +165,104 @@ macro_rules! graph_enum {
 pub(crate) use graph_enum;
 
 graph_enum! {
-    /// A number's `status`. `CONNECTED` means registered and able to send.
+    /// A number's `status`, and what each value means for a port
+    /// ([`meaning`](Self::meaning)).
+    ///
+    /// Meta's OpenAPI description (v23.0) names `PENDING`, `LINKED`,
+    /// `UNLINKED`, `DELETED`, `MIGRATED`, `BANNED`, `RESTRICTED` for a phone
+    /// number, and `CONNECTED`, `DISCONNECTED`, `PENDING`, `FLAGGED`,
+    /// `RESTRICTED`, `RATE_LIMITED`, `MESSAGING_LIMIT_TIER_0`…`4` for its
+    /// connection to a WABA; real answers also carry `UNVERIFIED`. Any other
+    /// value is kept as sent ([`Other`](Self::Other)), never an error.
+    ///
+    /// | `status` | Meaning | What the crate does |
+    /// |---|---|---|
+    /// | `CONNECTED` | [`Done`](StatusMeaning::Done) | Registered ([`PhoneNumberRecord::is_connected`]): a read moves the session to `Registered`. |
+    /// | `PENDING` | [`Proceed`](StatusMeaning::Proceed) | Not registered: the next step goes on. After a register of ours, with `platform_type` `CLOUD_API` or `ON_PREMISE`, registered and still connecting. |
+    /// | `LINKED` | [`Proceed`](StatusMeaning::Proceed) | In the WABA, not connected: as `PENDING`. |
+    /// | `UNVERIFIED` | [`Proceed`](StatusMeaning::Proceed) | Ownership not verified: as `PENDING` (a code is needed). |
+    /// | `DISCONNECTED` | [`Proceed`](StatusMeaning::Proceed) | Not connected: as `PENDING` (a register connects it); a registered session waits for `CONNECTED` ([`NextAction::AwaitConnected`](crate::NextAction::AwaitConnected)). |
+    /// | `FLAGGED` | [`Wait`](StatusMeaning::Wait) | Quality flagged by Meta (a ported number keeps its quality rating): not counted as registered; a registered session waits for `CONNECTED`. |
+    /// | `RESTRICTED` | [`Wait`](StatusMeaning::Wait) | Messaging restricted by Meta for a while: as `FLAGGED`. |
+    /// | `RATE_LIMITED` | [`Wait`](StatusMeaning::Wait) | Rate limited by Meta: as `FLAGGED`. |
+    /// | `MESSAGING_LIMIT_TIER_0`…`4` | [`Wait`](StatusMeaning::Wait) | A connection status naming the messaging tier: as `FLAGGED` (only `CONNECTED` counts as registered). |
+    /// | `DELETED` | [`Gone`](StatusMeaning::Gone) | The number object was deleted: the session is `Rejected` ([`RejectionReason::NumberDeleted`](crate::RejectionReason::NumberDeleted)). |
+    /// | `BANNED` | [`Gone`](StatusMeaning::Gone) | WhatsApp banned the number: `Rejected` ([`RejectionReason::NumberBanned`](crate::RejectionReason::NumberBanned)). |
+    /// | `MIGRATED` | [`Gone`](StatusMeaning::Gone) | The number moved to another WABA: `Rejected` ([`RejectionReason::NumberMigrated`](crate::RejectionReason::NumberMigrated)). |
+    /// | `UNLINKED` | [`Gone`](StatusMeaning::Gone) | The number was unlinked from this WABA: `Rejected` ([`RejectionReason::NumberUnlinked`](crate::RejectionReason::NumberUnlinked)). |
+    /// | anything else | [`Unknown`](StatusMeaning::Unknown) | Kept as sent; not registered, not gone: the next step goes on. |
+    ///
+    /// A session already `Registered` stays so whatever a later read shows:
+    /// the port is done (a number banned later is not the port's failure).
     NumberStatus {
         /// Registered; can send and receive.
         Connected = "CONNECTED",
-        /// Added but not registered yet.
+        /// Added but not registered yet (or registered and still connecting).
         Pending = "PENDING",
+        /// Linked to the WABA, not connected (Meta's description).
+        Linked = "LINKED",
+        /// Unlinked from the WABA (Meta's description): gone for the port.
+        Unlinked = "UNLINKED",
+        /// The number object was deleted: gone for the port.
+        Deleted = "DELETED",
+        /// Moved to another WABA: gone for the port.
+        Migrated = "MIGRATED",
+        /// Banned by WhatsApp: gone for the port.
+        Banned = "BANNED",
+        /// Messaging restricted by Meta for a while.
+        Restricted = "RESTRICTED",
+        /// Rate limited by Meta.
+        RateLimited = "RATE_LIMITED",
         /// Was connected, is not any more.
         Disconnected = "DISCONNECTED",
-        /// Moved to another WABA.
-        Migrated = "MIGRATED",
         /// Quality flagged.
         Flagged = "FLAGGED",
-        /// Messaging restricted.
-        Restricted = "RESTRICTED",
-        /// Not verified.
+        /// Ownership not verified.
         Unverified = "UNVERIFIED",
+        /// Messaging limit tier 0 (Meta's WABA-to-number status).
+        MessagingLimitTier0 = "MESSAGING_LIMIT_TIER_0",
+        /// Messaging limit tier 1 (Meta's WABA-to-number status).
+        MessagingLimitTier1 = "MESSAGING_LIMIT_TIER_1",
+        /// Messaging limit tier 2 (Meta's WABA-to-number status).
+        MessagingLimitTier2 = "MESSAGING_LIMIT_TIER_2",
+        /// Messaging limit tier 3 (Meta's WABA-to-number status).
+        MessagingLimitTier3 = "MESSAGING_LIMIT_TIER_3",
+        /// Messaging limit tier 4 (Meta's WABA-to-number status).
+        MessagingLimitTier4 = "MESSAGING_LIMIT_TIER_4",
+    }
+}
+
+impl NumberStatus {
+    /// What the value means for a port (the table above).
+    pub fn meaning(&self) -> StatusMeaning {
+        match self {
+            Self::Connected => StatusMeaning::Done,
+            Self::Pending | Self::Linked | Self::Unverified | Self::Disconnected => {
+                StatusMeaning::Proceed
+            }
+            Self::Flagged
+            | Self::Restricted
+            | Self::RateLimited
+            | Self::MessagingLimitTier0
+            | Self::MessagingLimitTier1
+            | Self::MessagingLimitTier2
+            | Self::MessagingLimitTier3
+            | Self::MessagingLimitTier4 => StatusMeaning::Wait,
+            Self::Deleted | Self::Banned | Self::Migrated | Self::Unlinked => StatusMeaning::Gone,
+            Self::Other(_) => StatusMeaning::Unknown,
+        }
+    }
+
+    /// Why the number object will never carry the port, when the value
+    /// says so (`DELETED`, `BANNED`, `MIGRATED`, `UNLINKED`).
+    pub fn gone(&self) -> Option<NumberGone> {
+        match self {
+            Self::Deleted => Some(NumberGone::Deleted),
+            Self::Banned => Some(NumberGone::Banned),
+            Self::Migrated => Some(NumberGone::Migrated),
+            Self::Unlinked => Some(NumberGone::Unlinked),
+            _ => None,
+        }
     }
 }
 
@@ -176,7 +282,23 @@ graph_enum! {
 }
 
 graph_enum! {
-    /// A number's `name_status`: the review of its display name.
+    /// A number's `name_status` (the review of its display name), and what
+    /// each value means for a port ([`meaning`](Self::meaning)): Meta's
+    /// migration needs an approved display name.
+    ///
+    /// | `name_status` | Meaning | Readiness |
+    /// |---|---|---|
+    /// | `APPROVED` | [`Proceed`](StatusMeaning::Proceed) | Nothing. |
+    /// | `AVAILABLE_WITHOUT_REVIEW` | [`Proceed`](StatusMeaning::Proceed) | Nothing. |
+    /// | `PENDING_REVIEW` | [`Wait`](StatusMeaning::Wait) | Blocker: Meta is reviewing the name. |
+    /// | `DECLINED` | [`Blocker`](StatusMeaning::Blocker) | Blocker: a name must be submitted again. |
+    /// | `EXPIRED` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the name's certificate must be renewed. |
+    /// | `NONE` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the number has no display name. |
+    /// | anything else | [`Unknown`](StatusMeaning::Unknown) | Blocker: never read as approved. |
+    ///
+    /// The same values in `new_name_status` describe a display-name change
+    /// ([`PhoneNumberRecord::new_name_status`]): `PENDING_REVIEW` there is a
+    /// change pending, which Meta requires there be none of.
     NameStatus {
         /// Approved.
         Approved = "APPROVED",
@@ -190,6 +312,18 @@ graph_enum! {
         PendingReview = "PENDING_REVIEW",
         /// No name.
         None = "NONE",
+    }
+}
+
+impl NameStatus {
+    /// What the value means for a port (the table above).
+    pub fn meaning(&self) -> StatusMeaning {
+        match self {
+            Self::Approved | Self::AvailableWithoutReview => StatusMeaning::Proceed,
+            Self::PendingReview => StatusMeaning::Wait,
+            Self::Declined | Self::Expired | Self::None => StatusMeaning::Blocker,
+            Self::Other(_) => StatusMeaning::Unknown,
+        }
     }
 }
 

@@ -40,6 +40,9 @@ pub enum Operation {
     ListSubscribedApps,
     /// `GET /{waba-id}?fields=…` (readiness check).
     ReadWaba,
+    /// `GET /{waba-id}/in_progress_onbehalf_request` (readiness check): the
+    /// WABA's "message on behalf" requests still in progress.
+    ListOnBehalfRequests,
     /// `GET /{phone-number-id}/settings`: the number's settings, read for
     /// its `storage_configuration` (local storage) before `register`.
     ReadLocalStorage,
@@ -53,7 +56,7 @@ pub enum Operation {
 impl Operation {
     /// Every operation, in flow order.
     #[cfg(any(feature = "simulator", feature = "test-util"))]
-    pub(crate) const ALL: [Self; 12] = [
+    pub(crate) const ALL: [Self; 13] = [
         Self::StartMigration,
         Self::RequestCode,
         Self::VerifyCode,
@@ -66,6 +69,7 @@ impl Operation {
         // Same route as ReadPhoneNumber: the simulator tells them apart by
         // the object read.
         Self::ReadWaba,
+        Self::ListOnBehalfRequests,
         Self::ReadLocalStorage,
         Self::SetLocalStorage,
     ];
@@ -85,6 +89,7 @@ impl Operation {
             Self::SetTwoStepPin => (Method::Post, ""),
             Self::ListSubscribedApps => (Method::Get, "subscribed_apps"),
             Self::ReadWaba => (Method::Get, ""),
+            Self::ListOnBehalfRequests => (Method::Get, "in_progress_onbehalf_request"),
             Self::ReadLocalStorage => (Method::Get, "settings"),
             Self::SetLocalStorage => (Method::Post, "settings"),
         }
@@ -126,6 +131,7 @@ impl Operation {
             Self::SetTwoStepPin => "set_two_step_pin",
             Self::ListSubscribedApps => "list_subscribed_apps",
             Self::ReadWaba => "read_waba",
+            Self::ListOnBehalfRequests => "list_on_behalf_requests",
             Self::ReadLocalStorage => "read_local_storage",
             Self::SetLocalStorage => "set_local_storage",
         }

@@ -458,6 +458,17 @@ pub enum NextAction {
     ResubmitWithCorrectBusinessId,
     /// Do not port: add the number to the destination WABA as a new number.
     AddAsNewNumber,
+    /// A read showed the number `BANNED` by WhatsApp
+    /// ([`RejectionReason::NumberBanned`]): its owner asks for a review of
+    /// the ban (WhatsApp Manager, Business Support Home); no port goes
+    /// through until it is lifted, then a new session ports it.
+    AppealBan,
+    /// A read showed the session's number object gone from the destination
+    /// WABA (`DELETED`, `MIGRATED`, `UNLINKED`:
+    /// [`RejectionReason::NumberDeleted`], [`RejectionReason::NumberMigrated`],
+    /// [`RejectionReason::NumberUnlinked`]): find where the number is now,
+    /// and port it again with a new session if it should still come here.
+    StartOver,
     /// Nothing: the number is registered.
     Done,
     /// The last read of the number showed its code expired
@@ -493,6 +504,8 @@ impl NextAction {
             Self::DisableTwoStepVerification { .. } => "disable_two_step_verification",
             Self::ResubmitWithCorrectBusinessId => "resubmit_with_correct_business_id",
             Self::AddAsNewNumber => "add_as_new_number",
+            Self::AppealBan => "appeal_ban",
+            Self::StartOver => "start_over",
             Self::Done => "done",
         }
     }
@@ -533,6 +546,16 @@ impl NextAction {
             Self::AddAsNewNumber => {
                 "Do not port: add the number to the destination WABA as a new number."
             }
+            Self::AppealBan => {
+                "WhatsApp banned the number: its owner requests a review of the ban (WhatsApp \
+                 Manager, Business Support Home). No port goes through until the ban is lifted; \
+                 then port it with a new session."
+            }
+            Self::StartOver => {
+                "The number object is gone from the destination WABA (deleted, migrated or \
+                 unlinked): find where the number is now (list_phone_numbers), and start a new \
+                 session if it should still come here."
+            }
             Self::Done => "Nothing: the number is registered.",
         }
     }
@@ -569,6 +592,14 @@ impl NextAction {
             Self::AddAsNewNumber => {
                 "Your number does not need to be moved: we will add it to your account directly."
             }
+            Self::AppealBan => {
+                "WhatsApp has banned your number: please request a review of the ban in WhatsApp \
+                 Manager; we can move the number once it is lifted."
+            }
+            Self::StartOver => {
+                "Your number is no longer in the account we were moving it to; we are checking \
+                 where it is and will start the move again if needed."
+            }
             Self::Done => "Your number has moved and is ready to send messages.",
         }
     }
@@ -588,6 +619,8 @@ impl NextAction {
             | Self::DisableTwoStepVerification { then: step } => Some(step),
             Self::ResubmitWithCorrectBusinessId
             | Self::AddAsNewNumber
+            | Self::AppealBan
+            | Self::StartOver
             | Self::AwaitConnected
             | Self::Done => None,
         }
@@ -781,6 +814,21 @@ impl PortingSession {
                     reason: RejectionReason::BusinessMismatch,
                 },
             ) => (NextAction::ResubmitWithCorrectBusinessId, Actor::Customer),
+            (
+                None,
+                PortingState::Rejected {
+                    reason: RejectionReason::NumberBanned,
+                },
+            ) => (NextAction::AppealBan, Actor::Customer),
+            (
+                None,
+                PortingState::Rejected {
+                    reason:
+                        RejectionReason::NumberDeleted
+                        | RejectionReason::NumberMigrated
+                        | RejectionReason::NumberUnlinked,
+                },
+            ) => (NextAction::StartOver, Actor::Us),
             (None, PortingState::Rejected { .. }) => (NextAction::AddAsNewNumber, Actor::Us),
         };
         // A register the budget would refuse is not due before the budget
@@ -1061,6 +1109,7 @@ impl PortingSession {
             | Operation::SetTwoStepPin
             | Operation::ListSubscribedApps
             | Operation::ReadWaba
+            | Operation::ListOnBehalfRequests
             | Operation::ReadLocalStorage
             | Operation::SetLocalStorage => return,
         };

@@ -4,7 +4,8 @@
 //! Draft → Initiated → CodeRequested → CodeVerified → Registered (done)
 //!   ↘ AwaitingOnBehalfApproval ↺  (customer approves, retry the step)
 //!   ↘ AwaitingTwoStepDisable  ↺  (previous BSP disables 2SV, retry the step)
-//!   ↘ Rejected                    (add directly; business mismatch)
+//!   ↘ Rejected                    (add directly; business mismatch; a read
+//!                                  shows the number banned, deleted, moved)
 //! ```
 //!
 //! [`PortingState::next_state`] maps a state and a [`StepOutcome`] to the
@@ -92,6 +93,18 @@ pub enum RejectionReason {
     /// The Business Manager id does not own the number's current WABA:
     /// open a new session with the corrected id.
     BusinessMismatch,
+    /// A read showed the number `BANNED` by WhatsApp: no port goes through
+    /// until the ban is lifted (the number's owner asks for a review).
+    NumberBanned,
+    /// A read showed the number object `DELETED` from the destination WABA:
+    /// a port of the number starts over with a new session.
+    NumberDeleted,
+    /// A read showed the number `MIGRATED` to another WABA: this session's
+    /// object no longer carries it.
+    NumberMigrated,
+    /// A read showed the number `UNLINKED` from the destination WABA: this
+    /// session's object no longer carries it.
+    NumberUnlinked,
 }
 
 impl RejectionReason {
@@ -100,6 +113,38 @@ impl RejectionReason {
         match self {
             Self::EligibleForDirectAdd => "eligible_for_direct_add",
             Self::BusinessMismatch => "business_mismatch",
+            Self::NumberBanned => "number_banned",
+            Self::NumberDeleted => "number_deleted",
+            Self::NumberMigrated => "number_migrated",
+            Self::NumberUnlinked => "number_unlinked",
+        }
+    }
+}
+
+/// Why a read says the number object will never carry the port: its
+/// `status` ([`NumberStatus`](crate::NumberStatus)) is one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NumberGone {
+    /// `BANNED`: WhatsApp banned the number.
+    Banned,
+    /// `DELETED`: the number object was deleted.
+    Deleted,
+    /// `MIGRATED`: the number moved to another WABA.
+    Migrated,
+    /// `UNLINKED`: the number was unlinked from the WABA.
+    Unlinked,
+}
+
+impl NumberGone {
+    /// The rejection a session meets when a read shows this.
+    pub fn rejection(self) -> RejectionReason {
+        match self {
+            Self::Banned => RejectionReason::NumberBanned,
+            Self::Deleted => RejectionReason::NumberDeleted,
+            Self::Migrated => RejectionReason::NumberMigrated,
+            Self::Unlinked => RejectionReason::NumberUnlinked,
         }
     }
 }
@@ -159,9 +204,10 @@ pub enum StepOutcome {
         /// The id returned.
         phone_number_id: PhoneNumberId,
     },
-    /// `start` said the number is already in the destination (2388012) and
-    /// the look-up found it: the port continues from where the listed
-    /// number stands (registered, verified, or just added).
+    /// `start` said the number is already in the destination (2388012, or
+    /// 100 "already registered with WhatsApp Business") and the look-up
+    /// found it: the port continues from where the listed number stands
+    /// (registered, verified, or just added).
     ExistingNumberAdopted {
         /// The id found.
         phone_number_id: PhoneNumberId,
@@ -191,8 +237,9 @@ pub enum StepOutcome {
     CodeVerified,
     /// `register` succeeded.
     Registered,
-    /// A step's outcome was unknown (timeout, lost answer, crash); reading the
-    /// number showed where the server stands.
+    /// A step's outcome was unknown (timeout, lost answer, crash), or
+    /// `register` was refused as "already registered"; reading the number
+    /// showed where the server stands.
     Reconciled {
         /// The step whose outcome was unknown.
         operation: Operation,
@@ -250,6 +297,13 @@ pub struct Observed {
     /// `PENDING`. A register went through; Meta is connecting the number.
     #[serde(default, skip_serializing_if = "is_false")]
     pub connecting: bool,
+    /// The number object will never carry the port: its `status` is
+    /// `BANNED`, `DELETED`, `MIGRATED` or `UNLINKED`. A session that has
+    /// not registered yet moves to
+    /// [`Rejected`](PortingState::Rejected) with the matching
+    /// [`RejectionReason`]; a registered one stays registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gone: Option<NumberGone>,
 }
 
 impl Observed {
@@ -260,7 +314,16 @@ impl Observed {
             code_verified,
             code_expired: false,
             connecting: false,
+            gone: None,
         }
+    }
+
+    /// The same facts, with the number object gone (see
+    /// [`gone`](Self::gone)) or not.
+    #[must_use]
+    pub fn with_gone(mut self, gone: Option<NumberGone>) -> Self {
+        self.gone = gone;
+        self
     }
 
     /// The same facts, with the number registered but not connected yet
@@ -641,14 +704,26 @@ impl PortingState {
     }
 
     /// This (non-waiting) state moved to what the server showed: registered
-    /// wins, then verified; backwards only when Meta says a verification
-    /// expired (`CodeVerified` back to `Initiated`: a new code is needed).
+    /// wins, then a number object gone (rejected, unless already
+    /// registered), then verified; backwards only when Meta says a
+    /// verification expired (`CodeVerified` back to `Initiated`: a new code
+    /// is needed).
     fn advanced_to(self, observed: Observed) -> Self {
         let Some(phone_number_id) = self.phone_number_id().cloned() else {
             return self;
         };
         if observed.is_registered() {
             return Self::Registered { phone_number_id };
+        }
+        // The object will never carry the port: trying again would go on
+        // forever.
+        if let Some(gone) = observed
+            .gone
+            .filter(|_| !matches!(self, Self::Registered { .. }))
+        {
+            return Self::Rejected {
+                reason: gone.rejection(),
+            };
         }
         match self {
             Self::Initiated { .. } | Self::CodeRequested { .. } if observed.code_verified => {
@@ -1108,6 +1183,10 @@ mod tests {
         for reason in [
             RejectionReason::EligibleForDirectAdd,
             RejectionReason::BusinessMismatch,
+            RejectionReason::NumberBanned,
+            RejectionReason::NumberDeleted,
+            RejectionReason::NumberMigrated,
+            RejectionReason::NumberUnlinked,
         ] {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
             assert_eq!(reason.to_string(), reason.as_str());
@@ -1186,6 +1265,54 @@ mod tests {
             waiting.next_state(&read(true, true, false), T).unwrap(),
             registered()
         );
+    }
+
+    #[test]
+    fn a_read_showing_the_number_gone_rejects_unless_registered() {
+        let gone = |gone| StepOutcome::NumberRead {
+            observed: Observed::new(false, true).with_gone(Some(gone)),
+        };
+        for state in [initiated(), code_requested(), verified()] {
+            assert_eq!(
+                state.next_state(&gone(NumberGone::Banned), T).unwrap(),
+                PortingState::Rejected {
+                    reason: RejectionReason::NumberBanned
+                }
+            );
+        }
+        let waiting = PortingState::AwaitingTwoStepDisable {
+            resume: Box::new(verified()),
+            step: Register,
+        };
+        assert_eq!(
+            waiting.next_state(&gone(NumberGone::Deleted), T).unwrap(),
+            PortingState::Rejected {
+                reason: RejectionReason::NumberDeleted
+            }
+        );
+        assert_eq!(
+            registered()
+                .next_state(&gone(NumberGone::Migrated), T)
+                .unwrap(),
+            registered()
+        );
+        let reconciled = StepOutcome::Reconciled {
+            operation: Register,
+            observed: Observed::new(false, true).with_gone(Some(NumberGone::Unlinked)),
+        };
+        assert_eq!(
+            verified().next_state(&reconciled, T).unwrap(),
+            PortingState::Rejected {
+                reason: RejectionReason::NumberUnlinked
+            }
+        );
+        // Its JSON form: absent unless gone.
+        let json =
+            serde_json::to_value(Observed::new(false, false).with_gone(Some(NumberGone::Banned)))
+                .unwrap();
+        assert_eq!(json["gone"], "banned");
+        let back: Observed = serde_json::from_value(json).unwrap();
+        assert_eq!(back.gone, Some(NumberGone::Banned));
     }
 
     #[test]

@@ -155,10 +155,19 @@ pub fn operation_of(request: &HttpRequest) -> Option<Operation> {
         [_, edge] => edge,
         _ => return None,
     };
-    let reads_waba = request
-        .url
-        .query_pairs()
-        .any(|(name, value)| name == "fields" && value.contains("account_review_status"));
+    // Any field only a WABA has (a readiness re-request may leave some out).
+    let reads_waba = request.url.query_pairs().any(|(name, value)| {
+        name == "fields"
+            && value.split(',').any(|field| {
+                matches!(
+                    field.trim(),
+                    "account_review_status"
+                        | "business_verification_status"
+                        | "primary_funding_id"
+                        | "on_behalf_of_business_info"
+                )
+            })
+    });
     match Operation::from_route(request.method, edge)? {
         Operation::ReadPhoneNumber if reads_waba => Some(Operation::ReadWaba),
         operation => Some(operation),
@@ -497,6 +506,16 @@ mod tests {
                 Method::Get,
                 "/v25.0/1?fields=id,account_review_status",
                 Operation::ReadWaba,
+            ),
+            (
+                Method::Get,
+                "/v25.0/1?fields=id,primary_funding_id",
+                Operation::ReadWaba,
+            ),
+            (
+                Method::Get,
+                "/v25.0/1/in_progress_onbehalf_request",
+                Operation::ListOnBehalfRequests,
             ),
         ];
         for (method, path, op) in cases {

@@ -4,15 +4,43 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::meaning::StatusMeaning;
 use crate::number::graph_enum;
 
 /// The fields the readiness check reads
-/// (`GET /{waba-id}?fields=…`, reference §5).
-pub(crate) const FIELDS: &str = "id,account_review_status,business_verification_status,\
-primary_funding_id,on_behalf_of_business_info";
+/// (`GET /{waba-id}?fields=…`, reference §5). `primary_funding_id` and
+/// `on_behalf_of_business_info` are real Graph fields Meta's OpenAPI
+/// description leaves out: a Graph that refuses one (error 100 "nonexisting
+/// field") leaves only its own check unchecked.
+pub(crate) const FIELDS: &[&str] = &[
+    "id",
+    "account_review_status",
+    "business_verification_status",
+    "primary_funding_id",
+    "on_behalf_of_business_info",
+];
 
 graph_enum! {
-    /// A WABA's `account_review_status`: Meta's review of the account.
+    /// A WABA's `account_review_status`: Meta's review of the account, and
+    /// what each value means for a port into it ([`meaning`](Self::meaning)).
+    ///
+    /// Meta's OpenAPI description (v23.0) names `APPROVED`, `PENDING`,
+    /// `REJECTED`, `RESTRICTED` and `LIMIT_REACHED`; its webhook adds
+    /// `DEFERRED`. Any other value is kept as sent ([`Other`](Self::Other)).
+    ///
+    /// | `account_review_status` | Meaning | Readiness |
+    /// |---|---|---|
+    /// | `APPROVED` | [`Proceed`](StatusMeaning::Proceed) | Nothing. |
+    /// | `PENDING` | [`Wait`](StatusMeaning::Wait) | Blocker: Meta is reviewing the WABA; wait for its decision. |
+    /// | `DEFERRED` | [`Wait`](StatusMeaning::Wait) | Blocker: Meta put the review off; wait for its decision. |
+    /// | `REJECTED` | [`Blocker`](StatusMeaning::Blocker) | Blocker: fix what the review rejected and ask for another. |
+    /// | `RESTRICTED` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the WABA is restricted (a policy matter); resolve it in Business Support Home. |
+    /// | `LIMIT_REACHED` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the business reached a limit Meta sets; free or raise it. |
+    /// | anything else | [`Unknown`](StatusMeaning::Unknown) | Blocker: never read as approved. |
+    ///
+    /// Every value but `APPROVED` is a blocker because Meta migrates numbers
+    /// only into an approved WABA (the port would fail with
+    /// [`ApiErrorKind::DestinationNotApproved`](crate::ApiErrorKind::DestinationNotApproved)).
     AccountReviewStatus {
         /// Approved: numbers can be migrated into it.
         Approved = "APPROVED",
@@ -20,12 +48,46 @@ graph_enum! {
         Pending = "PENDING",
         /// Rejected.
         Rejected = "REJECTED",
+        /// Restricted (a policy matter).
+        Restricted = "RESTRICTED",
+        /// The business reached a limit Meta sets.
+        LimitReached = "LIMIT_REACHED",
+        /// The review was put off (Meta's webhook value).
+        Deferred = "DEFERRED",
+    }
+}
+
+impl AccountReviewStatus {
+    /// What the value means for a port into the WABA (the table above).
+    pub fn meaning(&self) -> StatusMeaning {
+        match self {
+            Self::Approved => StatusMeaning::Proceed,
+            Self::Pending | Self::Deferred => StatusMeaning::Wait,
+            Self::Rejected | Self::Restricted | Self::LimitReached => StatusMeaning::Blocker,
+            Self::Other(_) => StatusMeaning::Unknown,
+        }
     }
 }
 
 graph_enum! {
-    /// A business's `business_verification_status` (values from Meta's
-    /// WhatsApp Business Account reference).
+    /// A business's `business_verification_status`, and what each value
+    /// means for a port ([`meaning`](Self::meaning)).
+    ///
+    /// Meta's OpenAPI description writes `VERIFIED`, `UNVERIFIED`, `PENDING`
+    /// and `REJECTED`; real answers use lower case and more values
+    /// (`verified`, `not_verified`, `pending_need_more_info`…). Both cases
+    /// read the same ([`as_str`](Self::as_str) gives the lower-case form);
+    /// any other value is kept as sent ([`Other`](Self::Other)).
+    ///
+    /// | `business_verification_status` | Meaning | Readiness |
+    /// |---|---|---|
+    /// | `verified` | [`Proceed`](StatusMeaning::Proceed) | Nothing. |
+    /// | `pending` | [`Wait`](StatusMeaning::Wait) | Blocker: Meta is verifying the business; wait for its decision. |
+    /// | `pending_need_more_info` | [`Blocker`](StatusMeaning::Blocker) | Blocker: Meta asks the business for more information. |
+    /// | `pending_submission` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the business has to submit its verification. |
+    /// | `unverified`, `not_verified` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the business must be verified. |
+    /// | `rejected`, `failed`, `revoked`, `expired`, `ineligible` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the business must be verified (again). |
+    /// | anything else | [`Unknown`](StatusMeaning::Unknown) | Blocker: never read as verified. |
     BusinessVerificationStatus {
         /// Verification expired.
         Expired = "expired",
@@ -35,6 +97,8 @@ graph_enum! {
         Ineligible = "ineligible",
         /// Never verified.
         NotVerified = "not_verified",
+        /// Not verified (Meta's description: `UNVERIFIED`).
+        Unverified = "unverified",
         /// In progress.
         Pending = "pending",
         /// Meta needs more information.
@@ -47,6 +111,26 @@ graph_enum! {
         Revoked = "revoked",
         /// Verified.
         Verified = "verified",
+    }
+}
+
+impl BusinessVerificationStatus {
+    /// What the value means for a port (the table above).
+    pub fn meaning(&self) -> StatusMeaning {
+        match self {
+            Self::Verified => StatusMeaning::Proceed,
+            Self::Pending => StatusMeaning::Wait,
+            Self::PendingNeedMoreInfo
+            | Self::PendingSubmission
+            | Self::NotVerified
+            | Self::Unverified
+            | Self::Rejected
+            | Self::Failed
+            | Self::Revoked
+            | Self::Expired
+            | Self::Ineligible => StatusMeaning::Blocker,
+            Self::Other(_) => StatusMeaning::Unknown,
+        }
     }
 }
 
@@ -91,6 +175,98 @@ impl WabaRecord {
             on_behalf_of_status,
         })
     }
+}
+
+graph_enum! {
+    /// The status of a "message on behalf" request: an entry of
+    /// `GET /{waba-id}/in_progress_onbehalf_request` (Meta's OpenAPI
+    /// description: `APPROVE`, `DECLINE`, `IN_PROGRESS`, `EXPIRED`,
+    /// `PENDING`, `CANCELED`, `INVALID`), or the undocumented
+    /// `on_behalf_of_business_info.status` of the WABA (`APPROVED`…), and
+    /// what each value means for a port ([`meaning`](Self::meaning)): Meta
+    /// migrates a number into a WABA made on behalf of the customer's
+    /// business only once the customer approved the request.
+    ///
+    /// | Status | Meaning | Readiness |
+    /// |---|---|---|
+    /// | `APPROVE`, `APPROVED` | [`Proceed`](StatusMeaning::Proceed) | Nothing. |
+    /// | `IN_PROGRESS`, `PENDING` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the customer approves the request. |
+    /// | `DECLINE` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the customer declined; a new request must be sent and approved. |
+    /// | `EXPIRED`, `CANCELED`, `INVALID` | [`Blocker`](StatusMeaning::Blocker) | Blocker: the request lapsed; a new one must be sent and approved. |
+    /// | anything else | [`Unknown`](StatusMeaning::Unknown) | Blocker: never read as approved. |
+    ///
+    /// An empty list of requests in progress (and no status on the WABA)
+    /// means nothing is waiting for approval: no finding.
+    OnBehalfRequestStatus {
+        /// Approved (the edge's spelling).
+        Approve = "APPROVE",
+        /// Approved (the spelling of `on_behalf_of_business_info.status`).
+        Approved = "APPROVED",
+        /// Declined by the customer.
+        Decline = "DECLINE",
+        /// Waiting for the customer.
+        InProgress = "IN_PROGRESS",
+        /// Waiting for the customer.
+        Pending = "PENDING",
+        /// Lapsed unanswered.
+        Expired = "EXPIRED",
+        /// Withdrawn.
+        Canceled = "CANCELED",
+        /// No longer valid.
+        Invalid = "INVALID",
+    }
+}
+
+impl OnBehalfRequestStatus {
+    /// What the value means for a port (the table above).
+    pub fn meaning(&self) -> StatusMeaning {
+        match self {
+            Self::Approve | Self::Approved => StatusMeaning::Proceed,
+            Self::Decline
+            | Self::InProgress
+            | Self::Pending
+            | Self::Expired
+            | Self::Canceled
+            | Self::Invalid => StatusMeaning::Blocker,
+            Self::Other(_) => StatusMeaning::Unknown,
+        }
+    }
+
+    /// Which of two statuses of requests on one WABA says most about the
+    /// port: an approval, then a request waiting for the customer, then a
+    /// refusal, then a lapsed one, then one this crate does not know.
+    fn rank(&self) -> u8 {
+        match self {
+            Self::Approve | Self::Approved => 5,
+            Self::InProgress | Self::Pending => 4,
+            Self::Decline => 3,
+            Self::Expired | Self::Canceled | Self::Invalid => 2,
+            Self::Other(_) => 1,
+        }
+    }
+}
+
+/// The status that decides the "message on behalf" check among the
+/// requests of one WABA ([`OnBehalfRequestStatus::rank`]); `None` for none.
+pub(crate) fn deciding_request(
+    requests: &[OnBehalfRequestStatus],
+) -> Option<&OnBehalfRequestStatus> {
+    requests.iter().max_by_key(|status| status.rank())
+}
+
+/// The statuses `GET /{waba-id}/in_progress_onbehalf_request` lists, or
+/// `None` when it has no `data` array. An entry without a readable
+/// `status` is kept as an unknown one (never read as approved).
+pub(crate) fn on_behalf_requests(value: &Value) -> Option<Vec<OnBehalfRequestStatus>> {
+    let data = value.get("data")?.as_array()?;
+    Some(
+        data.iter()
+            .map(|entry| match text_of(entry.get("status")) {
+                Some(status) => OnBehalfRequestStatus::from_graph(&status),
+                None => OnBehalfRequestStatus::Other("(no status)".to_owned()),
+            })
+            .collect(),
+    )
 }
 
 /// A non-empty string, or a number as text; anything else is absent.

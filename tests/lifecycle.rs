@@ -177,9 +177,9 @@ async fn set_two_step_pin_changes_the_numbers_pin() {
     assert!(error.api().is_some(), "{error:?}");
 }
 
-/// `check_readiness`'s two reads, on the wire.
+/// `check_readiness`'s three reads, on the wire.
 #[tokio::test]
-async fn the_readiness_check_reads_subscribed_apps_and_the_waba_fields() {
+async fn the_readiness_check_reads_subscribed_apps_the_waba_fields_and_its_requests() {
     use waba_porting::simulator::reference::{self as answers, WabaFacts};
     let server = MockServer::start().await;
     let apps = format!("/{VERSION}/{WABA}/subscribed_apps");
@@ -201,12 +201,22 @@ async fn the_readiness_check_reads_subscribed_apps_and_the_waba_fields() {
         )))
         .mount(&server)
         .await;
+    let requests_in_progress = format!("/{VERSION}/{WABA}/in_progress_onbehalf_request");
+    Mock::given(method("GET"))
+        .and(path(requests_in_progress.as_str()))
+        .respond_with(to_template(answers::on_behalf_requests(
+            None,
+            WABA,
+            "999999999999999",
+        )))
+        .mount(&server)
+        .await;
     let report = client(&server).check_readiness(&session()).await.unwrap();
 
     let sent = requests(&server).await;
     assert_eq!(
         sent.len(),
-        2,
+        3,
         "a session without a number id reads no number"
     );
     assert_eq!(sent[0].method.as_str(), "GET");
@@ -224,6 +234,10 @@ async fn the_readiness_check_reads_subscribed_apps_and_the_waba_fields() {
         )]
     );
     assert!(sent[1].body.is_empty());
+    assert_eq!(sent[2].method.as_str(), "GET");
+    assert_eq!(sent[2].url.path(), requests_in_progress);
+    assert_eq!(sent[2].url.query(), None);
+    assert!(sent[2].body.is_empty());
 
     assert!(!report.is_ready());
     let kinds: Vec<_> = report.blockers().map(|f| f.kind).collect();

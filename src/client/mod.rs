@@ -1,9 +1,11 @@
 //! The typed client: performs each step's one request and moves the session.
 
 mod builder;
+mod fields;
 mod phone_numbers;
 mod wire;
 
+pub(crate) use fields::Refused;
 pub(crate) use wire::{decode, At};
 
 use std::collections::HashSet;
@@ -11,6 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::Value;
 use url::Url;
 
 pub use builder::{
@@ -22,15 +25,15 @@ use crate::cancel::CancelToken;
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
 use crate::error::retry::{self, Delivery};
 use crate::error::{
-    ApiErrorKind, ConfigError, Error, LocalStorageError, UndecodableReason, UnexpectedResponse,
-    WaitReason, WaitRequired,
+    ApiError, ApiErrorKind, ConfigError, Error, LocalStorageError, UndecodableReason,
+    UnexpectedResponse, WaitReason, WaitRequired,
 };
 use crate::ids::{PhoneNumberId, WabaId};
 use crate::number::{self, CodeVerificationStatus, PhoneNumberRecord};
 use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
-use crate::readiness::ReadinessReport;
+use crate::readiness::{NumberReading, ReadinessReport, Readings};
 use crate::retry_policy::{Deadline, Retries, RetryPolicy, Sleep};
 use crate::secret::{AccessToken, Pin, VerificationCode};
 use crate::session::{InFlight, PortingSession};
@@ -175,10 +178,15 @@ impl PortingClient {
     /// Step 1: asks the destination WABA to take the number in
     /// (`POST /{waba-id}/phone_numbers`, `migrate_phone_number=true`).
     ///
-    /// When Meta answers 2388012 ("already exists in your list"), the client
-    /// looks the number up in the destination WABA and continues from where
-    /// the listed number stands: `Registered` when it is connected,
-    /// `CodeVerified` when its code was verified, `Initiated` otherwise.
+    /// When Meta answers 2388012 ("already exists in your list") or 100
+    /// "Phone number is already registered with WhatsApp Business" (HTTP
+    /// 409 in Meta's OpenAPI description), the client looks the number up
+    /// in the destination WABA and continues from where the listed number
+    /// stands: `Registered` when it is connected, `CodeVerified` when its
+    /// code was verified, `Initiated` otherwise. A number not listed there
+    /// leaves Meta's answer as the error
+    /// ([`ApiErrorKind::AlreadyInDestination`],
+    /// [`ApiErrorKind::AlreadyRegistered`]).
     ///
     /// # Errors
     /// See [`Error`]; a refused step moves the session as its case says.
@@ -273,6 +281,13 @@ impl PortingClient {
     /// only if it is not connected. Always pass the same PIN for a session:
     /// a register that went through set it.
     ///
+    /// When Meta answers 100 "Phone number is already registered or in
+    /// invalid state for registration" (HTTP 422 in Meta's OpenAPI
+    /// description), the client reads the number: connected in the
+    /// destination, the session is `Registered` (as after a lost answer);
+    /// otherwise the error is [`ApiErrorKind::AlreadyRegistered`] and the
+    /// session stays where it was.
+    ///
     /// # Errors
     /// See [`Error`].
     pub async fn register(
@@ -332,7 +347,13 @@ impl PortingClient {
     ///   the number got past what the refused step was for;
     /// - a verification that lapsed (`CodeVerified`, read `EXPIRED`): the
     ///   session goes back to `Initiated`, so no `register` is spent on a
-    ///   certain 133006.
+    ///   certain 133006;
+    /// - a number object gone (`status` `BANNED`, `DELETED`, `MIGRATED`,
+    ///   `UNLINKED`) before the port registered: the session is
+    ///   [`Rejected`](crate::PortingState::Rejected) with the matching
+    ///   [`RejectionReason`](crate::RejectionReason) instead of trying
+    ///   steps that can never go through (see
+    ///   [`NumberStatus`](crate::NumberStatus) for what each value means).
     ///
     /// A read without `status` decides nothing: it is an
     /// [`Error::UnexpectedResponse`] and the session is left as it was.
@@ -391,14 +412,28 @@ impl PortingClient {
     /// WABA's webhooks (`GET /{waba-id}/subscribed_apps`), Meta's review of
     /// the WABA, the business's verification, a payment method, that the
     /// WABA was made for the business that owns the number
-    /// (`GET /{waba-id}?fields=account_review_status,business_verification_status,primary_funding_id,on_behalf_of_business_info`),
-    /// and — once the session has a phone number id — the display name
-    /// (`name_status`). Each blocker names the error the port would meet
-    /// and what to do; nothing is changed.
+    /// (`GET /{waba-id}?fields=id,account_review_status,business_verification_status,primary_funding_id,on_behalf_of_business_info`),
+    /// that the customer approved the "message on behalf" request
+    /// (`GET /{waba-id}/in_progress_onbehalf_request`, and the WABA's
+    /// `on_behalf_of_business_info.status` when Graph sends it), and — once
+    /// the session has a phone number id — the number's display name, that
+    /// no display-name change is pending, and its status
+    /// (`GET /{phone-number-id}?fields=id,status,name_status,new_name_status`). Each
+    /// blocker names the error the port would meet and what to do; nothing
+    /// is changed.
+    ///
+    /// A check Graph will not answer is left out with why
+    /// ([`ReadinessReport::not_checked`]), and the rest is still read: a
+    /// field Graph refuses (error 100 "nonexisting field", as it may answer
+    /// `primary_funding_id` or `on_behalf_of_business_info`, real fields
+    /// Meta's OpenAPI description leaves out) is left out of a second
+    /// request — or, when its message does not say which field, each field
+    /// is read alone — and a refused or unreadable list of "message on
+    /// behalf" requests leaves only that check out.
     ///
     /// # Errors
-    /// A read that fails (a token without the permission to read the WABA
-    /// is an [`Error::Api`]).
+    /// A read that fails otherwise (a token without the permission to read
+    /// the WABA is an [`Error::Api`]).
     pub async fn check_readiness(
         &self,
         session: &PortingSession,
@@ -420,24 +455,70 @@ impl PortingClient {
             .ok_or_else(|| wire::shape_error(operation, &response))?;
 
         let operation = Operation::ReadWaba;
-        let query = [("fields", crate::waba::FIELDS)];
-        let response = self.send(operation, waba, &query, None, deadline).await?;
-        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        let read = self
+            .read_fields(operation, waba, crate::waba::FIELDS, deadline)
+            .await?;
         // A record of another WABA is no answer about this one.
-        let record = WabaRecord::from_value(&value)
+        let record = WabaRecord::from_value(&read.value)
             .filter(|record| record.id.as_deref().is_none_or(|id| id == waba))
-            .ok_or_else(|| wire::shape_error(operation, &response))?;
+            .ok_or_else(|| wire::shape_error(operation, &read.response))?;
 
-        let name_status = match session.state().phone_number_id() {
-            Some(id) => self.read_number(id, deadline).await?.name_status,
+        let on_behalf_requests = self.on_behalf_requests(waba, deadline).await?;
+
+        let number = match session.state().phone_number_id() {
+            Some(id) => {
+                let operation = Operation::ReadPhoneNumber;
+                let fields = number::READINESS_FIELDS;
+                let read = self
+                    .read_fields(operation, id.as_str(), fields, deadline)
+                    .await?;
+                // Only the number asked about answers for it.
+                let record = PhoneNumberRecord::from_value(&read.value)
+                    .filter(|record| &record.id == id)
+                    .or_else(|| empty_record(&read.value, id))
+                    .ok_or_else(|| wire::shape_error(operation, &read.response))?;
+                Some((record, read.refused))
+            }
             None => None,
         };
-        Ok(ReadinessReport::assess(
-            Some(apps),
-            Some(&record),
-            session.business_id().as_str(),
-            name_status.as_ref(),
-        ))
+        Ok(ReadinessReport::assess(&Readings {
+            subscribed_apps: apps,
+            waba: &record,
+            waba_refused: &read.refused,
+            on_behalf_requests,
+            number: number
+                .as_ref()
+                .map(|(record, refused)| NumberReading { record, refused }),
+            business_id: session.business_id().as_str(),
+        }))
+    }
+
+    /// The statuses of the WABA's "message on behalf" requests in progress
+    /// (`GET /{waba-id}/in_progress_onbehalf_request`), or why they could
+    /// not be read: an answer Graph refused (a token without the
+    /// permission, an edge it does not serve) or could not be read leaves
+    /// only that check out. A failure to send, a wait or a cancel is the
+    /// check's error.
+    async fn on_behalf_requests(
+        &self,
+        waba: &str,
+        deadline: &Deadline,
+    ) -> Result<Result<Vec<crate::waba::OnBehalfRequestStatus>, String>, Error> {
+        let operation = Operation::ListOnBehalfRequests;
+        let edge = "GET /{waba-id}/in_progress_onbehalf_request";
+        let read = async {
+            let response = self.send(operation, waba, &[], None, deadline).await?;
+            let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+            crate::waba::on_behalf_requests(&value)
+                .ok_or_else(|| wire::shape_error(operation, &response))
+        };
+        match read.await {
+            Ok(requests) => Ok(Ok(requests)),
+            Err(error @ (Error::Api(_) | Error::UnexpectedResponse(_))) => {
+                Ok(Err(format!("{edge} failed: {error}")))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Subscribes this app to `waba_id`'s webhooks
@@ -647,10 +728,23 @@ impl PortingClient {
         deadline: &Deadline,
     ) -> Result<PhoneNumberRecord, Error> {
         let operation = Operation::ReadPhoneNumber;
-        let query = [("fields", number::FIELDS)];
         let id = phone_number_id.as_str();
-        let response = self.send(operation, id, &query, None, deadline).await?;
-        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        // A field Graph refuses as nonexisting (some the crate reads are
+        // missing from Meta's OpenAPI description) is dropped and the read
+        // asked again: the record lacks it.
+        let mut asked: Vec<&str> = number::FIELDS.split(',').collect();
+        let (response, value) = loop {
+            let fields = fields::joined(&asked);
+            let query = [("fields", fields.as_str())];
+            let response = self.send(operation, id, &query, None, deadline).await?;
+            match wire::decode(operation, &response, self.inner.clock.as_ref()) {
+                Ok(value) => break (response, value),
+                Err(error) => match fields::refused_field(&error, &asked) {
+                    Some(refused) => asked.retain(|field| *field != refused),
+                    None => return Err(error),
+                },
+            }
+        };
         // A record of another number is no answer to this read.
         PhoneNumberRecord::from_value(&value)
             .filter(|record| &record.id == phone_number_id)
@@ -659,7 +753,8 @@ impl PortingClient {
 
     /// Finds `phone` among the WABA's numbers. Every page is read: when the
     /// number is listed more than once (a stale object beside the live
-    /// one), the most advanced listing wins — connected, then verified.
+    /// one), the most advanced listing wins — not gone (`DELETED`,
+    /// `BANNED`, `MIGRATED`, `UNLINKED`), then connected, then verified.
     async fn find_phone_number(
         &self,
         waba_id: &WabaId,
@@ -667,7 +762,8 @@ impl PortingClient {
         deadline: &Deadline,
     ) -> Result<Option<PhoneNumberRecord>, Error> {
         let mut found: Option<PhoneNumberRecord> = None;
-        let rank = |r: &PhoneNumberRecord| (r.is_connected(), r.is_code_verified());
+        let rank =
+            |r: &PhoneNumberRecord| (r.gone().is_none(), r.is_connected(), r.is_code_verified());
         self.scan_phone_numbers(waba_id, deadline, |page| {
             for record in page {
                 let matches = record
@@ -697,9 +793,15 @@ impl PortingClient {
         let mut after: Option<String> = None;
         let mut seen = HashSet::new();
         let mut last = None;
-        for _ in 0..phone_numbers::MAX_PAGES {
+        // A field Graph refuses as nonexisting is dropped for this and the
+        // next pages (see read_number); each refusal drops one, so the
+        // page is asked at most once more per field.
+        let mut asked: Vec<&str> = number::FIELDS.split(',').collect();
+        let mut pages = 0;
+        while pages < phone_numbers::MAX_PAGES {
+            let fields = fields::joined(&asked);
             let mut query = vec![
-                ("fields", number::FIELDS),
+                ("fields", fields.as_str()),
                 ("limit", phone_numbers::PAGE_SIZE),
             ];
             if let Some(cursor) = after.as_deref() {
@@ -707,7 +809,17 @@ impl PortingClient {
             }
             let waba = waba_id.as_str();
             let response = self.send(operation, waba, &query, None, deadline).await?;
-            let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+            let value = match wire::decode(operation, &response, self.inner.clock.as_ref()) {
+                Ok(value) => value,
+                Err(error) => match fields::refused_field(&error, &asked) {
+                    Some(refused) => {
+                        asked.retain(|field| *field != refused);
+                        continue;
+                    }
+                    None => return Err(error),
+                },
+            };
+            pages += 1;
             let page = phone_numbers::parse_page(&value)
                 .ok_or_else(|| wire::shape_error(operation, &response))?;
             if visit(page.records) {
@@ -938,7 +1050,9 @@ impl PortingClient {
             } else {
                 legal && step.passed(observed)
             };
-            if done {
+            // The read showed the number object gone: the port ended, and
+            // no step will ever go through on it.
+            if done || session.state().name() == StateName::Rejected {
                 return Ok(session.state().name());
             }
         }
@@ -1033,11 +1147,64 @@ impl PortingClient {
                 let error = Error::Api(e.reclassified(ApiErrorKind::PinIncorrect));
                 Err(self.record_failure(session, operation, error).await)
             }
+            Err(Error::Api(e))
+                if operation == Operation::Register
+                    && e.kind() == ApiErrorKind::AlreadyRegistered =>
+            {
+                self.finish_already_registered(session, e, earlier_register_unknown, deadline)
+                    .await
+            }
             Err(error) => Err(self.record_failure(session, operation, error).await),
         }
     }
 
-    /// The answer to `start`: the new id, or on 2388012 the listed number.
+    /// `register` answered "already registered or in invalid state for
+    /// registration": Meta did not register the number now, but it may be
+    /// registered already — by an earlier register of ours whose answer
+    /// was lost, or by another process. The number is read, as for a lost
+    /// register answer: `CONNECTED` (or, after a register of ours whose
+    /// outcome was unknown, a number on a platform and connecting) settles
+    /// the step as registered ([`StepOutcome::Reconciled`]). A read that
+    /// shows less, lacks `status`, or fails proves nothing: the refusal
+    /// stands, recorded as any other.
+    async fn finish_already_registered(
+        &self,
+        session: &mut PortingSession,
+        refusal: ApiError,
+        earlier_register_unknown: bool,
+        deadline: &Deadline,
+    ) -> Result<StateName, Error> {
+        let operation = Operation::Register;
+        let Some(id) = session.state().phone_number_id().cloned() else {
+            return Err(self
+                .record_failure(session, operation, refusal.into())
+                .await);
+        };
+        session.begin(Operation::ReadPhoneNumber, self.now(), None);
+        let registered = match self.read_number(&id, deadline).await {
+            Ok(record) if record.status.is_some() => {
+                let connecting =
+                    earlier_register_unknown && !record.is_connected() && record.is_on_platform();
+                Some(observed(&record).with_connecting(connecting)).filter(Observed::is_registered)
+            }
+            Ok(_) | Err(_) => None,
+        };
+        let Some(observed) = registered else {
+            return Err(self
+                .record_failure(session, operation, refusal.into())
+                .await);
+        };
+        let outcome = StepOutcome::Reconciled {
+            operation,
+            observed,
+        };
+        let state = self.record_success(session, operation, outcome).await?;
+        telemetry::reconciled(operation, observed, state);
+        Ok(state)
+    }
+
+    /// The answer to `start`: the new id, or on 2388012 (or 409 "already
+    /// registered with WhatsApp Business") the listed number.
     async fn finish_start(
         &self,
         session: &mut PortingSession,
@@ -1049,7 +1216,14 @@ impl PortingClient {
             response.and_then(|r| wire::expect_id(operation, &r, self.inner.clock.as_ref()));
         let outcome = match answer {
             Ok(phone_number_id) => StepOutcome::MigrationStarted { phone_number_id },
-            Err(Error::Api(e)) if e.kind() == ApiErrorKind::AlreadyInDestination => {
+            // 2388012, or Meta's OpenAPI description's 409 "already
+            // registered with WhatsApp Business": the number may be ours.
+            Err(Error::Api(e))
+                if matches!(
+                    e.kind(),
+                    ApiErrorKind::AlreadyInDestination | ApiErrorKind::AlreadyRegistered
+                ) =>
+            {
                 let found = self
                     .find_phone_number(session.waba_id(), session.phone_number(), deadline)
                     .await;
@@ -1112,7 +1286,8 @@ impl PortingClient {
             (Some(method), Some(language))
                 if flight.operation == Operation::RequestCode
                     && !observed.is_registered()
-                    && !observed.code_verified =>
+                    && !observed.code_verified
+                    && observed.gone.is_none() =>
             {
                 // The state is dated when the request was sent (a code Meta
                 // sent then is as old); the history records it now.
@@ -1169,9 +1344,15 @@ impl PortingClient {
     ) -> Result<PhoneNumberRecord, Error> {
         // read_number already refuses a record of another number.
         let record = self.read_number(id, deadline).await?;
+        // A number object gone (`BANNED`, `DELETED`…) decides every step:
+        // none of them will ever go through on it.
         let decisive = match flight.operation {
             Operation::Register => record.status.is_some(),
-            _ => record.code_verification_status.is_some() || record.is_connected(),
+            _ => {
+                record.code_verification_status.is_some()
+                    || record.is_connected()
+                    || record.gone().is_some()
+            }
         };
         if !decisive {
             return Err(undecided_read(
@@ -1180,6 +1361,7 @@ impl PortingClient {
         }
         let unsure = flight.operation == Operation::Register
             && !record.is_connected()
+            && record.gone().is_none()
             && !record.is_on_platform()
             && !record.is_off_platform();
         let now = self.now();
@@ -1532,15 +1714,32 @@ fn undecided_read(reason: &'static str) -> Error {
     .into()
 }
 
-/// Whether a record says how far its number got: connected, or a status and
-/// a code verification status to read.
+/// A number read that answered no `id` (every field refused but `id`…
+/// or an answer of the merged one-at-a-time reads without one): the
+/// number asked about, with nothing known of it. Another `id` is no
+/// answer about it.
+fn empty_record(value: &Value, id: &PhoneNumberId) -> Option<PhoneNumberRecord> {
+    let map = value.as_object()?;
+    if map.contains_key("id") {
+        return None;
+    }
+    let mut with_id = map.clone();
+    with_id.insert("id".into(), Value::String(id.as_str().to_owned()));
+    PhoneNumberRecord::from_value(&Value::Object(with_id))
+}
+
+/// Whether a record says how far its number got: connected, gone, or a
+/// status and a code verification status to read.
 fn decides_adoption(record: &PhoneNumberRecord) -> bool {
-    record.is_connected() || (record.status.is_some() && record.code_verification_status.is_some())
+    record.is_connected()
+        || record.gone().is_some()
+        || (record.status.is_some() && record.code_verification_status.is_some())
 }
 
 fn observed(record: &PhoneNumberRecord) -> Observed {
     Observed::new(record.is_connected(), record.is_code_verified())
         .with_code_expired(record.code_verification_status == Some(CodeVerificationStatus::Expired))
+        .with_gone(record.gone())
 }
 
 /// What a read settling `flight` shows. A number on a platform
@@ -1551,6 +1750,7 @@ fn observed(record: &PhoneNumberRecord) -> Observed {
 fn observed_for(record: &PhoneNumberRecord, flight: &InFlight) -> Observed {
     let connecting = flight.operation == Operation::Register
         && !record.is_connected()
+        && record.gone().is_none()
         && record.is_on_platform();
     observed(record).with_connecting(connecting)
 }

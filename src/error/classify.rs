@@ -13,6 +13,10 @@ use crate::operation::Operation;
 const ALREADY_IN_LIST: i64 = 2388012;
 const NOT_BEING_MIGRATED: [i64; 2] = [2388091, 2388093];
 const MIGRATION: i64 = 2388103;
+/// The subcode of 200 that Meta's OpenAPI description gives both to "Your
+/// app is not linked to the WhatsApp Business Account…" and to "Phone
+/// number limit exceeded for this WhatsApp Business Account".
+const APP_NOT_LINKED_OR_LIMIT: i64 = 1349175;
 
 /// Texts of 2388103, lower-cased, in the order they must be tried (the
 /// "Messaging For … must be approved" text also contains "must be approved").
@@ -104,10 +108,28 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
         100 if operation == Operation::VerifyCode && mentions(error, "verification") => {
             code_refusal(error)
         }
+        // "Phone number is already registered with WhatsApp Business" (409,
+        // at creation) and "…already registered or in invalid state for
+        // registration" (422, at register): Meta's OpenAPI description.
+        100 if mentions(error, "already registered") => AlreadyRegistered,
         100 | 131008 | 131009 => InvalidParameter,
         136025 if operation == Operation::VerifyCode => code_refusal(error),
         136025 => VerificationCodeRejected,
         190 => InvalidAccessToken,
+        // "An access token is required to request this resource".
+        104 => AccessTokenMissing,
+        803 => not_found(error, operation),
+        // 1349175 means two things in Meta's OpenAPI description: read the
+        // message. Any other text is a permission refusal, as 200 is.
+        200 if error.error_subcode == Some(APP_NOT_LINKED_OR_LIMIT) => {
+            if mentions(error, "limit") {
+                PhoneNumberLimitReached
+            } else if mentions(error, "not linked") {
+                AppNotLinked
+            } else {
+                PermissionDenied
+            }
+        }
         0 | 3 | 10 | 200..=299 => PermissionDenied,
         368 => AccountRestricted,
         // 613 "Calls to this api have exceeded the rate limit" (Meta's OpenAPI
@@ -116,6 +138,28 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
         4 | 17 | 32 | 341 | 613 | 80007 | 130429 => RateLimited,
         1 | 2 | 131000 | 131016 | 133004 => Temporary,
         _ => Unknown,
+    }
+}
+
+/// 803, "does not exist or is not accessible": a deleted number, a WABA,
+/// or a phone number, by the message; without one that says, the object
+/// the operation addresses.
+fn not_found(error: &GraphError, operation: Operation) -> ApiErrorKind {
+    if mentions(error, "deleted") {
+        ApiErrorKind::NumberDeleted
+    } else if mentions(error, "business account") {
+        ApiErrorKind::WabaNotFound
+    } else if mentions(error, "phone number") {
+        ApiErrorKind::PhoneNumberNotFound
+    } else {
+        match operation {
+            Operation::StartMigration
+            | Operation::ListPhoneNumbers
+            | Operation::SubscribeApp
+            | Operation::ListSubscribedApps
+            | Operation::ReadWaba => ApiErrorKind::WabaNotFound,
+            _ => ApiErrorKind::PhoneNumberNotFound,
+        }
     }
 }
 
@@ -471,37 +515,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_title_and_remediation() {
-        let all = [
-            OnBehalfNotAccepted,
-            TwoStepEnabled,
-            EligibleForDirectAdd,
-            AlreadyInDestination,
-            BusinessMismatch,
-            MigrationFailed,
-            DestinationWebhookMissing,
-            DisplayNameNotApproved,
-            SourceAccountNotReady,
-            DestinationPaymentMissing,
-            DestinationNotApproved,
-            MaintenanceMode,
-            PinIncorrect,
-            NumberNotVerified,
-            TooManyPinGuesses,
-            PinTooQuick,
-            RecentlyDeleted,
-            RegisterLimitReached,
-            PreviousDeregistrationFailed,
-            NumberNotRegistered,
-            NumberDeleted,
-            InvalidParameter,
-            VerificationCodeRejected,
-            InvalidAccessToken,
-            PermissionDenied,
-            AccountRestricted,
-            RateLimited,
-            Temporary,
-            Unknown,
-        ];
+        let all = ApiErrorKind::ALL;
         for kind in all {
             assert!(kind.title().len() > 10, "{kind:?}");
             assert!(kind.remediation().len() > 30, "{kind:?}");
@@ -511,6 +525,131 @@ mod tests {
             all.iter().filter(|k| k.is_troubleshooting_case()).count(),
             6
         );
+    }
+
+    /// The example bodies of Meta's OpenAPI description (v23.0), as written
+    /// there (their HTTP status in the comment); the integration tests
+    /// read them from the trimmed description itself.
+    #[test]
+    fn the_descriptions_error_examples() {
+        let body = |message: &str, kind: &str, code: i64, extra: &str| {
+            format!(
+                r#"{{"error":{{"message":"{message}","type":"{kind}","code":{code}{extra},"fbtrace_id":"AXsgnV2Cm3ZMGF3dF_cfYIn"}}}}"#
+            )
+        };
+        let graph_method = |message: &str, code: i64, extra: &str| {
+            body(message, "GraphMethodException", code, extra)
+        };
+        let oauth =
+            |message: &str, code: i64, extra: &str| body(message, "OAuthException", code, extra);
+        let cases = [
+            // 404, GET /{phone-number-id} (and the number's other steps).
+            (Operation::ReadPhoneNumber, graph_method("Phone number not found", 803, ""), PhoneNumberNotFound),
+            (Operation::Register, graph_method("Phone number not found", 803, ""), PhoneNumberNotFound),
+            (
+                Operation::ReadPhoneNumber,
+                graph_method("This phone number has been deleted and is no longer accessible", 803, ""),
+                NumberDeleted,
+            ),
+            (
+                Operation::ReadPhoneNumber,
+                graph_method(
+                    "The WhatsApp Business Account associated with this phone number could not be found",
+                    803,
+                    "",
+                ),
+                WabaNotFound,
+            ),
+            // 404, POST /{waba-id}/phone_numbers.
+            (Operation::StartMigration, graph_method("WhatsApp Business Account not found", 803, ""), WabaNotFound),
+            // 401, GET /{phone-number-id}.
+            (
+                Operation::ReadPhoneNumber,
+                oauth("An access token is required to request this resource", 104, ""),
+                AccessTokenMissing,
+            ),
+            // 403: one subcode, two meanings.
+            (
+                Operation::ReadPhoneNumber,
+                oauth(
+                    "Your app is not linked to the WhatsApp Business Account that owns this phone number",
+                    200,
+                    r#","error_subcode":1349175"#,
+                ),
+                AppNotLinked,
+            ),
+            (
+                Operation::StartMigration,
+                oauth(
+                    "Phone number limit exceeded for this WhatsApp Business Account",
+                    200,
+                    r#","error_subcode":1349175,"error_user_title":"Limit Exceeded","error_user_msg":"You have reached the maximum number of phone numbers for this account""#,
+                ),
+                PhoneNumberLimitReached,
+            ),
+            (
+                Operation::ReadPhoneNumber,
+                oauth(
+                    "Your app doesn't have permission to access this phone number",
+                    200,
+                    r#","error_subcode":1349174"#,
+                ),
+                PermissionDenied,
+            ),
+            // 422, POST /{phone-number-id}/verify_code.
+            (
+                Operation::VerifyCode,
+                graph_method(
+                    "The verification code is invalid or has expired",
+                    100,
+                    r#","error_user_title":"Verification Failed","error_user_msg":"The verification code you entered is invalid or has expired""#,
+                ),
+                VerificationCodeRejected,
+            ),
+            // 422, POST /{phone-number-id}/register.
+            (
+                Operation::Register,
+                graph_method("Phone number is already registered or in invalid state for registration", 100, ""),
+                AlreadyRegistered,
+            ),
+            // 409, POST /{waba-id}/phone_numbers.
+            (
+                Operation::StartMigration,
+                graph_method("Phone number is already registered with WhatsApp Business", 100, ""),
+                AlreadyRegistered,
+            ),
+            // 400 and 422 there: still parameters.
+            (
+                Operation::StartMigration,
+                oauth("Invalid parameter: phone_number must be in E.164 format", 100, ""),
+                InvalidParameter,
+            ),
+            (
+                Operation::StartMigration,
+                graph_method("Phone number validation failed: invalid format", 100, ""),
+                InvalidParameter,
+            ),
+        ];
+        for (operation, body, expected) in cases {
+            assert_eq!(kind_at(operation, &body), expected, "{operation}: {body}");
+        }
+    }
+
+    #[test]
+    fn not_found_without_a_telling_message_is_the_object_addressed() {
+        let bare = r#"{"error":{"code":803,"message":"(#803) Some of the aliases you requested do not exist: 1"}}"#;
+        assert_eq!(kind_at(Operation::StartMigration, bare), WabaNotFound);
+        assert_eq!(kind_at(Operation::ListPhoneNumbers, bare), WabaNotFound);
+        assert_eq!(kind_at(Operation::ReadWaba, bare), WabaNotFound);
+        assert_eq!(
+            kind_at(Operation::ReadPhoneNumber, bare),
+            PhoneNumberNotFound
+        );
+        assert_eq!(kind_at(Operation::VerifyCode, bare), PhoneNumberNotFound);
+        // 1349175 with another text is a permission refusal, as 200 is.
+        let other =
+            r#"{"error":{"code":200,"error_subcode":1349175,"message":"Permissions error"}}"#;
+        assert_eq!(kind_at(Operation::ReadPhoneNumber, other), PermissionDenied);
     }
 
     /// The byte-wise path for ASCII texts normalizes as the general one.

@@ -89,6 +89,10 @@ impl SessionOutcome {
                 let reason = match reason {
                     RejectionReason::EligibleForDirectAdd => "eligible for direct add",
                     RejectionReason::BusinessMismatch => "business mismatch",
+                    RejectionReason::NumberBanned => "number banned",
+                    RejectionReason::NumberDeleted => "number deleted",
+                    RejectionReason::NumberMigrated => "number migrated",
+                    RejectionReason::NumberUnlinked => "number unlinked",
                 };
                 return format!("{column}: {reason}");
             }

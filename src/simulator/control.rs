@@ -214,7 +214,9 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub(crate) struct FaultWire {
     /// `migration_error`, `something_went_wrong`, `service_unavailable`,
     /// `bad_gateway`, `answer_lost`, `rate_limit` (with `code`, default 4,
-    /// and `retry_after_ms`), `latency` (with `ms`).
+    /// and `retry_after_ms`), `latency` (with `ms`), `described` (with
+    /// `example`, a [`DescribedError`](super::reference::DescribedError)
+    /// name).
     kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     operation: Option<Operation>,
@@ -226,6 +228,8 @@ pub(crate) struct FaultWire {
     retry_after_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    example: Option<String>,
 }
 
 impl FaultWire {
@@ -237,6 +241,7 @@ impl FaultWire {
             code: None,
             retry_after_ms: None,
             ms: None,
+            example: None,
         };
         wire.kind = match fault {
             Fault::MigrationError => "migration_error",
@@ -252,6 +257,10 @@ impl FaultWire {
             Fault::Latency(delay) => {
                 wire.ms = Some(millis(*delay));
                 "latency"
+            }
+            Fault::Described(error) => {
+                wire.example = Some(error.as_str().to_owned());
+                "described"
             }
         }
         .to_owned();
@@ -272,6 +281,16 @@ impl FaultWire {
             "latency" => Fault::Latency(Duration::from_millis(
                 self.ms.ok_or("a latency fault needs \"ms\"")?,
             )),
+            "described" => {
+                let name = self
+                    .example
+                    .as_deref()
+                    .ok_or("a described fault needs \"example\"")?;
+                Fault::Described(
+                    super::reference::DescribedError::from_name(name)
+                        .ok_or_else(|| format!("unknown described example {name:?}"))?,
+                )
+            }
             other => return Err(format!("unknown fault kind {other:?}")),
         })
     }
@@ -867,6 +886,9 @@ mod tests {
                 retry_after: Some(Duration::from_secs(3)),
             },
             Fault::Latency(Duration::from_millis(250)),
+            Fault::Described(
+                super::super::reference::DescribedError::AlreadyRegisteredOrInvalidState,
+            ),
         ] {
             let wire = FaultWire::new(Some(Operation::Register), &fault, 2);
             let back: FaultWire =

@@ -45,6 +45,10 @@ pub enum Fault {
     /// — `status: CONNECTED` means the register went through,
     /// `code_verification_status: VERIFIED` that the code was accepted.
     AnswerLost,
+    /// An error answer Meta's OpenAPI description gives as an example, as
+    /// written there ([`reference::described`](super::reference::described)):
+    /// the request is not processed.
+    Described(super::reference::DescribedError),
 }
 
 /// A fault for the next `remaining` calls (of one operation, or of any).

@@ -319,7 +319,10 @@ impl Simulator {
     /// The customer approves the "message on behalf" request of `waba`.
     /// Returns whether the WABA exists.
     pub fn approve_on_behalf(&self, waba: &WabaId) -> bool {
-        self.with_waba(waba, |w| w.on_behalf_approved = true)
+        self.with_waba(waba, |w| {
+            w.on_behalf_approved = true;
+            w.on_behalf_request = None;
+        })
     }
 
     /// The previous BSP disables two-step verification on `phone`.
@@ -347,6 +350,12 @@ impl Simulator {
         self.with_number(phone, |n| n.display_name_approved = true)
     }
 
+    /// A display-name change of `phone` is pending review (`new_name_status`
+    /// `PENDING_REVIEW`), or Meta's review of it ended (`NONE`).
+    pub fn set_name_change_pending(&self, phone: &PhoneNumber, pending: bool) -> bool {
+        self.with_number(phone, |n| n.name_change_pending = pending)
+    }
+
     /// The previous BSP fixes the source WABA.
     pub fn fix_source_account(&self, phone: &PhoneNumber) -> bool {
         self.with_number(phone, |n| n.source_ready = true)
@@ -364,7 +373,16 @@ impl Simulator {
 
     /// Meta approves the destination WABA.
     pub fn approve_waba(&self, waba: &WabaId) -> bool {
-        self.with_waba(waba, |w| w.approved = true)
+        self.with_waba(waba, |w| "APPROVED".clone_into(&mut w.review_status))
+    }
+
+    /// Meta sets the `status` every object of `phone` reads (`BANNED`,
+    /// `DELETED`, `MIGRATED`, `FLAGGED`, or any other text), or, with
+    /// `None`, lets the number's progress give it again (`PENDING`,
+    /// `CONNECTED`). Only what reads answer changes: the steps answer as
+    /// before. Returns whether the number exists.
+    pub fn set_number_status(&self, phone: &PhoneNumber, status: Option<&str>) -> bool {
+        self.with_number(phone, |n| n.status_override = status.map(str::to_owned))
     }
 
     /// The destination WABA is set up for the business that owns `phone`

@@ -144,6 +144,13 @@ pub struct PhoneNumberFacts {
     /// The display name is approved: `name_status` is `APPROVED`; otherwise
     /// `PENDING_REVIEW`.
     pub name_approved: bool,
+    /// The `status` answered instead of the one `registered` and
+    /// `connecting` give (`BANNED`, `DELETED`, `FLAGGED`…), when set.
+    pub status: Option<String>,
+    /// A display-name change is pending review: `new_name_status` is
+    /// `PENDING_REVIEW`; otherwise `NONE`. Answered only when `fields`
+    /// names it (Meta's OpenAPI description leaves the field out).
+    pub name_change_pending: bool,
 }
 
 impl PhoneNumberFacts {
@@ -159,6 +166,8 @@ impl PhoneNumberFacts {
             connecting: false,
             code_verification: CodeVerificationStatus::NotVerified,
             name_approved: true,
+            status: None,
+            name_change_pending: false,
         }
     }
 }
@@ -172,8 +181,10 @@ impl PhoneNumberFacts {
 /// fields named are answered, and `id` always is. Without `fields` (or with
 /// an empty one) every field of [`PHONE_NUMBER_FIELDS`] is answered — Graph's
 /// own default is narrower (`id`, `display_phone_number`, `verified_name`,
-/// `quality_rating`). Names the simulator does not model (`quality_rating`,
-/// nested `a{b}` selections…) are left out rather than refused.
+/// `quality_rating`); `new_name_status` is answered only when named. Names
+/// the simulator does not model (`quality_rating`, nested `a{b}`
+/// selections…) are left out rather than refused (a scenario can have
+/// them refused: [`Scenario::refusing_field`](super::Scenario::refusing_field)).
 pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Value {
     let (status, platform_type) = if facts.registered {
         ("CONNECTED", "CLOUD_API")
@@ -187,6 +198,7 @@ pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Va
     } else {
         "PENDING_REVIEW"
     };
+    let status = facts.status.as_deref().unwrap_or(status);
     let all = [
         ("id", facts.id.as_str()),
         ("display_phone_number", facts.display_phone_number.as_str()),
@@ -202,11 +214,19 @@ pub fn phone_number_record(facts: &PhoneNumberFacts, fields: Option<&str>) -> Va
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .collect();
-    let record: Map<String, Value> = all
+    let mut record: Map<String, Value> = all
         .into_iter()
         .filter(|(name, _)| *name == "id" || wanted.is_empty() || wanted.contains(name))
         .map(|(name, value)| (name.to_owned(), Value::from(value)))
         .collect();
+    if wanted.contains(&"new_name_status") {
+        let change = if facts.name_change_pending {
+            "PENDING_REVIEW"
+        } else {
+            "NONE"
+        };
+        record.insert("new_name_status".into(), change.into());
+    }
     Value::Object(record)
 }
 
@@ -289,6 +309,15 @@ pub struct WabaFacts {
     pub on_behalf_of_business: String,
     /// The customer accepted the "message on behalf" request.
     pub on_behalf_approved: bool,
+    /// `on_behalf_of_business_info` carries the undocumented `status`
+    /// (`APPROVED` or `PENDING`); otherwise only `id`, `name` and `type`.
+    pub on_behalf_info_status: bool,
+    /// The `account_review_status` answered instead of the one `approved`
+    /// gives (`RESTRICTED`, `DEFERRED`…), when set.
+    pub account_review_status: Option<String>,
+    /// The `business_verification_status` answered instead of the one
+    /// `business_verified` gives (`VERIFIED`, `pending`…), when set.
+    pub business_verification_status: Option<String>,
 }
 
 impl WabaFacts {
@@ -302,6 +331,9 @@ impl WabaFacts {
             payment_method: true,
             on_behalf_of_business: on_behalf_of_business.into(),
             on_behalf_approved: true,
+            on_behalf_info_status: true,
+            account_review_status: None,
+            business_verification_status: None,
         }
     }
 }
@@ -318,7 +350,7 @@ pub const WABA_FIELDS: &[&str] = &[
 /// The answer to `GET /{waba-id}?fields=…` (reference §5): `id` and the
 /// fields named (all without `fields`); `primary_funding_id` only when a
 /// payment method is attached. A field a WABA does not have (a phone
-/// number's, say) is a #100 invalid parameter, as Graph answers it.
+/// number's, say) is refused as Graph refuses it ([`nonexisting_field`]).
 pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
     if let Some(unknown) = fields
         .into_iter()
@@ -326,49 +358,82 @@ pub fn waba_record(facts: &WabaFacts, fields: Option<&str>) -> Answer {
         .map(str::trim)
         .find(|f| !f.is_empty() && !WABA_FIELDS.contains(f))
     {
-        return invalid_parameter(
-            &format!(
-                "Tried accessing nonexisting field ({unknown}) on node type \
-                 (WhatsAppBusinessAccount)"
-            ),
-            "SIMWABA",
-        );
+        return nonexisting_field(unknown, "WhatsAppBusinessAccount", "SIMWABA");
     }
     let mut all = Map::new();
     all.insert("id".into(), facts.id.clone().into());
-    all.insert(
-        "account_review_status".into(),
-        if facts.approved {
-            "APPROVED"
-        } else {
-            "PENDING"
-        }
-        .into(),
-    );
-    all.insert(
-        "business_verification_status".into(),
-        if facts.business_verified {
-            "verified"
-        } else {
-            "not_verified"
-        }
-        .into(),
-    );
+    let review = if facts.approved {
+        "APPROVED"
+    } else {
+        "PENDING"
+    };
+    let review = facts.account_review_status.as_deref().unwrap_or(review);
+    all.insert("account_review_status".into(), review.into());
+    let verification = if facts.business_verified {
+        "verified"
+    } else {
+        "not_verified"
+    };
+    let verification = facts
+        .business_verification_status
+        .as_deref()
+        .unwrap_or(verification);
+    all.insert("business_verification_status".into(), verification.into());
     if facts.payment_method {
         all.insert("primary_funding_id".into(), "1972385232742141".into());
     }
-    all.insert(
-        "on_behalf_of_business_info".into(),
-        json!({
-            "name": "Customer business",
-            "id": facts.on_behalf_of_business,
-            "status": if facts.on_behalf_approved { "APPROVED" } else { "PENDING" },
-            "type": "INTERNAL"
-        }),
-    );
+    let mut info = json!({
+        "name": "Customer business",
+        "id": facts.on_behalf_of_business,
+        "type": "INTERNAL"
+    });
+    if let (true, Some(map)) = (facts.on_behalf_info_status, info.as_object_mut()) {
+        let status = if facts.on_behalf_approved {
+            "APPROVED"
+        } else {
+            "PENDING"
+        };
+        map.insert("status".into(), status.into());
+    }
+    all.insert("on_behalf_of_business_info".into(), info);
     let wanted: Option<Vec<&str>> = fields.map(|f| f.split(',').map(str::trim).collect());
     all.retain(|key, _| key == "id" || wanted.as_ref().is_none_or(|w| w.contains(&key.as_str())));
     Answer::json(200, &Value::Object(all))
+}
+
+/// The answer to `GET /{waba-id}/in_progress_onbehalf_request` (Meta's
+/// OpenAPI description): one request with `status` (and the WABA as its
+/// `business_owned_object`, the customer's business as its
+/// `receiving_business`), or an empty `data` for `None`.
+pub fn on_behalf_requests(status: Option<&str>, waba: &str, business: &str) -> Answer {
+    let data = match status {
+        Some(status) => json!([{
+            "id": "1234567890123456",
+            "status": status,
+            "business_owned_object": waba,
+            "receiving_business": { "id": business, "name": "Customer business" },
+            "requesting_business": { "id": "2345678901234567", "name": "waba-porting simulator" }
+        }]),
+        None => json!([]),
+    };
+    Answer::json(200, &json!({ "data": data }))
+}
+
+/// Graph's error 100 for a field the node does not have: `(#100) Tried
+/// accessing nonexisting field (<field>) on node type (<node>)`, HTTP 400,
+/// as Graph sends it (no user title).
+pub fn nonexisting_field(field: &str, node: &str, fbtrace_id: &str) -> Answer {
+    Answer::json(
+        400,
+        &json!({ "error": {
+            "message": format!(
+                "(#100) Tried accessing nonexisting field ({field}) on node type ({node})"
+            ),
+            "type": "OAuthException",
+            "code": 100,
+            "fbtrace_id": fbtrace_id,
+        }}),
+    )
 }
 
 /// A Graph error envelope with every field of reference §2.
@@ -525,6 +590,228 @@ pub fn service_unavailable(fbtrace_id: &str) -> Answer {
 /// A rate limit (4, 80007, 130429…) with HTTP 429.
 pub fn rate_limited(code: i64, fbtrace_id: &str) -> Answer {
     graph_error(429, code, None, "Rate limit hit", fbtrace_id)
+}
+
+/// The `fbtrace_id` of every example body in Meta's OpenAPI description.
+pub const DESCRIPTION_FBTRACE_ID: &str = "AXsgnV2Cm3ZMGF3dF_cfYIn";
+
+/// An error answer Meta's OpenAPI description of the business messaging
+/// API (v23.0, `facebook/openapi` commit `ecba623`) gives as an example,
+/// with its HTTP status: [`described`] answers its body as written there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DescribedError {
+    /// 404, 803 "Phone number not found" (`GET /{phone-number-id}`, and
+    /// the number's `register`, `verify_code`…).
+    PhoneNumberNotFound,
+    /// 404, 803 "This phone number has been deleted and is no longer
+    /// accessible" (`GET /{phone-number-id}`).
+    PhoneNumberDeleted,
+    /// 404, 803 "The WhatsApp Business Account associated with this phone
+    /// number could not be found" (`GET /{phone-number-id}`).
+    NumbersWabaNotFound,
+    /// 404, 803 "WhatsApp Business Account not found"
+    /// (`POST /{waba-id}/phone_numbers`).
+    WabaNotFound,
+    /// 401, 104 "An access token is required to request this resource"
+    /// (`GET /{phone-number-id}`).
+    AccessTokenMissing,
+    /// 403, 200/1349175 "Your app is not linked to the WhatsApp Business
+    /// Account that owns this phone number" (`GET /{phone-number-id}`).
+    AppNotLinked,
+    /// 403, 200/1349175 "Phone number limit exceeded for this WhatsApp
+    /// Business Account", "Limit Exceeded"
+    /// (`POST /{waba-id}/phone_numbers`).
+    PhoneNumberLimitExceeded,
+    /// 422, 100 "The verification code is invalid or has expired",
+    /// "Verification Failed" (`POST /{phone-number-id}/verify_code`).
+    VerificationFailed,
+    /// 422, 100 "Phone number is already registered or in invalid state for
+    /// registration" (`POST /{phone-number-id}/register`).
+    AlreadyRegisteredOrInvalidState,
+    /// 409, 100 "Phone number is already registered with WhatsApp Business"
+    /// (`POST /{waba-id}/phone_numbers`).
+    AlreadyRegisteredWithWhatsApp,
+}
+
+impl DescribedError {
+    /// Every example, in declaration order.
+    pub const ALL: [Self; 10] = [
+        Self::PhoneNumberNotFound,
+        Self::PhoneNumberDeleted,
+        Self::NumbersWabaNotFound,
+        Self::WabaNotFound,
+        Self::AccessTokenMissing,
+        Self::AppNotLinked,
+        Self::PhoneNumberLimitExceeded,
+        Self::VerificationFailed,
+        Self::AlreadyRegisteredOrInvalidState,
+        Self::AlreadyRegisteredWithWhatsApp,
+    ];
+
+    /// A stable snake_case name (`"phone_number_not_found"`), as the
+    /// simulator's control API takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PhoneNumberNotFound => "phone_number_not_found",
+            Self::PhoneNumberDeleted => "phone_number_deleted",
+            Self::NumbersWabaNotFound => "numbers_waba_not_found",
+            Self::WabaNotFound => "waba_not_found",
+            Self::AccessTokenMissing => "access_token_missing",
+            Self::AppNotLinked => "app_not_linked",
+            Self::PhoneNumberLimitExceeded => "phone_number_limit_exceeded",
+            Self::VerificationFailed => "verification_failed",
+            Self::AlreadyRegisteredOrInvalidState => "already_registered_or_invalid_state",
+            Self::AlreadyRegisteredWithWhatsApp => "already_registered_with_whatsapp",
+        }
+    }
+
+    /// The example named `name` ([`as_str`](Self::as_str)).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// The HTTP status the description gives it.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::PhoneNumberNotFound
+            | Self::PhoneNumberDeleted
+            | Self::NumbersWabaNotFound
+            | Self::WabaNotFound => 404,
+            Self::AccessTokenMissing => 401,
+            Self::AppNotLinked | Self::PhoneNumberLimitExceeded => 403,
+            Self::VerificationFailed | Self::AlreadyRegisteredOrInvalidState => 422,
+            Self::AlreadyRegisteredWithWhatsApp => 409,
+        }
+    }
+
+    /// `message`, `type`, `code`, `error_subcode`, and the
+    /// `error_user_title` and `error_user_msg` when the example has them.
+    #[allow(clippy::type_complexity)]
+    fn fields(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        i64,
+        Option<i64>,
+        Option<(&'static str, &'static str)>,
+    ) {
+        const GRAPH_METHOD: &str = "GraphMethodException";
+        const OAUTH: &str = "OAuthException";
+        match self {
+            Self::PhoneNumberNotFound => ("Phone number not found", GRAPH_METHOD, 803, None, None),
+            Self::PhoneNumberDeleted => (
+                "This phone number has been deleted and is no longer accessible",
+                GRAPH_METHOD,
+                803,
+                None,
+                None,
+            ),
+            Self::NumbersWabaNotFound => (
+                "The WhatsApp Business Account associated with this phone number could not be \
+                 found",
+                GRAPH_METHOD,
+                803,
+                None,
+                None,
+            ),
+            Self::WabaNotFound => (
+                "WhatsApp Business Account not found",
+                GRAPH_METHOD,
+                803,
+                None,
+                None,
+            ),
+            Self::AccessTokenMissing => (
+                "An access token is required to request this resource",
+                OAUTH,
+                104,
+                None,
+                None,
+            ),
+            Self::AppNotLinked => (
+                "Your app is not linked to the WhatsApp Business Account that owns this phone \
+                 number",
+                OAUTH,
+                200,
+                Some(1349175),
+                None,
+            ),
+            Self::PhoneNumberLimitExceeded => (
+                "Phone number limit exceeded for this WhatsApp Business Account",
+                OAUTH,
+                200,
+                Some(1349175),
+                Some((
+                    "Limit Exceeded",
+                    "You have reached the maximum number of phone numbers for this account",
+                )),
+            ),
+            Self::VerificationFailed => (
+                "The verification code is invalid or has expired",
+                GRAPH_METHOD,
+                100,
+                None,
+                Some((
+                    "Verification Failed",
+                    "The verification code you entered is invalid or has expired",
+                )),
+            ),
+            Self::AlreadyRegisteredOrInvalidState => (
+                "Phone number is already registered or in invalid state for registration",
+                GRAPH_METHOD,
+                100,
+                None,
+                None,
+            ),
+            Self::AlreadyRegisteredWithWhatsApp => (
+                "Phone number is already registered with WhatsApp Business",
+                GRAPH_METHOD,
+                100,
+                None,
+                None,
+            ),
+        }
+    }
+}
+
+/// The body of `error` as Meta's OpenAPI description gives it (the same
+/// fields, no more), with its HTTP status and `fbtrace_id` (the
+/// description's is [`DESCRIPTION_FBTRACE_ID`]).
+///
+/// ```
+/// use waba_porting::simulator::reference::{self, DescribedError};
+///
+/// let answer = reference::described(DescribedError::PhoneNumberNotFound, reference::DESCRIPTION_FBTRACE_ID);
+/// assert_eq!(answer.status, 404);
+/// let body: serde_json::Value = serde_json::from_str(&answer.body)?;
+/// assert_eq!(
+///     body,
+///     serde_json::json!({"error": {
+///         "message": "Phone number not found",
+///         "type": "GraphMethodException",
+///         "code": 803,
+///         "fbtrace_id": "AXsgnV2Cm3ZMGF3dF_cfYIn"
+///     }})
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn described(error: DescribedError, fbtrace_id: &str) -> Answer {
+    let (message, kind, code, subcode, user) = error.fields();
+    let mut fields = Map::new();
+    fields.insert("message".into(), message.into());
+    fields.insert("type".into(), kind.into());
+    fields.insert("code".into(), code.into());
+    if let Some(subcode) = subcode {
+        fields.insert("error_subcode".into(), subcode.into());
+    }
+    fields.insert("fbtrace_id".into(), fbtrace_id.into());
+    if let Some((title, text)) = user {
+        fields.insert("error_user_title".into(), title.into());
+        fields.insert("error_user_msg".into(), text.into());
+    }
+    Answer::json(error.status(), &json!({ "error": Value::Object(fields) }))
 }
 
 /// An HTML 502 page from a proxy.

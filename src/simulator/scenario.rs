@@ -41,10 +41,15 @@ pub struct Scenario {
     pub(crate) destination_business: BusinessId,
     pub(crate) two_step_pin: Option<String>,
     pub(crate) on_behalf_approved: bool,
-    pub(crate) destination_approved: bool,
+    pub(crate) on_behalf_request: Option<String>,
+    pub(crate) on_behalf_info_status: bool,
+    pub(crate) refused_fields: Vec<String>,
+    pub(crate) account_review_status: String,
+    pub(crate) business_verification_status: String,
     pub(crate) payment_method: bool,
     pub(crate) webhook_subscribed: bool,
     pub(crate) display_name_approved: bool,
+    pub(crate) name_change_pending: bool,
     pub(crate) source_ready: bool,
     pub(crate) eligible_for_direct_add: bool,
     pub(crate) verified_already: bool,
@@ -81,10 +86,15 @@ impl Scenario {
             customer_business: business,
             two_step_pin: None,
             on_behalf_approved: true,
-            destination_approved: true,
+            on_behalf_request: None,
+            on_behalf_info_status: true,
+            refused_fields: Vec::new(),
+            account_review_status: "APPROVED".to_owned(),
+            business_verification_status: "verified".to_owned(),
             payment_method: true,
             webhook_subscribed: true,
             display_name_approved: true,
+            name_change_pending: false,
             source_ready: true,
             eligible_for_direct_add: false,
             verified_already: false,
@@ -233,15 +243,74 @@ impl Scenario {
         self
     }
 
-    /// Whether the customer approved the destination's OBO request.
+    /// Whether the customer approved the destination's OBO request. Not
+    /// approved, the WABA's requests in progress
+    /// (`GET /{waba-id}/in_progress_onbehalf_request`) list one
+    /// `IN_PROGRESS`; approved, none.
     pub fn on_behalf_approved(mut self, yes: bool) -> Self {
         self.on_behalf_approved = yes;
+        self.on_behalf_request = (!yes).then(|| "IN_PROGRESS".to_owned());
         self
     }
 
-    /// Whether the destination WABA is approved.
+    /// The status of the destination's "message on behalf" request as
+    /// `GET /{waba-id}/in_progress_onbehalf_request` lists it (`APPROVE`,
+    /// `DECLINE`, `IN_PROGRESS`, `EXPIRED`, `PENDING`, `CANCELED`,
+    /// `INVALID`, or any other text), or none listed (`None`). The
+    /// migration goes through only after an approval (`APPROVE`,
+    /// `APPROVED`), or with nothing listed when the customer had approved
+    /// ([`on_behalf_approved`](Self::on_behalf_approved)).
+    pub fn on_behalf_request(mut self, status: Option<&str>) -> Self {
+        self.on_behalf_request = status.map(str::to_owned);
+        if let Some(status) = status {
+            self.on_behalf_approved =
+                status.eq_ignore_ascii_case("APPROVE") || status.eq_ignore_ascii_case("APPROVED");
+        }
+        self
+    }
+
+    /// Whether the WABA's `on_behalf_of_business_info` carries the
+    /// undocumented `status` (default yes: `APPROVED` or `PENDING`). Meta's
+    /// OpenAPI description documents only its `id` and `name`.
+    pub fn on_behalf_info_status(mut self, yes: bool) -> Self {
+        self.on_behalf_info_status = yes;
+        self
+    }
+
+    /// Graph refuses `field` wherever a read asks for it (the WABA, a
+    /// number, the list of numbers) with its error 100: `(#100) Tried
+    /// accessing nonexisting field (<field>) on node type (<node>)`, as it
+    /// answers a field it does not have — e.g. `primary_funding_id` or
+    /// `on_behalf_of_business_info`, real fields Meta's OpenAPI description
+    /// leaves out. Call again for more fields.
+    pub fn refusing_field(mut self, field: &str) -> Self {
+        self.refused_fields.push(field.to_owned());
+        self
+    }
+
+    /// Whether the destination WABA is approved (`account_review_status`
+    /// `APPROVED`, else `PENDING`).
     pub fn destination_approved(mut self, yes: bool) -> Self {
-        self.destination_approved = yes;
+        let status = if yes { "APPROVED" } else { "PENDING" };
+        self.account_review_status = status.to_owned();
+        self
+    }
+
+    /// The destination WABA's `account_review_status`, as Graph answers it
+    /// (`APPROVED`, `PENDING`, `REJECTED`, `RESTRICTED`, `LIMIT_REACHED`,
+    /// `DEFERRED`, or any other text): only `APPROVED` lets a migration
+    /// in, as Meta does.
+    pub fn account_review_status(mut self, status: &str) -> Self {
+        status.clone_into(&mut self.account_review_status);
+        self
+    }
+
+    /// The destination business's `business_verification_status`, as Graph
+    /// answers it (default `verified`; `VERIFIED`, `not_verified`,
+    /// `pending`… or any other text). The simulated migration does not
+    /// depend on it; the readiness check reads it.
+    pub fn business_verification_status(mut self, status: &str) -> Self {
+        status.clone_into(&mut self.business_verification_status);
         self
     }
 
@@ -260,6 +329,16 @@ impl Scenario {
     /// Whether the number's display name is approved.
     pub fn display_name_approved(mut self, yes: bool) -> Self {
         self.display_name_approved = yes;
+        self
+    }
+
+    /// Whether a display-name change is pending review: the number reads
+    /// `new_name_status: PENDING_REVIEW` (else `NONE`), which the readiness
+    /// check reports as a blocker (Meta requires none pending). The
+    /// simulated migration does not refuse it: Meta documents no error for
+    /// it.
+    pub fn name_change_pending(mut self, yes: bool) -> Self {
+        self.name_change_pending = yes;
         self
     }
 
@@ -382,10 +461,18 @@ impl std::fmt::Debug for Scenario {
             .field("destination_business", &self.destination_business)
             .field("two_step_pin", &redacted(self.two_step_pin.is_some()))
             .field("on_behalf_approved", &self.on_behalf_approved)
-            .field("destination_approved", &self.destination_approved)
+            .field("on_behalf_request", &self.on_behalf_request)
+            .field("on_behalf_info_status", &self.on_behalf_info_status)
+            .field("refused_fields", &self.refused_fields)
+            .field("account_review_status", &self.account_review_status)
+            .field(
+                "business_verification_status",
+                &self.business_verification_status,
+            )
             .field("payment_method", &self.payment_method)
             .field("webhook_subscribed", &self.webhook_subscribed)
             .field("display_name_approved", &self.display_name_approved)
+            .field("name_change_pending", &self.name_change_pending)
             .field("source_ready", &self.source_ready)
             .field("eligible_for_direct_add", &self.eligible_for_direct_add)
             .field("verified_already", &self.verified_already)

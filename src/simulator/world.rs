@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::clock::{Rng, SimClock};
 use super::faults::{self, Fault, FaultPlan};
-use super::reference::{self as answers, texts, Answer, PhoneNumberFacts};
+use super::reference::{self as answers, texts, Answer, DescribedError, PhoneNumberFacts};
 use super::scenario::Scenario;
 use crate::ids::{BusinessId, PhoneNumberId, WabaId};
 use crate::number::CodeVerificationStatus;
@@ -103,10 +103,24 @@ pub(crate) const REGISTER_WINDOW: Duration = Duration::from_secs(72 * 3600);
 pub(crate) struct Waba {
     pub(crate) id: WabaId,
     pub(crate) business: BusinessId,
-    pub(crate) approved: bool,
+    /// `account_review_status`, as answered.
+    pub(crate) review_status: String,
+    /// `business_verification_status`, as answered.
+    pub(crate) verification_status: String,
     pub(crate) payment_method: bool,
     pub(crate) webhook_subscribed: bool,
     pub(crate) on_behalf_approved: bool,
+    /// The status its requests in progress list (`None`: none).
+    pub(crate) on_behalf_request: Option<String>,
+    /// Whether `on_behalf_of_business_info` carries `status`.
+    pub(crate) on_behalf_info_status: bool,
+}
+
+impl Waba {
+    /// Meta migrates numbers only into an approved WABA.
+    pub(crate) fn approved(&self) -> bool {
+        self.review_status.eq_ignore_ascii_case("APPROVED")
+    }
 }
 
 /// A number as it exists in the world (on its current WABA).
@@ -119,11 +133,15 @@ pub(crate) struct Number {
     pub(crate) source_ready: bool,
     pub(crate) two_step_pin: Option<String>,
     pub(crate) display_name_approved: bool,
+    pub(crate) name_change_pending: bool,
     pub(crate) eligible_for_direct_add: bool,
     /// Verified by the previous provider: its objects start verified.
     pub(crate) verified_already: bool,
     pub(crate) register_calls: Vec<Timestamp>,
     pub(crate) blocked_until: Option<Timestamp>,
+    /// The `status` its objects read instead of the one their progress
+    /// gives (`BANNED`, `DELETED`…), when set.
+    pub(crate) status_override: Option<String>,
     /// Faults for this number's requests only.
     pub(crate) faults: Vec<FaultPlan>,
     pub(crate) calls: CallCounts,
@@ -280,6 +298,8 @@ pub(crate) struct World {
     listed: FxMap<String, Vec<PhoneNumberId>>,
     /// Faults for any request.
     pub(crate) faults: Vec<FaultPlan>,
+    /// Fields Graph refuses wherever they are asked for (error 100).
+    refused_fields: Vec<String>,
     pub(crate) served: Vec<ServedRequest>,
     pub(crate) served_count: usize,
     pub(crate) keep_log: bool,
@@ -304,6 +324,7 @@ impl World {
             objects: FxMap::default(),
             listed: FxMap::default(),
             faults: Vec::new(),
+            refused_fields: Vec::new(),
             served: Vec::new(),
             served_count: 0,
             keep_log: true,
@@ -318,6 +339,11 @@ impl World {
     /// destination WABA (kept as it is if it exists). With `own_faults`,
     /// the scenario's faults apply to this number's requests only.
     pub(crate) fn add(&mut self, scenario: &Scenario, own_faults: bool) {
+        for field in &scenario.refused_fields {
+            if !self.refused_fields.contains(field) {
+                self.refused_fields.push(field.clone());
+            }
+        }
         let waba = scenario.destination_waba.as_str();
         if !self.wabas.contains_key(waba) {
             self.wabas.insert(
@@ -325,10 +351,13 @@ impl World {
                 Waba {
                     id: scenario.destination_waba.clone(),
                     business: scenario.destination_business.clone(),
-                    approved: scenario.destination_approved,
+                    review_status: scenario.account_review_status.clone(),
+                    verification_status: scenario.business_verification_status.clone(),
                     payment_method: scenario.payment_method,
                     webhook_subscribed: scenario.webhook_subscribed,
                     on_behalf_approved: scenario.on_behalf_approved,
+                    on_behalf_request: scenario.on_behalf_request.clone(),
+                    on_behalf_info_status: scenario.on_behalf_info_status,
                 },
             );
         }
@@ -340,10 +369,12 @@ impl World {
             source_ready: scenario.source_ready,
             two_step_pin: scenario.two_step_pin.clone(),
             display_name_approved: scenario.display_name_approved,
+            name_change_pending: scenario.name_change_pending,
             eligible_for_direct_add: scenario.eligible_for_direct_add,
             verified_already: scenario.verified_already,
             register_calls: Vec::new(),
             blocked_until: None,
+            status_override: None,
             faults: if own_faults {
                 scenario.faults.clone()
             } else {
@@ -537,6 +568,7 @@ impl World {
                     None => answer,
                 }
             }
+            Fault::Described(error) => answers::described(*error, &trace),
             // Latency and AnswerLost are handled before answering (the request
             // is applied); they never reach here.
             Fault::BadGateway | Fault::Latency(_) | Fault::AnswerLost => answers::bad_gateway(),
@@ -552,10 +584,12 @@ impl World {
         about: Option<usize>,
     ) -> Answer {
         let trace = self.trace();
-        let authorized = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.strip_prefix("Bearer "))
+        let Some(authorization) = request.headers.get("authorization") else {
+            // No token at all: Meta's OpenAPI description answers 104.
+            return answers::described(DescribedError::AccessTokenMissing, &trace);
+        };
+        let authorized = authorization
+            .strip_prefix("Bearer ")
             .is_some_and(|token| token == self.token);
         if !authorized {
             return answers::invalid_token(&trace);
@@ -563,6 +597,10 @@ impl World {
         let Some(params) = params else {
             return answers::invalid_parameter("body is not a JSON object", &trace);
         };
+        // Graph refuses a field it does not have before anything else.
+        if let Some(refused) = self.refused_field(operation, &params) {
+            return refused.answer(&trace);
+        }
         match operation {
             Some(Operation::StartMigration) => self.start(target, &params, about, &trace),
             Some(Operation::ListPhoneNumbers) => self.list(target, &params, &trace),
@@ -574,11 +612,22 @@ impl World {
             Some(Operation::ReadWaba) => match self.wabas.get(target) {
                 Some(waba) => {
                     let mut facts = answers::WabaFacts::new(target, waba.business.as_str());
-                    facts.approved = waba.approved;
+                    facts.approved = waba.approved();
+                    facts.account_review_status = Some(waba.review_status.clone());
+                    facts.business_verification_status = Some(waba.verification_status.clone());
                     facts.payment_method = waba.payment_method;
                     facts.on_behalf_approved = waba.on_behalf_approved;
+                    facts.on_behalf_info_status = waba.on_behalf_info_status;
                     answers::waba_record(&facts, text(&params, "fields").as_deref())
                 }
+                None => answers::unknown_object(target, &trace),
+            },
+            Some(Operation::ListOnBehalfRequests) => match self.wabas.get(target) {
+                Some(waba) => answers::on_behalf_requests(
+                    waba.on_behalf_request.as_deref(),
+                    waba.id.as_str(),
+                    waba.business.as_str(),
+                ),
                 None => answers::unknown_object(target, &trace),
             },
             Some(Operation::ListSubscribedApps) => match self.wabas.get(target) {
@@ -596,6 +645,34 @@ impl World {
                 &trace,
             ),
         }
+    }
+
+    /// The first field of the request's `fields` the world refuses, with
+    /// the node it was asked of.
+    fn refused_field(
+        &self,
+        operation: Option<Operation>,
+        params: &Map<String, Value>,
+    ) -> Option<RefusedField> {
+        if self.refused_fields.is_empty() {
+            return None;
+        }
+        let node = match operation? {
+            Operation::ReadWaba => "WhatsAppBusinessAccount",
+            Operation::ReadPhoneNumber | Operation::ListPhoneNumbers => {
+                "WhatsAppBusinessPhoneNumber"
+            }
+            _ => return None,
+        };
+        let fields = text(params, "fields")?;
+        let field = fields
+            .split(',')
+            .map(str::trim)
+            .find(|f| self.refused_fields.iter().any(|r| r == f))?;
+        Some(RefusedField {
+            field: field.to_owned(),
+            node,
+        })
     }
 
     fn start(
@@ -645,7 +722,7 @@ impl World {
             Some(texts::ADD_DIRECTLY)
         } else if number.business != waba.business {
             Some(texts::DIFFERENT_BUSINESS)
-        } else if !waba.approved {
+        } else if !waba.approved() {
             Some(texts::WABA_NOT_APPROVED)
         } else if !waba.payment_method {
             Some(texts::NO_PAYMENT_ACCOUNT)
@@ -735,10 +812,10 @@ impl World {
         } else {
             CodeVerificationStatus::NotVerified
         };
-        facts.name_approved = self
-            .numbers
-            .get(object.number)
-            .is_some_and(|n| n.display_name_approved);
+        let number = self.numbers.get(object.number);
+        facts.name_approved = number.is_some_and(|n| n.display_name_approved);
+        facts.name_change_pending = number.is_some_and(|n| n.name_change_pending);
+        facts.status = number.and_then(|n| n.status_override.clone());
         facts
     }
 
@@ -936,6 +1013,18 @@ impl World {
                 .map_or(connects_at, |at| at.min(connects_at)),
         );
         answers::success()
+    }
+}
+
+/// A field the world refuses, and the node it was asked of.
+struct RefusedField {
+    field: String,
+    node: &'static str,
+}
+
+impl RefusedField {
+    fn answer(&self, trace: &str) -> Answer {
+        answers::nonexisting_field(&self.field, self.node, trace)
     }
 }
 
