@@ -106,8 +106,10 @@ pub enum ApiErrorKind {
     /// version) loads it as `Unknown`.
     Unknown,
 
-    /// The verification code expired (codes live about ten minutes, see
-    /// [`CODE_LIFETIME`](crate::CODE_LIFETIME)): 136025 "…has expired", or
+    /// The verification code expired (codes are "time-limited (typically 10
+    /// minutes) and single-use" by Meta's OpenAPI description; see
+    /// [`CODE_LIFETIME`](crate::CODE_LIFETIME) for the source): 136025
+    /// "…has expired", or
     /// Meta's 100 "The verification code is invalid or has expired"
     /// ("Verification Failed") for a code older than its lifetime. Nobody
     /// needs to be asked: request a new code

@@ -167,8 +167,8 @@ pub use client::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{
-    ApiError, ApiErrorKind, ConfigError, Error, GraphError, RetryAdvice, UndecodableReason,
-    UnexpectedResponse, ValidationError, WaitReason, WaitRequired,
+    ApiError, ApiErrorKind, ConfigError, Error, GraphError, LocalStorageError, RetryAdvice,
+    UndecodableReason, UnexpectedResponse, ValidationError, WaitReason, WaitRequired,
 };
 pub use fleet::{
     Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport, InputMap,

@@ -11,7 +11,9 @@ use crate::transport::Method;
 /// look-up that resolves "already in your list", and `ReadPhoneNumber` the
 /// read that reconciles a session after a step whose outcome is unknown.
 /// `SubscribeApp` and `SetTwoStepPin` are the fixes around the port the
-/// client makes itself.
+/// client makes itself. `ReadLocalStorage` and `SetLocalStorage` set local
+/// storage before `register` from Graph API v21.0 on (see
+/// [`PortingClient::register`](crate::PortingClient::register)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -41,12 +43,20 @@ pub enum Operation {
     /// `GET /{waba-id}/in_progress_onbehalf_request` (readiness check): the
     /// WABA's "message on behalf" requests still in progress.
     ListOnBehalfRequests,
+    /// `GET /{phone-number-id}/settings`: the number's settings, read for
+    /// its `storage_configuration` (local storage) before `register`.
+    ReadLocalStorage,
+    /// `POST /{phone-number-id}/settings` with `{"storage_configuration":
+    /// {"enabled": true, "region": …}}`: turns local storage on in a region,
+    /// before `register` (Graph API v21.0 and newer, where `register`'s
+    /// `data_localization_region` is deprecated).
+    SetLocalStorage,
 }
 
 impl Operation {
     /// Every operation, in flow order.
     #[cfg(any(feature = "simulator", feature = "test-util"))]
-    pub(crate) const ALL: [Self; 11] = [
+    pub(crate) const ALL: [Self; 13] = [
         Self::StartMigration,
         Self::RequestCode,
         Self::VerifyCode,
@@ -60,6 +70,8 @@ impl Operation {
         // the object read.
         Self::ReadWaba,
         Self::ListOnBehalfRequests,
+        Self::ReadLocalStorage,
+        Self::SetLocalStorage,
     ];
 
     /// The HTTP method and the last path segment (after the object id; empty
@@ -78,6 +90,8 @@ impl Operation {
             Self::ListSubscribedApps => (Method::Get, "subscribed_apps"),
             Self::ReadWaba => (Method::Get, ""),
             Self::ListOnBehalfRequests => (Method::Get, "in_progress_onbehalf_request"),
+            Self::ReadLocalStorage => (Method::Get, "settings"),
+            Self::SetLocalStorage => (Method::Post, "settings"),
         }
     }
 
@@ -118,6 +132,8 @@ impl Operation {
             Self::ListSubscribedApps => "list_subscribed_apps",
             Self::ReadWaba => "read_waba",
             Self::ListOnBehalfRequests => "list_on_behalf_requests",
+            Self::ReadLocalStorage => "read_local_storage",
+            Self::SetLocalStorage => "set_local_storage",
         }
     }
 
@@ -126,8 +142,8 @@ impl Operation {
     /// `verify_code` uses up the code, `register` spends one of 10 calls per
     /// 72 hours. `start_migration` is repeatable (a repeat meets 2388012,
     /// which the client resolves), reads have no effect, and
-    /// `subscribe_app` and `set_two_step_pin` leave the same state however
-    /// often they are sent.
+    /// `subscribe_app`, `set_two_step_pin` and `set_local_storage` leave the
+    /// same state however often they are sent.
     pub fn has_side_effect(self) -> bool {
         matches!(self, Self::RequestCode | Self::VerifyCode | Self::Register)
     }

@@ -47,38 +47,87 @@ impl FromStr for CodeMethod {
     }
 }
 
-/// The language of the verification message, a WhatsApp locale such as
-/// `en_US`, `pt_BR` or `de` (lowercase language, optional `_` and uppercase
-/// region).
+/// The language of the verification message: a locale of a language and
+/// a region, `xx_XX` (`en_US`, `pt_BR`, `es_ES`), the form Meta's
+/// `request_code` takes.
+///
+/// Meta's OpenAPI description of `POST /{phone-number-id}/request_code`
+/// (facebook/openapi `ecba623`, `business-messaging-api_v23.0.yaml`,
+/// `RequestCodeRequest.language`) gives the pattern `^[a-z]{2}_[A-Z]{2}$`
+/// (exactly 5 characters), and its example refusal of another form is
+/// 100 "Invalid parameter: language must be a valid locale identifier".
+///
+/// [`new`](Self::new) (and `FromStr`, `TryFrom<String>`) normalizes what
+/// has one reading: surrounding whitespace, the case of either part, and
+/// `-` for `_` (`en-us`, `EN_us` and `en-US` are all `en_US`). A bare
+/// language (`en`, `de`) is refused with
+/// [`ValidationError::LanguageWithoutRegion`], not mapped to a region:
+/// Meta documents no default region for it, and `en` could as well be
+/// `en_GB` as `en_US`. Three-letter languages (`fil`) have no form the
+/// pattern allows and are refused too.
+///
+/// Deserializing (a saved session) also takes the shapes earlier versions
+/// accepted (`de`, `fil`, `en_US`), so sessions saved then keep loading; a
+/// value of such a shape is refused by
+/// [`PortingClient::request_code`](crate::PortingClient::request_code)
+/// before anything is sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[serde(try_from = "StoredLanguage", into = "String")]
 pub struct Language(String);
 
 impl Language {
-    /// Validates a locale code.
+    /// Validates and normalizes a locale code (see the type's
+    /// documentation).
+    ///
+    /// ```
+    /// use waba_porting::{Language, ValidationError};
+    ///
+    /// assert_eq!(Language::new("pt-br")?.as_str(), "pt_BR");
+    /// assert_eq!(
+    ///     Language::new("en"),
+    ///     Err(ValidationError::LanguageWithoutRegion { language: "en".into() })
+    /// );
+    /// # Ok::<(), ValidationError>(())
+    /// ```
     ///
     /// # Errors
-    /// [`ValidationError::InvalidLanguage`] for anything not shaped like
-    /// `en` or `en_US`.
+    /// [`ValidationError::LanguageWithoutRegion`] for a bare two-letter
+    /// language (`en`), [`ValidationError::InvalidLanguage`] for anything
+    /// else that is not two letters, `_` or `-`, and two letters.
     pub fn new(code: impl AsRef<str>) -> Result<Self, ValidationError> {
         let code = code.as_ref().trim();
-        let (lang, region) = match code.split_once('_') {
-            Some((lang, region)) => (lang, Some(region)),
-            None => (code, None),
-        };
-        let lang_ok = (2..=3).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_lowercase());
-        let region_ok =
-            region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()));
-        if lang_ok && region_ok {
-            Ok(Self(code.to_owned()))
-        } else {
-            Err(ValidationError::InvalidLanguage)
+        let letters = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic());
+        match code.split_once(['_', '-']) {
+            Some((lang, region)) if letters(lang) && letters(region) => Ok(Self(format!(
+                "{}_{}",
+                lang.to_ascii_lowercase(),
+                region.to_ascii_uppercase()
+            ))),
+            None if letters(code) => Err(ValidationError::LanguageWithoutRegion {
+                language: code.to_ascii_lowercase(),
+            }),
+            _ => Err(ValidationError::InvalidLanguage),
         }
     }
 
     /// The locale code (`en_US`).
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether the code has the documented form `xx_XX`: always, except
+    /// for a value loaded from a session saved by an earlier version
+    /// (`de`).
+    pub(crate) fn is_documented(&self) -> bool {
+        Self::new(&self.0).is_ok_and(|normal| normal == *self)
+    }
+
+    /// The error [`new`](Self::new) gives for this code (for a value loaded
+    /// in an earlier version's shape).
+    pub(crate) fn refusal(&self) -> ValidationError {
+        Self::new(&self.0)
+            .err()
+            .unwrap_or(ValidationError::InvalidLanguage)
     }
 }
 
@@ -105,6 +154,37 @@ impl TryFrom<String> for Language {
     }
 }
 
+/// A language as a session saved it: the documented form (normalized), or
+/// a shape earlier versions accepted (2 or 3 lowercase letters, optionally
+/// `_` and 2 uppercase letters), kept as saved.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct StoredLanguage(String);
+
+impl TryFrom<StoredLanguage> for Language {
+    type Error = ValidationError;
+
+    fn try_from(value: StoredLanguage) -> Result<Self, Self::Error> {
+        let error = match Language::new(&value.0) {
+            Ok(language) => return Ok(language),
+            Err(error) => error,
+        };
+        let code = value.0.as_str();
+        let (lang, region) = match code.split_once('_') {
+            Some((lang, region)) => (lang, Some(region)),
+            None => (code, None),
+        };
+        let lang_ok = (2..=3).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_lowercase());
+        let region_ok =
+            region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()));
+        if lang_ok && region_ok {
+            Ok(Self(value.0))
+        } else {
+            Err(error)
+        }
+    }
+}
+
 impl From<Language> for String {
     fn from(value: Language) -> Self {
         value.0
@@ -126,10 +206,15 @@ pub const SUPPORTED_REGIONS: [&str; 14] = [
     "AU", "ID", "IN", "JP", "SG", "KR", "DE", "CH", "GB", "BR", "BH", "ZA", "AE", "CA",
 ];
 
-/// The `data_localization_region` of `register`: one of the
-/// [`SUPPORTED_REGIONS`] where Meta stores message data at rest (`DE`,
-/// `IN`, …). Parses from config with `FromStr` (`"de".parse()`), prints as
-/// the code.
+/// Where Meta stores the number's message data at rest (local storage):
+/// one of the [`SUPPORTED_REGIONS`] (`DE`, `IN`, …), the values of
+/// Meta's `WhatsAppDataLocalizationRegion`. Parses from config with
+/// `FromStr` (`"de".parse()`), prints as the code.
+///
+/// [`PortingClient::register`](crate::PortingClient::register) sets it
+/// through the number's settings (`storage_configuration`) from Graph API
+/// v21.0 on, and as `register`'s `data_localization_region` (deprecated
+/// from v21.0) before.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DataLocalizationRegion(String);
@@ -205,11 +290,45 @@ mod tests {
     }
 
     #[test]
-    fn language_shapes() {
-        for ok in ["en_US", "pt_BR", "de", "fil"] {
-            assert_eq!(Language::new(ok).unwrap().as_str(), ok);
+    fn languages_take_the_documented_form() {
+        for (input, want) in [
+            ("en_US", "en_US"),
+            ("pt_BR", "pt_BR"),
+            ("en-us", "en_US"),
+            ("en-US", "en_US"),
+            ("EN_us", "en_US"),
+            (" es_es ", "es_ES"),
+        ] {
+            assert_eq!(Language::new(input).unwrap().as_str(), want, "{input}");
         }
-        for bad in ["", "EN_us", "en-US", "english", "en_USA", "en_"] {
+        for bare in ["en", "DE", " pt "] {
+            assert_eq!(
+                Language::new(bare),
+                Err(ValidationError::LanguageWithoutRegion {
+                    language: bare.trim().to_ascii_lowercase()
+                }),
+                "{bare}"
+            );
+        }
+        let message = Language::new("en").unwrap_err().to_string();
+        assert!(
+            message.contains("en_US") && message.contains("'en'"),
+            "{message}"
+        );
+        for bad in [
+            "",
+            "fil",
+            "english",
+            "en_USA",
+            "en_",
+            "_US",
+            "en__US",
+            "en-Latn-US",
+            "e1_US",
+            "en US",
+            "é_US",
+            "en_US\"}",
+        ] {
             assert_eq!(
                 Language::new(bad),
                 Err(ValidationError::InvalidLanguage),
@@ -217,6 +336,31 @@ mod tests {
             );
         }
         assert_eq!(Language::default().as_str(), "en_US");
+        assert!(Language::default().is_documented());
+    }
+
+    #[test]
+    fn languages_saved_by_earlier_versions_still_load() {
+        for saved in ["de", "fil", "fil_PH"] {
+            let language: Language = serde_json::from_str(&format!("\"{saved}\"")).unwrap();
+            assert_eq!(language.as_str(), saved);
+            assert!(!language.is_documented(), "{saved}");
+            assert_eq!(
+                serde_json::to_string(&language).unwrap(),
+                format!("\"{saved}\"")
+            );
+        }
+        assert_eq!(
+            Language::new("de").unwrap_err(),
+            serde_json::from_str::<Language>("\"de\"")
+                .unwrap()
+                .refusal()
+        );
+        let normalized: Language = serde_json::from_str("\"en-us\"").unwrap();
+        assert_eq!(normalized.as_str(), "en_US");
+        for bad in ["\"\"", "\"english\"", "\"en_USA\""] {
+            assert!(serde_json::from_str::<Language>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use rlibphonenumber::{
     get_national_significant_number_owned, CreateUtilError, NumberLengthType, ParseError,
-    PhoneNumberUtil,
+    PhoneNumberType, PhoneNumberUtil,
 };
 use serde::{Deserialize, Serialize};
 
@@ -169,11 +169,21 @@ impl PhoneNumber {
     /// denotes this number: both are read as phone numbers and compared,
     /// so a trunk `(0)` or other punctuation makes no difference, and a
     /// display that is no phone number matches nothing.
+    ///
+    /// Graph may also list a number in the form it had before its country
+    /// added digits to it, and that form matches too (either way round:
+    /// this number in the earlier form, the display in today's); see
+    /// [`is_earlier_form`]. No other display does.
     pub(crate) fn matches_display(&self, display: &str) -> bool {
         // The display is read as written (punctuation and a "(0)" trunk
-        // prefix dropped) and compared number to number; no libphonenumber
-        // pass, so a long list of many countries stays cheap.
-        Written::read(display).is_ok_and(|written| written.is_exactly(self))
+        // prefix dropped) and compared number to number; libphonenumber is
+        // consulted only for a display that has exactly the digits of an
+        // earlier form, so a long list of many countries stays cheap.
+        Written::read(display).is_ok_and(|written| {
+            written.is_exactly(self)
+                || is_earlier_form(&written.canonical, &self.e164)
+                || is_earlier_form(&self.e164, &written.canonical)
+        })
     }
 
     /// A number this crate saved itself (a session's E.164 string): `+`, a
@@ -206,6 +216,96 @@ impl PhoneNumber {
             cc_len,
         })
     }
+}
+
+/// Whether `old` (E.164) is the form `new` (E.164) had before its country
+/// added digits to its numbers, the form Graph may still list it in:
+///
+/// - **Brazil (+55)**: mobile numbers got a ninth digit, a `9` put in front
+///   of the 8-digit number after the 2-digit area code, from 2012 to 2016
+///   (Anatel, Resolution 553). `+55 11 98765-4321` was `+55 11 8765-4321`.
+///   Only when libphonenumber's metadata reads `new` as a valid mobile and
+///   `old` as no valid number today: an 8-digit number that is still a
+///   number of its own is not an earlier form. The radio (trunking) range
+///   `7xxx-xxxx`, which kept 8 digits, is such a number: `+55 11 7765-4321`
+///   is never taken for `+55 11 97765-4321`.
+/// - **Côte d'Ivoire (+225)**: on 31 January 2021 numbers went from 8 to
+///   10 digits (ARTCI; ITU-T E.129 notification): mobile numbers got the
+///   prefix of the operator that holds their series, `01` (Moov), `05`
+///   (MTN) or `07` (Orange). `+225 07 08 12 34 56` was `+225 08 12 34 56`.
+///   Only for a series the plan assigned to that prefix
+///   ([`ivorian_mobile_prefix`]), and only when the metadata reads `new` as
+///   a valid mobile and `old` as no valid number today. Fixed lines
+///   (prefixes `21`, `25`, `27`) are not matched in their 8-digit form.
+///
+/// Anything else — another country, another length, digits that differ
+/// anywhere else — is not an earlier form.
+pub(crate) fn is_earlier_form(old: &str, new: &str) -> bool {
+    let digits_match = if let (Some(old_national), Some(new_national)) =
+        (old.strip_prefix("+55"), new.strip_prefix("+55"))
+    {
+        // DD 9 XXXXXXXX and DD XXXXXXXX.
+        new_national.len() == 11
+            && old_national.len() == 10
+            && new_national.get(2..3) == Some("9")
+            && new_national.get(..2) == old_national.get(..2)
+            && new_national.get(3..) == old_national.get(2..)
+    } else if let (Some(old_national), Some(new_national)) =
+        (old.strip_prefix("+225"), new.strip_prefix("+225"))
+    {
+        // PP XXXXXXXX and XXXXXXXX, PP the prefix of the series XX.
+        new_national.len() == 10
+            && old_national.len() == 8
+            && new_national.get(2..) == Some(old_national)
+            && new_national.get(..2).is_some()
+            && new_national.get(..2) == ivorian_mobile_prefix(old_national)
+    } else {
+        false
+    };
+    // The metadata is read only for a pair whose digits fit.
+    digits_match && is_valid_mobile_today(new) && !is_valid_today(old)
+}
+
+/// The prefix a Côte d'Ivoire mobile number of the 8-digit plan got on 31
+/// January 2021, by its first two digits (the series): Moov's series
+/// (`01`–`03`, `40`–`43`, `50`–`53`, `70`–`73`) `01`, MTN's (`04`–`06`,
+/// `44`–`46`, `54`–`56`, `64`–`66`, `74`–`76`, `84`–`86`, `94`–`96`) `05`,
+/// Orange's (`07`–`09`, `47`–`49`, `57`–`59`, `67`–`69`, `77`–`79`,
+/// `87`–`89`, `97`, `98`) `07`; `None` for a series that was no mobile one.
+/// Source: the ITU-T E.129 notification of the change of Côte d'Ivoire's
+/// plan (as republished with the ARTCI's conversion table).
+pub(crate) fn ivorian_mobile_prefix(old_national: &str) -> Option<&'static str> {
+    let series = old_national.get(..2)?;
+    let mut digits = series.bytes().map(|b| b.wrapping_sub(b'0'));
+    let (tens, units) = (digits.next()?, digits.next()?);
+    match (tens, units) {
+        (0 | 4 | 5 | 7, 1..=3) | (4 | 5 | 7, 0) => Some("01"),
+        (0 | 4 | 5 | 6 | 7 | 8 | 9, 4..=6) => Some("05"),
+        (0 | 4 | 5 | 6 | 7 | 8, 7..=9) | (9, 7 | 8) => Some("07"),
+        _ => None,
+    }
+}
+
+/// Whether libphonenumber's metadata reads `e164` as a valid number today.
+fn is_valid_today(e164: &str) -> bool {
+    util().is_ok_and(|util| {
+        util.parse(e164, None)
+            .is_ok_and(|number| util.is_valid_number(&number))
+    })
+}
+
+/// Whether libphonenumber's metadata reads `e164` as a valid mobile number
+/// today.
+fn is_valid_mobile_today(e164: &str) -> bool {
+    util().is_ok_and(|util| {
+        util.parse(e164, None).is_ok_and(|number| {
+            util.is_valid_number(&number)
+                && matches!(
+                    util.get_number_type(&number),
+                    PhoneNumberType::Mobile | PhoneNumberType::FixedLineOrMobile
+                )
+        })
+    })
 }
 
 /// The digits of a written number, with a `+` in front, before libphonenumber
@@ -586,6 +686,92 @@ mod tests {
         assert!(!it.matches_display("+39 6 6982 1234"));
     }
 
+    #[test]
+    fn brazilian_mobiles_match_with_or_without_the_ninth_digit() {
+        let n = PhoneNumber::parse("+55 11 98765-4321").unwrap();
+        for display in [
+            "+55 11 98765-4321",
+            "+55 11 8765-4321",
+            "+55 (11) 8765-4321",
+            "551187654321",
+        ] {
+            assert!(n.matches_display(display), "{display}");
+        }
+        for other in [
+            "+55 21 8765-4321",
+            "+55 11 8765-4322",
+            "+55 11 9876-5432",
+            "+55 11 98765-432",
+            "+55 11 88765-4321",
+            "+351 1187654321",
+        ] {
+            assert!(!n.matches_display(other), "{other}");
+        }
+        // The radio range kept its 8 digits, and a fixed line is a number
+        // of its own: neither is an earlier form.
+        let radio_neighbour = PhoneNumber::parse("+55 11 97765-4321").unwrap();
+        assert!(!radio_neighbour.matches_display("+55 11 7765-4321"));
+        let fixed_neighbour = PhoneNumber::parse("+55 11 92765-4321").unwrap();
+        assert!(!fixed_neighbour.matches_display("+55 11 2765-4321"));
+        // A session saved with the earlier form meets today's display.
+        let saved: PhoneNumber = serde_json::from_str("\"+551187654321\"").unwrap();
+        assert!(saved.matches_display("+55 11 98765-4321"));
+        assert!(!saved.matches_display("+55 11 98765-4320"));
+    }
+
+    #[test]
+    fn ivorian_mobiles_match_in_their_8_digit_form_under_their_operator_prefix() {
+        for (today, before) in [
+            ("+225 07 07 12 34 56", "+225 07 12 34 56"),
+            ("+225 07 47 12 34 56", "+225 47 12 34 56"),
+            ("+225 07 98 12 34 56", "+225 98 12 34 56"),
+            ("+225 05 05 23 45 67", "+225 05 23 45 67"),
+            ("+225 05 47 12 34 56", "+225 47 12 34 56"),
+            ("+225 01 43 12 34 56", "+225 43 12 34 56"),
+            ("+225 01 01 12 34 56", "+225 01 12 34 56"),
+        ] {
+            let n = PhoneNumber::parse(today).unwrap_or_else(|e| panic!("{today}: {e}"));
+            assert!(n.matches_display(today), "{today}");
+            let series_prefix = ivorian_mobile_prefix(&before.replace([' ', '+'], "")[3..]);
+            let expected = series_prefix == Some(&n.national_number()[..2]);
+            assert_eq!(n.matches_display(before), expected, "{today} / {before}");
+        }
+        let orange = PhoneNumber::parse("+225 07 08 12 34 56").unwrap();
+        assert!(orange.matches_display("+225 08 12 34 56"));
+        assert!(orange.matches_display("22508123456"));
+        // The same 8 digits under another operator's prefix: another number.
+        let mtn = PhoneNumber::parse("+225 05 08 12 34 56").unwrap();
+        assert!(!mtn.matches_display("+225 08 12 34 56"));
+        assert!(!orange.matches_display("+225 08 12 34 57"));
+        assert!(!orange.matches_display("+225 07 12 34 56"));
+    }
+
+    #[test]
+    fn the_ivorian_series_table() {
+        let table = |prefix: &str| -> Vec<String> {
+            (0..100)
+                .map(|n| format!("{n:02}"))
+                .filter(|series| ivorian_mobile_prefix(&format!("{series}123456")) == Some(prefix))
+                .collect()
+        };
+        let series = |list: &str| -> Vec<String> { list.split(' ').map(str::to_owned).collect() };
+        assert_eq!(
+            table("01"),
+            series("01 02 03 40 41 42 43 50 51 52 53 70 71 72 73")
+        );
+        assert_eq!(
+            table("05"),
+            series("04 05 06 44 45 46 54 55 56 64 65 66 74 75 76 84 85 86 94 95 96")
+        );
+        assert_eq!(
+            table("07"),
+            series("07 08 09 47 48 49 57 58 59 67 68 69 77 78 79 87 88 89 97 98")
+        );
+        for none in ["00", "10", "20", "36", "60", "99", "", "7", "x1"] {
+            assert_eq!(ivorian_mobile_prefix(none), None, "{none:?}");
+        }
+    }
+
     #[cfg(feature = "simulator")]
     #[test]
     fn literals_used_by_the_simulator_are_valid() {
@@ -718,6 +904,146 @@ mod properties {
                 }
                 Err(e) => assert!(!e.to_string().is_empty()),
             }
+        }
+    }
+}
+
+/// Property: a display matches a number only when it is that number, or
+/// the earlier form of a Brazilian or Ivorian mobile (the one its digits
+/// allow); every other display — a digit changed, dropped or added, another
+/// operator's prefix, another area, random digits — matches nothing.
+#[cfg(test)]
+mod other_numbers_never_match {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The only display forms a number may match: its own digits (also with
+    /// a trunk `0` written after the country code, as `+44 020 …`), and for
+    /// a Brazilian mobile the digits without the ninth digit, for an
+    /// Ivorian mobile the digits without the operator prefix.
+    fn allowed(number: &PhoneNumber) -> Vec<String> {
+        let e164 = number.e164();
+        let mut forms = vec![
+            e164.to_owned(),
+            format!("+{}0{}", number.country_code(), number.national_number()),
+        ];
+        if number.country_code() == "55" && number.national_number().len() == 11 {
+            forms.push(format!("{}{}", &e164[..5], &e164[6..]));
+        }
+        if number.country_code() == "225" && number.national_number().len() == 10 {
+            forms.push(format!("{}{}", &e164[..4], &e164[6..]));
+        }
+        forms
+    }
+
+    /// Brazilian mobiles over many area codes, Ivorian mobiles of every
+    /// operator, and a few numbers of other countries.
+    fn number() -> impl Strategy<Value = PhoneNumber> {
+        let digits = |n: usize| proptest::collection::vec(0u8..10, n);
+        let brazil = (11u8..100, 6u8..10, digits(7)).prop_map(|(area, first, rest)| {
+            let rest: String = rest.iter().map(|d| char::from(b'0' + d)).collect();
+            format!("+55{area}9{first}{rest}")
+        });
+        let ivory_coast = (
+            prop::sample::select(vec!["01", "05", "07"]),
+            0u8..10,
+            0u8..10,
+            digits(6),
+        )
+            .prop_map(|(prefix, tens, units, rest)| {
+                let rest: String = rest.iter().map(|d| char::from(b'0' + d)).collect();
+                format!("+225{prefix}{tens}{units}{rest}")
+            });
+        let others = prop::sample::select(vec![
+            "+14155550123",
+            "+447911123456",
+            "+5511987654321",
+            "+351912345678",
+            "+2250708123456",
+        ])
+        .prop_map(str::to_owned);
+        prop_oneof![4 => brazil, 4 => ivory_coast, 1 => others]
+            .prop_filter_map("a valid number", |e164| PhoneNumber::parse(&e164).ok())
+    }
+
+    /// A display near `number`: its earlier form or itself, one digit
+    /// changed, dropped or added, another prefix or area, or random digits
+    /// after its country code; written with or without `+` and separators.
+    fn display(number: &PhoneNumber) -> impl Strategy<Value = String> {
+        let allowed = allowed(number);
+        let e164 = number.e164().to_owned();
+        let cc = number.country_code().to_owned();
+        let len = e164.len();
+        let near = (
+            0usize..8,
+            1usize..len,
+            0u8..10,
+            any::<bool>(),
+            any::<bool>(),
+        );
+        (
+            prop::sample::select(allowed),
+            near,
+            proptest::collection::vec(0u8..10, 6..13),
+        )
+            .prop_map(move |(form, (how, at, digit, plus, spaced), random)| {
+                let digit = char::from(b'0' + digit);
+                let mut text = form.clone();
+                let at = at.min(text.len() - 1).max(1);
+                match how {
+                    0 | 1 => {}
+                    2 => text.replace_range(at..=at, &digit.to_string()),
+                    3 => {
+                        text.remove(at);
+                    }
+                    4 => text.insert(at, digit),
+                    5 => {
+                        text = format!(
+                            "+{cc}{}",
+                            random
+                                .iter()
+                                .map(|d| char::from(b'0' + d))
+                                .collect::<String>()
+                        )
+                    }
+                    6 if text.len() > 1 + cc.len() + 2 => {
+                        // Another 2-digit prefix or area code.
+                        let start = 1 + cc.len();
+                        text.replace_range(start..start + 1, &digit.to_string());
+                    }
+                    _ => text = e164.clone(),
+                }
+                let mut written = if plus {
+                    text.clone()
+                } else {
+                    text.trim_start_matches('+').to_owned()
+                };
+                if spaced && written.len() > 6 {
+                    written.insert(4, ' ');
+                    written.insert(8, '-');
+                }
+                written
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn a_display_matches_only_the_number_or_its_earlier_form(
+            (number, display) in number().prop_flat_map(|n| (Just(n.clone()), display(&n)))
+        ) {
+            let digits: String = display.chars().filter(char::is_ascii_digit).collect();
+            let allowed = allowed(&number);
+            if number.matches_display(&display) {
+                prop_assert!(
+                    allowed.iter().any(|form| form[1..] == digits),
+                    "{} matched {display:?}, which is neither it nor its earlier form",
+                    number.e164()
+                );
+            }
+            // The number itself always matches, whatever the writing.
+            prop_assert!(number.matches_display(number.e164()));
         }
     }
 }

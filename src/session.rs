@@ -26,11 +26,29 @@ pub const SESSION_FORMAT_VERSION: u32 = 1;
 /// dropped and counted in [`Counters::history_dropped`].
 pub const HISTORY_LIMIT: usize = 32;
 
-/// How long a verification code lives: "time-limited (typically 10
-/// minutes)" (Meta's OpenAPI description of `request_code`). A code refused
-/// after this long expired, whatever Meta's message says, and a fleet asks
-/// for a new code when none arrived within this time of an unconfirmed
-/// request ([`FleetBuilder::code_wait`](crate::FleetBuilder::code_wait)).
+/// How long a verification code lives: ten minutes.
+///
+/// Source: Meta's OpenAPI description of the business messaging API,
+/// repository facebook/openapi at commit
+/// `ecba623b4aba6ae770185b074ed77ed5acef22f7`, file
+/// `business-messaging-api_v23.0.yaml`, line 17229, in the description of
+/// `POST /{Version}/{Phone-Number-ID}/verify_code`: "Verification codes are
+/// time-limited (typically 10 minutes) and single-use." "Typically" is all
+/// Meta commits to: no exact lifetime is documented, so this is the
+/// typical one, not a guarantee.
+///
+/// How the crate uses it:
+///
+/// - a code refused as wrong or "invalid or has expired" after it lived
+///   this long is classified as expired
+///   ([`ApiErrorKind::VerificationCodeExpired`](crate::ApiErrorKind::VerificationCodeExpired)),
+///   whatever Meta's message says: a new code is needed
+///   ([`NextAction::RequestNewCode`]), not the customer's retyping;
+/// - a fleet asks for a new code when none arrived within this time of an
+///   unconfirmed request
+///   ([`FleetBuilder::code_wait`](crate::FleetBuilder::code_wait));
+/// - the simulator's codes live as long by default
+///   (`simulator::DEFAULT_CODE_TTL`).
 pub const CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// Meta's window for the register/deregister limit (10 calls per number).
@@ -454,9 +472,10 @@ pub enum NextAction {
     /// Nothing: the number is registered.
     Done,
     /// The last read of the number showed its code expired
-    /// (`code_verification_status: EXPIRED`): the customer's code will be
-    /// refused, and a verification that lapsed no longer lets `register`
-    /// through (133006). Call [`request_code`](crate::PortingClient::request_code)
+    /// (`code_verification_status: EXPIRED`; codes live about ten minutes,
+    /// [`CODE_LIFETIME`](crate::CODE_LIFETIME)), or Meta refused the code as
+    /// expired: the customer's code will be refused, and a verification
+    /// that lapsed no longer lets `register` through (133006). Call [`request_code`](crate::PortingClient::request_code)
     /// for a new code, then verify it. Meta may refuse a new request made
     /// too soon after the last one ([`Error::retry_after`](crate::Error::retry_after)
     /// says when to try again).
@@ -1090,7 +1109,9 @@ impl PortingSession {
             | Operation::SetTwoStepPin
             | Operation::ListSubscribedApps
             | Operation::ReadWaba
-            | Operation::ListOnBehalfRequests => return,
+            | Operation::ListOnBehalfRequests
+            | Operation::ReadLocalStorage
+            | Operation::SetLocalStorage => return,
         };
         *counter = counter.saturating_add(1);
         if operation == Operation::RequestCode {

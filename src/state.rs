@@ -968,7 +968,7 @@ mod tests {
         let later = Timestamp::from_unix_millis(9_000);
         let voice = StepOutcome::CodeRequested {
             method: CodeMethod::Voice,
-            language: Language::new("de").unwrap(),
+            language: Language::new("de_DE").unwrap(),
             unconfirmed: false,
             sent_at: None,
         };
@@ -978,7 +978,7 @@ mod tests {
             PortingState::CodeRequested {
                 phone_number_id: id(),
                 method: CodeMethod::Voice,
-                language: Language::new("de").unwrap(),
+                language: Language::new("de_DE").unwrap(),
                 at: later
             }
         );

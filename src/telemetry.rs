@@ -197,6 +197,23 @@ pub(crate) fn throttled(wait: Duration, paused: bool) {
     );
 }
 
+/// Local storage of number `id` was turned on in `region` (before its
+/// register, API v21.0 and newer).
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn local_storage_set(
+    id: &crate::ids::PhoneNumberId,
+    region: &crate::params::DataLocalizationRegion,
+) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        target: "waba_porting",
+        phone_number_id = id.as_str(),
+        region = region.as_str(),
+        "local storage set"
+    );
+}
+
 /// A step whose outcome was unknown was settled by reading the number.
 #[inline]
 #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]

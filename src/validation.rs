@@ -86,9 +86,17 @@ pub enum ValidationError {
     /// The code method is not SMS or VOICE.
     #[error("code method must be SMS or VOICE")]
     InvalidCodeMethod,
-    /// The language is not a locale like `en_US`.
-    #[error("language must be a locale such as en_US or de")]
+    /// The language is not a locale of the form `xx_XX` (two letters, `_`
+    /// or `-`, two letters), the form Meta's `request_code` takes.
+    #[error("language must be a locale of a language and a region, xx_XX, such as en_US or pt_BR (Meta's request_code takes ^[a-z]{{2}}_[A-Z]{{2}}$)")]
     InvalidLanguage,
+    /// The language is a bare language code (`en`) without the region
+    /// Meta's `request_code` needs; no region is guessed for it.
+    #[error("language '{language}' has no region: request_code takes a locale xx_XX, such as en_US, en_GB or pt_BR; write the one the customer reads")]
+    LanguageWithoutRegion {
+        /// The language given, lower-cased.
+        language: String,
+    },
     /// The data localization region is not a 2-letter country code.
     #[error("data localization region must be a 2-letter country code")]
     InvalidRegion,

@@ -288,12 +288,19 @@ async fn every_bad_input_is_a_typed_error_and_nothing_is_sent() {
         ),
         (
             Language,
-            "en-US".into(),
+            "en".into(),
+            Box::new(validation(
+                |v| matches!(v, V::LanguageWithoutRegion { language } if language == "en"),
+            )),
+        ),
+        (
+            Language,
+            "fil".into(),
             Box::new(validation(|v| matches!(v, V::InvalidLanguage))),
         ),
         (
             Language,
-            "EN_us".into(),
+            "en-Latn-US".into(),
             Box::new(validation(|v| matches!(v, V::InvalidLanguage))),
         ),
         (

@@ -4,9 +4,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use waba_porting::{
-    DataLocalizationRegion, NextAction, Pin, PortingState, StateName, VerificationCode,
-};
+use waba_porting::{NextAction, Pin, PortingState, StateName, VerificationCode};
 
 #[tokio::test]
 async fn happy_path_sends_exactly_the_four_reference_requests() {
@@ -27,9 +25,8 @@ async fn happy_path_sends_exactly_the_four_reference_requests() {
         .verify_code(&mut session, &VerificationCode::new("123-830").unwrap())
         .await
         .unwrap();
-    let region = DataLocalizationRegion::new("DE").unwrap();
     let state = client
-        .register(&mut session, &Pin::new("482913").unwrap(), Some(&region))
+        .register(&mut session, &Pin::new("482913").unwrap(), None)
         .await
         .unwrap();
     assert_eq!(state, StateName::Registered);
@@ -51,7 +48,7 @@ async fn happy_path_sends_exactly_the_four_reference_requests() {
         (number_path("verify_code"), json!({"code": "123830"})),
         (
             number_path("register"),
-            json!({"messaging_product": "whatsapp", "pin": "482913", "data_localization_region": "DE"}),
+            json!({"messaging_product": "whatsapp", "pin": "482913"}),
         ),
     ];
     assert_eq!(sent.len(), expected.len());

@@ -557,6 +557,14 @@ async fn error_at(example: &Example, server: &MockServer) -> Option<waba_porting
     )
     .mount(server)
     .await;
+    // Local storage off: a register with a region sets it (API v21.0+).
+    mount(
+        "GET",
+        common::number_path("settings"),
+        ok(json!({"calling": {"status": "disabled"}, "storage_configuration": {"status": "default"}})),
+    )
+    .mount(server)
+    .await;
     let client = client(server);
     let waba = WabaId::new(WABA).unwrap();
     let id = PhoneNumberId::new(NUMBER_ID).unwrap();
@@ -601,6 +609,20 @@ async fn error_at(example: &Example, server: &MockServer) -> Option<waba_porting
                 .ok()?;
             client.verify_code(&mut session, &code).await.ok()?;
             client.register(&mut session, &pin, None).await.map(drop)
+        }
+        // The settings, read and changed before a register with a region.
+        (_, r) if r.ends_with("/settings") => {
+            let region = waba_porting::DataLocalizationRegion::new("DE").unwrap();
+            client.start_migration(&mut session).await.ok()?;
+            client
+                .request_code(&mut session, sms, &language)
+                .await
+                .ok()?;
+            client.verify_code(&mut session, &code).await.ok()?;
+            client
+                .register(&mut session, &pin, Some(&region))
+                .await
+                .map(drop)
         }
         // Operations whose calls other items of the issue add are checked
         // with them.

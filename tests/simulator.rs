@@ -312,7 +312,7 @@ async fn codes_expire_and_wrong_codes_are_rejected() {
         .request_code(
             &mut session,
             CodeMethod::Voice,
-            &Language::new("de").unwrap(),
+            &Language::new("de_DE").unwrap(),
         )
         .await
         .unwrap();

@@ -23,6 +23,12 @@ pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default limit for establishing a connection (default transport only).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first Graph API major version whose `register` marks
+/// `data_localization_region` deprecated ("deprecated in v21+", Meta's
+/// OpenAPI description, facebook/openapi `ecba623`,
+/// `business-messaging-api_v23.0.yaml`, `WhatsAppDataLocalizationRegion`):
+/// from it on, local storage is set through `POST /{phone-number-id}/settings`.
+pub(crate) const LOCAL_STORAGE_SETTINGS_SINCE: u32 = 21;
 
 /// Builds a [`PortingClient`]; see [`PortingClient::builder`].
 #[derive(Debug)]
@@ -69,6 +75,10 @@ impl PortingClientBuilder {
     }
 
     /// The Graph API version, like `v25.0` (default [`DEFAULT_API_VERSION`]).
+    ///
+    /// It also decides how [`register`](PortingClient::register) sets local
+    /// storage: through the number's settings from v21.0 on, with
+    /// `register`'s `data_localization_region` before.
     pub fn api_version(mut self, version: impl Into<String>) -> Self {
         self.api_version = version.into();
         self
@@ -194,9 +204,12 @@ impl PortingClientBuilder {
             None => default_transport(self.connect_timeout)?,
         };
         let authorization = format!("Bearer {}", token.secret());
+        let local_storage_by_settings = major_version(&self.api_version)
+            .is_some_and(|major| major >= LOCAL_STORAGE_SETTINGS_SINCE);
         Ok(PortingClient {
             inner: Arc::new(Inner {
                 authorization,
+                local_storage_by_settings,
                 transport,
                 token,
                 api_root,
@@ -234,6 +247,11 @@ fn valid_version(version: &str) -> bool {
     };
     let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
     digits(major) && digits(minor)
+}
+
+/// The major version of a valid version (`25` for `v25.0`).
+fn major_version(version: &str) -> Option<u32> {
+    version.strip_prefix('v')?.split_once('.')?.0.parse().ok()
 }
 
 /// The base URL with the version appended as a path segment.
@@ -315,6 +333,43 @@ mod tests {
                 ),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn local_storage_goes_through_the_settings_from_v21() {
+        assert_eq!(major_version("v25.0"), Some(25));
+        assert_eq!(major_version("v1.10"), Some(1));
+        #[derive(Debug)]
+        struct Never;
+        #[async_trait::async_trait]
+        impl Transport for Never {
+            async fn send(
+                &self,
+                _: crate::transport::HttpRequest,
+            ) -> Result<crate::transport::HttpResponse, crate::TransportError> {
+                Err(crate::TransportError::from_kind(
+                    crate::TransportErrorKind::Other,
+                ))
+            }
+        }
+        let by_settings = |version: &str| {
+            PortingClientBuilder::default()
+                .access_token("EAAG-token")
+                .api_version(version)
+                .transport(Never)
+                .build()
+                .map(|client| client.inner.local_storage_by_settings)
+        };
+        for (version, want) in [
+            ("v20.0", false),
+            ("v20.9", false),
+            ("v21.0", true),
+            ("v23.0", true),
+            (DEFAULT_API_VERSION, true),
+            ("v100.0", true),
+        ] {
+            assert_eq!(by_settings(version).ok(), Some(want), "{version}");
         }
     }
 

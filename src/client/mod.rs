@@ -25,8 +25,8 @@ use crate::cancel::CancelToken;
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
 use crate::error::retry::{self, Delivery};
 use crate::error::{
-    ApiError, ApiErrorKind, ConfigError, Error, UndecodableReason, UnexpectedResponse, WaitReason,
-    WaitRequired,
+    ApiError, ApiErrorKind, ConfigError, Error, LocalStorageError, UndecodableReason,
+    UnexpectedResponse, WaitReason, WaitRequired,
 };
 use crate::ids::{PhoneNumberId, WabaId};
 use crate::number::{self, CodeVerificationStatus, PhoneNumberRecord};
@@ -96,6 +96,9 @@ struct Inner {
     cancel: Option<CancelToken>,
     /// `Bearer <token>`, made once.
     authorization: String,
+    /// Whether `register` sets local storage through the number's settings
+    /// (API v21.0 and newer) rather than with `data_localization_region`.
+    local_storage_by_settings: bool,
 }
 
 impl fmt::Debug for PortingClient {
@@ -162,6 +165,7 @@ impl PortingClient {
                 throttle: inner.throttle.clone(),
                 cancel: inner.cancel.clone(),
                 authorization: inner.authorization.clone(),
+                local_storage_by_settings: inner.local_storage_by_settings,
             }),
         }
     }
@@ -192,7 +196,13 @@ impl PortingClient {
 
     /// Step 2: asks Meta to send a verification code to the number
     /// (`POST /{phone-number-id}/request_code`). Legal again after a code was
-    /// requested (or verified), to get a new one.
+    /// requested (or verified), to get a new one. The code lives about ten
+    /// minutes ([`CODE_LIFETIME`](crate::CODE_LIFETIME)).
+    ///
+    /// `language` is sent as Meta documents it, `xx_XX` (see [`Language`]);
+    /// a value in another shape (one loaded from a session an earlier
+    /// version saved, such as `de`) is refused here with
+    /// [`Error::Validation`], nothing sent.
     ///
     /// Never re-sent blindly: after an unknown outcome (timeout, lost answer,
     /// 5xx) the client reads the number, and unless it shows the code
@@ -207,6 +217,9 @@ impl PortingClient {
         method: CodeMethod,
         language: &Language,
     ) -> Result<StateName, Error> {
+        if !language.is_documented() {
+            return Err(language.refusal().into());
+        }
         self.run(session, Step::RequestCode { method, language })
             .await
     }
@@ -227,9 +240,39 @@ impl PortingClient {
     }
 
     /// Step 4: registers the number with a new 6-digit PIN
-    /// (`POST /{phone-number-id}/register`), optionally with a data
-    /// localization region. With two-step verification off, the PIN becomes
-    /// the number's new two-step PIN.
+    /// (`POST /{phone-number-id}/register`), optionally with local storage
+    /// in a region (where Meta keeps the number's message data at rest).
+    /// With two-step verification off, the PIN becomes the number's new
+    /// two-step PIN.
+    ///
+    /// How the region is set depends on the client's
+    /// [API version](PortingClientBuilder::api_version):
+    ///
+    /// - **v21.0 and newer** — Meta's OpenAPI description marks
+    ///   `register`'s `data_localization_region` "deprecated in v21+"
+    ///   (still accepted: deprecated, not removed). Before sending
+    ///   `register`, the client reads the number's settings
+    ///   (`GET /{phone-number-id}/settings`, [`Operation::ReadLocalStorage`]);
+    ///   unless they show `storage_configuration` with status
+    ///   `in_country_storage_enabled` in that region, it turns local storage
+    ///   on (`POST /{phone-number-id}/settings` with
+    ///   `{"storage_configuration": {"enabled": true, "region": "DE"}}`,
+    ///   [`Operation::SetLocalStorage`]) and reads the settings again to
+    ///   confirm. `register` then goes without `data_localization_region`.
+    ///   Both calls leave the same state however often they are sent: they
+    ///   are retried under the [`RetryPolicy`] like reads, need no
+    ///   in-flight marker, and a process that dies between them and
+    ///   `register` finds local storage on at its next call (one read).
+    ///   They are made only when `register` is about to be sent (a legal
+    ///   step, not done yet, within the register budget), once per call.
+    ///   Meta refusing the change is an [`Error::Api`] whose
+    ///   [`operation`](Error::operation) is [`Operation::SetLocalStorage`]
+    ///   (or `ReadLocalStorage`); settings that show local storage on in
+    ///   another region, or not on after Meta accepted the change, are an
+    ///   [`Error::LocalStorage`]. In every case `register` is not sent and
+    ///   the session is unchanged.
+    /// - **before v21.0** — the region goes in `register`'s body as
+    ///   `data_localization_region`.
     ///
     /// Each call spends one of Meta's 10 register calls per 72 hours: the
     /// session refuses one past [`REGISTER_BUDGET`](crate::REGISTER_BUDGET)
@@ -253,9 +296,15 @@ impl PortingClient {
         pin: &Pin,
         data_localization_region: Option<&DataLocalizationRegion>,
     ) -> Result<StateName, Error> {
+        let (region, local_storage) = if self.inner.local_storage_by_settings {
+            (None, data_localization_region)
+        } else {
+            (data_localization_region, None)
+        };
         let step = Step::Register {
             pin,
-            region: data_localization_region,
+            region,
+            local_storage,
         };
         self.run(session, step).await
     }
@@ -571,6 +620,64 @@ impl PortingClient {
         }
     }
 
+    /// Turns local storage on in `region` unless the number's settings show
+    /// it on there already, and confirms it by reading them again (see
+    /// [`register`](Self::register)). Each request's throttle wait ends by
+    /// `deadline`; failures are returned as they are (the step's retry
+    /// loop repeats the whole check).
+    async fn ensure_local_storage(
+        &self,
+        id: &PhoneNumberId,
+        region: &DataLocalizationRegion,
+        deadline: &Deadline,
+    ) -> Result<(), Error> {
+        let before = self.read_local_storage(id, deadline).await?;
+        if before.is_enabled_in(region) {
+            return Ok(());
+        }
+        if let (true, Some(current)) = (before.is_enabled(), before.region) {
+            // Moving a number's data is nobody's side effect to take here.
+            return Err(LocalStorageError::OtherRegion {
+                requested: region.clone(),
+                current,
+            }
+            .into());
+        }
+        let operation = Operation::SetLocalStorage;
+        let body = wire::local_storage_body(region);
+        let response = self
+            .send(operation, id.as_str(), &[], Some(body), deadline)
+            .await?;
+        wire::expect_success(operation, &response, self.inner.clock.as_ref())?;
+        telemetry::local_storage_set(id, region);
+        let after = self.read_local_storage(id, deadline).await?;
+        if after.is_enabled_in(region) {
+            Ok(())
+        } else {
+            Err(LocalStorageError::NotApplied {
+                requested: region.clone(),
+                status: after.status,
+                region: after.region,
+            }
+            .into())
+        }
+    }
+
+    /// `GET /{phone-number-id}/settings`: the number's `storage_configuration`.
+    async fn read_local_storage(
+        &self,
+        id: &PhoneNumberId,
+        deadline: &Deadline,
+    ) -> Result<wire::StorageSettings, Error> {
+        let operation = Operation::ReadLocalStorage;
+        let response = self
+            .send(operation, id.as_str(), &[], None, deadline)
+            .await?;
+        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        wire::StorageSettings::from_value(&value)
+            .ok_or_else(|| wire::shape_error(operation, &response))
+    }
+
     /// Lists the phone numbers of a WABA (all pages).
     ///
     /// # Errors
@@ -775,16 +882,31 @@ impl PortingClient {
     ) -> Result<StateName, Error> {
         let policy = &self.inner.retry_policy;
         let mut retries = Retries::start(self.now());
+        // Local storage confirmed on in this call: not read again by a
+        // later attempt.
+        let mut storage_confirmed = false;
         loop {
             *attempts = retries.attempt();
             let deadline = retries.deadline(policy, self.now());
-            let error = match self.attempt(session, step, &deadline).await {
+            let attempt = self.attempt(session, step, &deadline, &mut storage_confirmed);
+            let error = match attempt.await {
                 Ok(state) => return Ok(state),
                 Err(error) => error,
             };
             let now = self.now();
             let wait = |attempt| match &error {
                 Error::WaitRequired(w) => w.until().saturating_since(now),
+                // The settings calls before register are not recorded in
+                // the session: their answer's own wait, else back off.
+                _ if matches!(
+                    error.operation(),
+                    Some(Operation::ReadLocalStorage | Operation::SetLocalStorage)
+                ) =>
+                {
+                    error
+                        .retry_after()
+                        .unwrap_or_else(|| policy.backoff(attempt))
+                }
                 // A wait still ahead is what the answer asked for; an
                 // expired one says nothing about this failure: back off.
                 _ => match session.not_before().filter(|until| *until > now) {
@@ -884,13 +1006,16 @@ impl PortingClient {
         }
     }
 
-    /// One attempt: reconcile a step in flight, check, wait for the throttle
-    /// (its waits ending by `deadline`), mark, save, send once, record.
+    /// One attempt: reconcile a step in flight, check, set local storage
+    /// (a register from API v21.0 on, unless `storage_confirmed`), wait for
+    /// the throttle (its waits ending by `deadline`), mark, save, send once,
+    /// record.
     async fn attempt(
         &self,
         session: &mut PortingSession,
         step: &Step<'_>,
         deadline: &Deadline,
+        storage_confirmed: &mut bool,
     ) -> Result<StateName, Error> {
         let operation = step.operation();
         // Too early: nothing is sent, not even the reconciling read.
@@ -949,6 +1074,29 @@ impl PortingClient {
                 .phone_number_id()
                 .map(|id| id.as_str().to_owned())
                 .ok_or_else(|| session.state().refuse(operation))?,
+        };
+        // Local storage before the register that would store data without
+        // it: nothing is marked or saved (the calls are idempotent), and a
+        // failure leaves the session as it was.
+        if let Step::Register {
+            local_storage: Some(region),
+            ..
+        } = step
+        {
+            if !*storage_confirmed {
+                if let Some(id) = session.state().phone_number_id().cloned() {
+                    self.ensure_local_storage(&id, region, deadline).await?;
+                    *storage_confirmed = true;
+                }
+            }
+        }
+        let now = match step {
+            // The settings calls took time.
+            Step::Register {
+                local_storage: Some(_),
+                ..
+            } => self.now(),
+            _ => now,
         };
         let body = step.body(session.phone_number());
         // Wait for the throttle before the step is marked in flight and
@@ -1473,7 +1621,8 @@ impl PortingClient {
 }
 
 /// A code refused as "invalid or has expired" (or wrong) after it lived
-/// longer than codes do ([`CODE_LIFETIME`](crate::CODE_LIFETIME)) expired,
+/// longer than codes do ([`CODE_LIFETIME`](crate::CODE_LIFETIME): "typically
+/// 10 minutes", Meta's OpenAPI description, `verify_code`) expired,
 /// whatever it was: a new code is needed, not the customer's retyping.
 fn code_refused_by_age(session: &PortingSession, error: Error, now: Timestamp) -> Error {
     let Error::Api(api) = error else {
@@ -1626,7 +1775,10 @@ enum Step<'a> {
     },
     Register {
         pin: &'a Pin,
+        /// Sent in the body (`data_localization_region`, before API v21.0).
         region: Option<&'a DataLocalizationRegion>,
+        /// Set through the number's settings first (API v21.0 and newer).
+        local_storage: Option<&'a DataLocalizationRegion>,
     },
 }
 
@@ -1645,7 +1797,7 @@ impl Step<'_> {
             Self::Start => wire::start_body(phone),
             Self::RequestCode { method, language } => wire::request_code_body(*method, language),
             Self::VerifyCode { code } => wire::verify_code_body(code),
-            Self::Register { pin, region } => wire::register_body(pin, *region),
+            Self::Register { pin, region, .. } => wire::register_body(pin, *region),
         }
     }
 

@@ -83,6 +83,70 @@ pub(crate) fn register_body(pin: &Pin, region: Option<&DataLocalizationRegion>) 
 }
 
 #[derive(Serialize)]
+struct LocalStorageBody<'a> {
+    storage_configuration: StorageConfiguration<'a>,
+}
+
+#[derive(Serialize)]
+struct StorageConfiguration<'a> {
+    enabled: bool,
+    region: &'a str,
+}
+
+/// `POST /{phone-number-id}/settings` turning local storage on in `region`
+/// (`StorageConfigurationSettingsRequest` of Meta's OpenAPI description:
+/// `enabled`, required, and `region`).
+pub(crate) fn local_storage_body(region: &DataLocalizationRegion) -> Vec<u8> {
+    to_bytes(&LocalStorageBody {
+        storage_configuration: StorageConfiguration {
+            enabled: true,
+            region: region.as_str(),
+        },
+    })
+}
+
+/// A number's `storage_configuration`, as `GET /{phone-number-id}/settings`
+/// reads it (`StorageConfigurationSettingsResponse`: `status`, required,
+/// `default` or `in_country_storage_enabled`, and
+/// `data_localization_region` when in-country storage is on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StorageSettings {
+    pub(crate) status: String,
+    pub(crate) region: Option<String>,
+}
+
+impl StorageSettings {
+    /// Reads the settings answer; `None` without a `storage_configuration`
+    /// that has a `status`.
+    pub(crate) fn from_value(value: &Value) -> Option<Self> {
+        let storage = value.get("storage_configuration")?;
+        Some(Self {
+            status: storage.get("status")?.as_str()?.to_owned(),
+            region: storage
+                .get("data_localization_region")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    /// Whether in-country storage is on (in some region).
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.status
+            .eq_ignore_ascii_case("in_country_storage_enabled")
+    }
+
+    /// Whether in-country storage is on in `region` (Meta's example writes
+    /// the region in lowercase: compared without case).
+    pub(crate) fn is_enabled_in(&self, region: &DataLocalizationRegion) -> bool {
+        self.is_enabled()
+            && self
+                .region
+                .as_deref()
+                .is_some_and(|r| r.trim().eq_ignore_ascii_case(region.as_str()))
+    }
+}
+
+#[derive(Serialize)]
 struct PinBody<'a> {
     pin: &'a str,
 }
@@ -264,6 +328,36 @@ mod tests {
             String::from_utf8(register_body(&pin, Some(&region))).unwrap(),
             r#"{"data_localization_region":"DE","messaging_product":"whatsapp","pin":"123456"}"#
         );
+        assert_eq!(
+            String::from_utf8(local_storage_body(&region)).unwrap(),
+            r#"{"storage_configuration":{"enabled":true,"region":"DE"}}"#
+        );
+    }
+
+    #[test]
+    fn storage_settings_read_as_documented() {
+        let de = DataLocalizationRegion::new("DE").unwrap();
+        let read = |body: &str| StorageSettings::from_value(&serde_json::from_str(body).unwrap());
+        // Meta's two examples (the second with its lowercase region).
+        let default = read(
+            r#"{"calling":{"status":"enabled"},"storage_configuration":{"status":"default"}}"#,
+        )
+        .unwrap();
+        assert!(!default.is_enabled() && !default.is_enabled_in(&de));
+        let us = read(r#"{"storage_configuration":{"status":"in_country_storage_enabled","data_localization_region":"us"}}"#)
+            .unwrap();
+        assert!(us.is_enabled() && !us.is_enabled_in(&de));
+        let de_on = read(r#"{"storage_configuration":{"status":"IN_COUNTRY_STORAGE_ENABLED","data_localization_region":"de"}}"#)
+            .unwrap();
+        assert!(de_on.is_enabled_in(&de));
+        for shapeless in [
+            r#"{"calling":{}}"#,
+            r#"{"storage_configuration":{}}"#,
+            r#"{"storage_configuration":{"status":1}}"#,
+            r#"{"storage_configuration":"default"}"#,
+        ] {
+            assert_eq!(read(shapeless), None, "{shapeless}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod api;
 mod classify;
 mod graph;
 pub(crate) mod graph_fast;
+mod local_storage;
 mod response;
 pub(crate) mod retry;
 pub(crate) mod retry_after;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 pub use api::ApiError;
 pub use graph::GraphError;
+pub use local_storage::LocalStorageError;
 pub use response::{UndecodableReason, UnexpectedResponse};
 pub use retry::RetryAdvice;
 pub use wait::{WaitReason, WaitRequired};
@@ -67,6 +69,11 @@ pub enum Error {
     /// Meta (or a proxy) answered with something undecodable.
     #[error(transparent)]
     UnexpectedResponse(#[from] UnexpectedResponse),
+    /// Local storage is not on in the region `register` was asked for, as
+    /// the number's settings read it (Graph API v21.0 and newer): the
+    /// register was not sent.
+    #[error(transparent)]
+    LocalStorage(#[from] LocalStorageError),
 }
 
 impl Error {
@@ -83,6 +90,7 @@ impl Error {
             Self::Transport(_) => "transport",
             Self::Api(_) => "api",
             Self::UnexpectedResponse(_) => "unexpected_response",
+            Self::LocalStorage(_) => "local_storage",
         }
     }
 
@@ -148,6 +156,7 @@ impl Error {
             Self::Transport(e) => e.operation(),
             Self::Api(e) => Some(e.operation()),
             Self::UnexpectedResponse(e) => Some(e.operation()),
+            Self::LocalStorage(_) => Some(Operation::SetLocalStorage),
         }
     }
 
@@ -255,6 +264,7 @@ impl Error {
                 "The answer could not be read. Check the base URL and API version, and report \
                  the body snippet if they are right."
             }
+            Self::LocalStorage(e) => e.remediation(),
         }
     }
 }

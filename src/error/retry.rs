@@ -73,6 +73,8 @@ pub(crate) fn delivery(error: &Error) -> Delivery {
             200..=299 | 500..=599 => Delivery::Unknown,
             _ => Delivery::Refused,
         },
+        // Read from the number's settings: Meta's state is known.
+        Error::LocalStorage(_) => Delivery::Refused,
     }
 }
 
@@ -91,6 +93,8 @@ fn can_succeed_later(error: &Error) -> bool {
             kind => kind.recovery() == Recovery::RetryLater,
         },
         Error::UnexpectedResponse(e) => matches!(e.status(), 200..=299 | 408 | 429 | 500..=599),
+        // The number's storage is not what was asked: somebody decides.
+        Error::LocalStorage(_) => false,
     }
 }
 

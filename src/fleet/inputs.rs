@@ -43,8 +43,11 @@ pub trait FleetInputs: Send + Sync + fmt::Debug {
         let _ = (session, code, accepted);
     }
 
-    /// The data localization region to register `session`'s number in
-    /// (none by default).
+    /// The region to keep `session`'s number's message data in (local
+    /// storage; none by default), passed to
+    /// [`PortingClient::register`](crate::PortingClient::register): set
+    /// through the number's settings before register from Graph API v21.0
+    /// on, in register's body before.
     async fn data_localization_region(
         &self,
         session: &PortingSession,

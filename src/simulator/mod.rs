@@ -401,6 +401,21 @@ impl Simulator {
         }
     }
 
+    /// The region local storage of `phone` is on in (its
+    /// `storage_configuration`, set by `POST /{phone-number-id}/settings` or
+    /// by a register's `data_localization_region`), on any of its phone
+    /// number objects; `None` when it is off everywhere, or the world has no
+    /// such number.
+    pub fn local_storage(&self, phone: &PhoneNumber) -> Option<String> {
+        let world = self.world();
+        let number = world.number(phone.e164())?;
+        number
+            .placed
+            .iter()
+            .filter_map(|id| world.objects.get(id.as_str()))
+            .find_map(|object| object.local_storage.clone())
+    }
+
     /// Injects `fault` into the next `times` calls, whatever they are.
     pub fn inject(&self, fault: Fault, times: u32) {
         self.world().faults.push(FaultPlan {

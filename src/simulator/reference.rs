@@ -291,6 +291,47 @@ pub fn subscribed_apps(subscribed: bool) -> Answer {
     Answer::json(200, &json!({ "data": data }))
 }
 
+/// The answer to `GET /{phone-number-id}/settings`, shaped as Meta's OpenAPI
+/// description documents it (`PhoneNumberSettingsResponse`: `calling` and
+/// `storage_configuration` required, `payload_encryption` optional):
+/// calling and payload encryption off, and `storage_configuration`
+/// `{"status": "default"}`, or with `local_storage`
+/// `{"status": "in_country_storage_enabled", "data_localization_region": …}`.
+///
+/// ```
+/// use waba_porting::simulator::reference;
+///
+/// let answer = reference::phone_number_settings(Some("DE"));
+/// let body: serde_json::Value = serde_json::from_str(&answer.body)?;
+/// assert_eq!(
+///     body["storage_configuration"],
+///     serde_json::json!({"status": "in_country_storage_enabled", "data_localization_region": "DE"})
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn phone_number_settings(local_storage: Option<&str>) -> Answer {
+    let storage = match local_storage {
+        Some(region) => json!({
+            "status": "in_country_storage_enabled",
+            "data_localization_region": region,
+        }),
+        None => json!({ "status": "default" }),
+    };
+    Answer::json(
+        200,
+        &json!({
+            "calling": {
+                "status": "disabled",
+                "call_icon_visibility": "hidden",
+                "ip_addresses": { "default": [] },
+                "callback_permission_status": "disabled",
+            },
+            "payload_encryption": { "status": "disabled" },
+            "storage_configuration": storage,
+        }),
+    )
+}
+
 /// The facts the simulator keeps about a WABA, for
 /// [`waba_record`]'s answer.
 #[derive(Clone, Debug)]

@@ -13,8 +13,9 @@ use crate::time::Timestamp;
 /// The access token the simulator accepts unless configured otherwise.
 pub const SIMULATOR_TOKEN: &str = "simulator-access-token";
 
-/// The default life of a verification code. Meta publishes none; ten minutes
-/// is a conservative guess, so it is configurable.
+/// The default life of a verification code: ten minutes, Meta's "typically
+/// 10 minutes" ([`CODE_LIFETIME`](crate::CODE_LIFETIME), with its source).
+/// Meta commits to no exact lifetime, so it is configurable.
 pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// A world with one number to port, one destination WABA and the customer's

@@ -243,6 +243,9 @@ pub(crate) struct PhoneObject {
     /// Since when the number reads `CONNECTED` (registered); `None` before
     /// a register went through.
     pub(crate) connected_at: Option<Timestamp>,
+    /// The region local storage is on in (`storage_configuration`), set by
+    /// `POST /{id}/settings` or by a register's `data_localization_region`.
+    pub(crate) local_storage: Option<String>,
 }
 
 /// A code "delivered" to the number's phone.
@@ -445,6 +448,7 @@ impl World {
                 code: None,
                 verified,
                 connected_at: None,
+                local_storage: None,
             },
         );
         Some(id)
@@ -631,6 +635,11 @@ impl World {
                 None => answers::unknown_object(target, &trace),
             },
             Some(Operation::SetTwoStepPin) => self.set_two_step_pin(target, &params, &trace),
+            Some(Operation::ReadLocalStorage) => match self.objects.get(target) {
+                Some(object) => answers::phone_number_settings(object.local_storage.as_deref()),
+                None => answers::unknown_object(target, &trace),
+            },
+            Some(Operation::SetLocalStorage) => self.set_settings(target, &params, &trace),
             _ => answers::invalid_parameter(
                 &format!("Unknown path components: {}", request.url.path()),
                 &trace,
@@ -823,8 +832,17 @@ impl World {
             Some("VOICE") => CodeMethod::Voice,
             _ => return answers::invalid_parameter("code_method must be SMS or VOICE", trace),
         };
-        if text(params, "language").is_none() {
-            return answers::invalid_parameter("language is required", trace);
+        // Meta's pattern for it: ^[a-z]{2}_[A-Z]{2}$ (and its example
+        // refusal of another form).
+        match text(params, "language") {
+            None => return answers::invalid_parameter("language is required", trace),
+            Some(language) if !documented_language(&language) => {
+                return answers::invalid_parameter(
+                    "language must be a valid locale identifier",
+                    trace,
+                )
+            }
+            Some(_) => {}
         }
         let code = self.rng.digits(6, false);
         let now = self.now();
@@ -896,6 +914,57 @@ impl World {
         }
     }
 
+    /// `POST /{phone-number-id}/settings`: one feature setting per request;
+    /// the simulator models `storage_configuration` (`enabled`, required;
+    /// `region`, one of the regions Meta offers local storage in, when
+    /// enabling).
+    fn set_settings(&mut self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
+        let Some(object) = self.objects.get_mut(id) else {
+            return answers::unknown_object(id, trace);
+        };
+        let features = [
+            "calling",
+            "user_identity_change",
+            "payload_encryption",
+            "storage_configuration",
+        ];
+        match features.iter().filter(|f| params.contains_key(**f)).count() {
+            // Meta's own text for it (`MissingFeatureSetting`).
+            0 => return answers::invalid_parameter("One feature setting must be specified", trace),
+            1 => {}
+            _ => {
+                return answers::invalid_parameter(
+                    "Only one feature setting can be specified per request",
+                    trace,
+                )
+            }
+        }
+        let Some(storage) = params.get("storage_configuration") else {
+            return answers::invalid_parameter(
+                "this simulator models storage_configuration only",
+                trace,
+            );
+        };
+        let Some(enabled) = storage.get("enabled").and_then(truthy) else {
+            return answers::invalid_parameter("storage_configuration.enabled is required", trace);
+        };
+        if !enabled {
+            object.local_storage = None;
+            return answers::success();
+        }
+        match storage
+            .get("region")
+            .and_then(Value::as_str)
+            .and_then(supported_region)
+        {
+            Some(region) => {
+                object.local_storage = Some(region);
+                answers::success()
+            }
+            None => answers::invalid_parameter("storage_configuration.region", trace),
+        }
+    }
+
     fn register(&mut self, id: &str, params: &Map<String, Value>, trace: &str) -> Answer {
         let now = self.now();
         let Some(object) = self.objects.get_mut(id) else {
@@ -906,6 +975,14 @@ impl World {
         }
         let Some(pin) = six_digit_pin(params) else {
             return answers::invalid_parameter("pin must be 6 digits", trace);
+        };
+        // Deprecated from v21 on, not removed: taken at every version.
+        let region = match text(params, "data_localization_region") {
+            None => None,
+            Some(region) => match supported_region(&region) {
+                Some(region) => Some(region),
+                None => return answers::invalid_parameter("data_localization_region", trace),
+            },
         };
         let Some(number) = self.numbers.get_mut(object.number) else {
             return answers::unknown_object(id, trace);
@@ -932,6 +1009,9 @@ impl World {
             return answers::pin_mismatch(trace);
         }
         number.two_step_pin = Some(pin.into_owned());
+        if region.is_some() {
+            object.local_storage = region;
+        }
         // A number registered again stays connected since the first time.
         let connects_at = now.saturating_add(self.connect_delay);
         object.connected_at = Some(
@@ -1004,6 +1084,22 @@ fn text<'a>(params: &'a Map<String, Value>, key: &str) -> Option<Cow<'a, str>> {
         Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
+}
+
+/// Whether a `language` has the form Meta documents: `^[a-z]{2}_[A-Z]{2}$`.
+fn documented_language(language: &str) -> bool {
+    let bytes = language.as_bytes();
+    bytes.len() == 5
+        && bytes.get(2) == Some(&b'_')
+        && bytes.iter().take(2).all(u8::is_ascii_lowercase)
+        && bytes.iter().skip(3).all(u8::is_ascii_uppercase)
+}
+
+/// A region Meta offers local storage in (any case), upper-cased.
+fn supported_region(region: &str) -> Option<String> {
+    crate::params::DataLocalizationRegion::new(region)
+        .ok()
+        .map(String::from)
 }
 
 /// The `pin` parameter, when it is six digits.

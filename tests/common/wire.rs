@@ -46,6 +46,8 @@ pub fn operation_of(request: &HttpRequest) -> Operation {
         Method::Post if path.ends_with("/register") => Operation::Register,
         Method::Post if path.ends_with("/subscribed_apps") => Operation::SubscribeApp,
         Method::Get if path.ends_with("/phone_numbers") => Operation::ListPhoneNumbers,
+        Method::Get if path.ends_with("/settings") => Operation::ReadLocalStorage,
+        Method::Post if path.ends_with("/settings") => Operation::SetLocalStorage,
         _ => Operation::ReadPhoneNumber,
     }
 }
