@@ -5,6 +5,8 @@
 //! the connected ones read as registered), and every example error body of
 //! the operations the crate calls is handled as documented.
 
+#![cfg(feature = "simulator")]
+
 mod common;
 
 use std::collections::BTreeSet;
