@@ -112,6 +112,11 @@ pub struct NotChecked {
     /// answer left the field out (not granted to the token), a read failed,
     /// or the session has no number to read yet.
     pub reason: String,
+    /// The check is made once the port started (the session has no number
+    /// to read yet): it does not count against
+    /// [`is_ready`](ReadinessReport::is_ready). Any other check left
+    /// unchecked does: what was not seen may block the port.
+    pub once_started: bool,
 }
 
 /// The readiness check's findings: empty when nothing stands in the way.
@@ -175,9 +180,13 @@ fn missing(refused: &[Refused], field: &str, node: &str) -> String {
 }
 
 impl ReadinessReport {
-    /// Whether nothing blocks the port.
+    /// Whether nothing blocks the port: no blocker, and every check that
+    /// can be made now was made (a check left unchecked because Graph
+    /// refused its field, the token was not granted it or a read answered
+    /// nothing may hide a blocker; the number's checks wait for the port to
+    /// start).
     pub fn is_ready(&self) -> bool {
-        self.blockers().next().is_none()
+        self.blockers().next().is_none() && self.not_checked.iter().all(|n| n.once_started)
     }
 
     /// The blockers.
@@ -220,7 +229,19 @@ impl ReadinessReport {
     }
 
     fn skip(&mut self, check: ReadinessCheck, reason: String) {
-        self.not_checked.push(NotChecked { check, reason });
+        self.not_checked.push(NotChecked {
+            check,
+            reason,
+            once_started: false,
+        });
+    }
+
+    fn skip_until_started(&mut self, check: ReadinessCheck, reason: &str) {
+        self.not_checked.push(NotChecked {
+            check,
+            reason: reason.to_owned(),
+            once_started: true,
+        });
     }
 
     /// Builds the report from what was read (pure: tested without I/O).
@@ -338,9 +359,9 @@ impl ReadinessReport {
             None => {
                 let reason = "the session has no phone number id yet: the number is read once \
                               the port started";
-                report.skip(DisplayName, reason.into());
-                report.skip(DisplayNameChange, reason.into());
-                report.skip(PhoneNumberStatus, reason.into());
+                report.skip_until_started(DisplayName, reason);
+                report.skip_until_started(DisplayNameChange, reason);
+                report.skip_until_started(PhoneNumberStatus, reason);
             }
             Some(number) => report.assess_number(number),
         }
@@ -754,7 +775,9 @@ mod tests {
             on_behalf_requests: Err("the edge failed".into()),
             ..readings(1, &w, None)
         });
-        assert!(report.is_ready());
+        // No blocker seen, but what was not seen may block: not ready.
+        assert!(!report.is_ready());
+        assert!(report.blockers().next().is_none());
         assert_eq!(report.checked, vec![ReadinessCheck::WebhookSubscription]);
         // Every other check is out, each with why.
         let out: Vec<_> = report.not_checked.iter().map(|n| n.check).collect();

@@ -772,7 +772,10 @@ impl PortingClient {
                     .display_phone_number
                     .as_deref()
                     .is_some_and(|d| phone.matches_display(d));
-                if matches && found.as_ref().is_none_or(|f| rank(&record) > rank(f)) {
+                // A gone listing (an old object: migrated away, deleted)
+                // is no number to continue with.
+                let live = record.gone().is_none();
+                if matches && live && found.as_ref().is_none_or(|f| rank(&record) > rank(f)) {
                     found = Some(record);
                 }
             }

@@ -1,11 +1,10 @@
-//! Hostile review 17: a readiness report is "ready" although a field Graph
-//! refused hid the very check that would have blocked the port.
-//!
-//! Before this change a refused field failed the whole check (an error,
-//! never "ready"). Now the check is left out into `not_checked`, but
-//! `is_ready()` only looks at blockers, so a caller that gates the port on
-//! `is_ready()` (as `examples/port_number` and the README do) goes ahead
-//! without ever having checked the WABA review or the number's status.
+//! A readiness report is never "ready" while a check that could be made
+//! now was left out: a field Graph refused, a field the token was not
+//! granted, or a read that answered nothing may hide the very blocker
+//! (the WABA's review, the number's status) that would stop the port. A
+//! caller gating the port on `is_ready()` must not go ahead on what was
+//! not seen. Only the number's checks before the port started (no number
+//! id yet) do not count against it.
 #![cfg(all(feature = "simulator", feature = "reqwest"))]
 
 mod common;
@@ -34,7 +33,9 @@ async fn mount_edges(server: &MockServer) {
         .mount(server)
         .await;
     Mock::given(method("GET"))
-        .and(path(format!("/{VERSION}/{WABA}/in_progress_onbehalf_request")))
+        .and(path(format!(
+            "/{VERSION}/{WABA}/in_progress_onbehalf_request"
+        )))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": [] })))
         .mount(server)
         .await;
@@ -100,7 +101,10 @@ async fn readiness_is_not_ready_when_a_refused_field_hid_the_number_status() {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("/{VERSION}/{NUMBER_ID}")))
-        .and(query_param("fields", "id,status,name_status,new_name_status"))
+        .and(query_param(
+            "fields",
+            "id,status,name_status,new_name_status",
+        ))
         .respond_with(refusal("status", "WhatsAppBusinessPhoneNumber"))
         .mount(&server)
         .await;

@@ -1,14 +1,11 @@
-//! Hostile review 17: at `start_migration`, Meta's 409 "Phone number is
-//! already registered with WhatsApp Business" (the number is registered
-//! *somewhere*) makes the client look the number up in the destination
-//! WABA. When the only listing there is a stale object the number left
-//! (status MIGRATED: it moved away from this WABA earlier), that stale
-//! object is adopted as "the number", and because it reads as gone the
-//! brand-new session is Rejected(NumberMigrated) with NextAction::StartOver
-//! — which a new session repeats identically. The stale object is not the
-//! number Meta is talking about: Meta's answer (AlreadyRegistered, the
-//! number is registered elsewhere) should stand and the session stay as
-//! it was.
+//! At `start_migration`, Meta's 409 "Phone number is already registered
+//! with WhatsApp Business" makes the client look the number up in the
+//! destination WABA. A listing there that is gone (status MIGRATED: an old
+//! object the number left earlier) is not the number Meta is talking
+//! about: it is never adopted, Meta's answer (AlreadyRegistered, the
+//! number is registered elsewhere) stands, and the new session stays as
+//! it was rather than being rejected with "start over" (which a new
+//! session would repeat identically).
 #![cfg(all(feature = "simulator", feature = "reqwest"))]
 
 mod common;
