@@ -42,6 +42,7 @@ macro_rules! graph_id {
 
             /// An id the crate made itself from digits (tests check each use).
             #[cfg(feature = "simulator")]
+            #[allow(dead_code)] // not every kind of id is made by the simulator
             pub(crate) fn trusted(id: impl Into<String>) -> Self {
                 Self(id.into())
             }
@@ -112,6 +113,27 @@ graph_id!(
     /// starts; every later step addresses it.
     PhoneNumberId,
     "phone number id"
+);
+
+graph_id!(
+    /// The id of a Multi-Partner Solution: the destination solution a
+    /// [`Route::SolutionMigration`](crate::Route::SolutionMigration) moves
+    /// the WABA to.
+    SolutionId,
+    "solution id"
+);
+graph_id!(
+    /// The id of a solution migration intent, returned by
+    /// `POST /{waba-id}/set_solution_migration_intent`; read to follow the
+    /// customer's acceptance.
+    MigrationIntentId,
+    "migration intent id"
+);
+graph_id!(
+    /// A Meta app's id (the BSP's app): the `client_id` of the Embedded
+    /// Signup code exchange.
+    AppId,
+    "app id"
 );
 
 #[cfg(test)]

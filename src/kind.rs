@@ -149,6 +149,15 @@ pub enum ApiErrorKind {
     /// 2388012; at `register`, `Registered` when the number is connected):
     /// this error is what is left when the number is not there.
     AlreadyRegistered,
+    /// Embedded Signup: the popup's authorization code cannot be exchanged
+    /// for a business token (OAuth error 100: the code expired, was used
+    /// already, or belongs to another app). The customer finishes the
+    /// popup again for a new code.
+    SignupCodeRefused,
+    /// Embedded Signup: the business token does not grant the app the
+    /// session's WABA (or its number): the customer did not share it in
+    /// the popup. The customer finishes the popup again, sharing them.
+    AssetsNotShared,
 }
 
 /// The facts of one case, kept together so that every method reads one row.
@@ -446,6 +455,22 @@ impl ApiErrorKind {
                  (another WABA or provider, the WhatsApp Business app) and have it released \
                  there, then retry the step.",
             ),
+            SignupCodeRefused => row(
+                "Embedded Signup authorization code refused",
+                AfterAction,
+                Actor::Customer,
+                "The popup's authorization code can no longer be exchanged (codes are single-use \
+                 and short-lived; or the app id and secret are not the popup's app). The customer \
+                 finishes the Embedded Signup popup again; exchange the new code at once.",
+            ),
+            AssetsNotShared => row(
+                "WABA not shared with the app in Embedded Signup",
+                AfterAction,
+                Actor::Customer,
+                "The customer's business token does not grant our app the session's WhatsApp \
+                 Business Account (whatsapp_business_management). The customer finishes the \
+                 Embedded Signup popup again and shares that WABA and number.",
+            ),
             Unknown => row(
                 "Unrecognised Graph API error",
                 AfterAction,
@@ -457,7 +482,7 @@ impl ApiErrorKind {
     }
 
     /// Every case, in declaration order.
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 38] = [
         Self::OnBehalfNotAccepted,
         Self::TwoStepEnabled,
         Self::EligibleForDirectAdd,
@@ -494,6 +519,8 @@ impl ApiErrorKind {
         Self::PhoneNumberLimitReached,
         Self::AppNotLinked,
         Self::AlreadyRegistered,
+        Self::SignupCodeRefused,
+        Self::AssetsNotShared,
     ];
 
     /// The case's stable snake_case name, as serde writes it
@@ -537,6 +564,8 @@ impl ApiErrorKind {
             Self::PhoneNumberLimitReached => "phone_number_limit_reached",
             Self::AppNotLinked => "app_not_linked",
             Self::AlreadyRegistered => "already_registered",
+            Self::SignupCodeRefused => "signup_code_refused",
+            Self::AssetsNotShared => "assets_not_shared",
         }
     }
 
@@ -630,6 +659,14 @@ impl ApiErrorKind {
             AlreadyRegistered => {
                 "Your number is still registered with WhatsApp somewhere else; we are checking \
                  where it stands and will tell you if anything is needed from you."
+            }
+            SignupCodeRefused => {
+                "Please go through the sign-up window once more: the last one could not be \
+                 completed on our side."
+            }
+            AssetsNotShared => {
+                "Please go through the sign-up window once more and share your WhatsApp Business \
+                 account and number with us."
             }
             AccountRestricted => {
                 "Your WhatsApp Business account is restricted by Meta; please check Business \

@@ -142,6 +142,7 @@ mod params;
 mod phone;
 mod readiness;
 mod retry_policy;
+mod route;
 mod secret;
 mod session;
 #[cfg(feature = "simulator")]
@@ -175,7 +176,7 @@ pub use fleet::{
     ProgressColumn, SessionOutcome, SessionResult, DEFAULT_CONCURRENCY, DEFAULT_LEASE,
     DEFAULT_MAX_CODE_REQUESTS, DEFAULT_RECHECK_AFTER,
 };
-pub use ids::{BusinessId, PhoneNumberId, WabaId};
+pub use ids::{AppId, BusinessId, MigrationIntentId, PhoneNumberId, SolutionId, WabaId};
 pub use meaning::StatusMeaning;
 pub use number::{CodeVerificationStatus, NameStatus, NumberStatus, PhoneNumberRecord};
 pub use operation::Operation;
@@ -184,14 +185,15 @@ pub use phone::PhoneNumber;
 pub use readiness::{ReadinessCheck, ReadinessFinding, ReadinessReport, Severity};
 #[allow(deprecated)]
 pub use retry_policy::{RetryPolicy, RuntimeSleep, Sleep, ThreadSleep};
+pub use route::Route;
 pub use secret::{AccessToken, Pin, VerificationCode};
 pub use session::{
     Counters, InFlight, LastFailure, NextAction, NextStep, PortingSession, Transition,
     CODE_LIFETIME, HISTORY_LIMIT, REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
 };
 pub use state::{
-    IllegalTransition, InvalidSession, NumberGone, Observed, PortingState, RejectionReason,
-    StateName, StepOutcome,
+    IllegalTransition, IntentProgress, InvalidSession, NumberGone, Observed, PortingState,
+    RejectionReason, StateName, StepOutcome,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

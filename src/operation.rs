@@ -51,12 +51,27 @@ pub enum Operation {
     /// before `register` (Graph API v21.0 and newer, where `register`'s
     /// `data_localization_region` is deprecated).
     SetLocalStorage,
+    /// Embedded Signup: `GET /oauth/access_token?client_id=…&client_secret=…&code=…`
+    /// exchanges the popup's authorization code for the customer's business
+    /// token. The code is single-use: a repeat after an unknown outcome
+    /// meets "code has been used".
+    ExchangeSignupCode,
+    /// Embedded Signup: `GET /debug_token?input_token=…` (with the app's
+    /// token): what the customer's business token grants the app (its
+    /// `granular_scopes` and their `target_ids`).
+    ReadTokenScopes,
+    /// Solution migration: `POST /{waba-id}/set_solution_migration_intent`
+    /// with the destination `solution_id`: asks the customer to move the
+    /// WABA to that solution.
+    SetMigrationIntent,
+    /// Solution migration: `GET /{intent-id}`: the intent's status.
+    ReadMigrationIntent,
 }
 
 impl Operation {
     /// Every operation, in flow order.
     #[cfg(any(feature = "simulator", feature = "test-util"))]
-    pub(crate) const ALL: [Self; 13] = [
+    pub(crate) const ALL: [Self; 17] = [
         Self::StartMigration,
         Self::RequestCode,
         Self::VerifyCode,
@@ -72,6 +87,11 @@ impl Operation {
         Self::ListOnBehalfRequests,
         Self::ReadLocalStorage,
         Self::SetLocalStorage,
+        Self::ExchangeSignupCode,
+        // Object reads, as ReadPhoneNumber: told apart by the object.
+        Self::ReadTokenScopes,
+        Self::SetMigrationIntent,
+        Self::ReadMigrationIntent,
     ];
 
     /// The HTTP method and the last path segment (after the object id; empty
@@ -92,6 +112,12 @@ impl Operation {
             Self::ListOnBehalfRequests => (Method::Get, "in_progress_onbehalf_request"),
             Self::ReadLocalStorage => (Method::Get, "settings"),
             Self::SetLocalStorage => (Method::Post, "settings"),
+            // `/{version}/oauth/access_token`: the object is `oauth`.
+            Self::ExchangeSignupCode => (Method::Get, "access_token"),
+            // `/{version}/debug_token`: the object itself.
+            Self::ReadTokenScopes => (Method::Get, ""),
+            Self::SetMigrationIntent => (Method::Post, "set_solution_migration_intent"),
+            Self::ReadMigrationIntent => (Method::Get, ""),
         }
     }
 
@@ -134,6 +160,10 @@ impl Operation {
             Self::ListOnBehalfRequests => "list_on_behalf_requests",
             Self::ReadLocalStorage => "read_local_storage",
             Self::SetLocalStorage => "set_local_storage",
+            Self::ExchangeSignupCode => "exchange_signup_code",
+            Self::ReadTokenScopes => "read_token_scopes",
+            Self::SetMigrationIntent => "set_migration_intent",
+            Self::ReadMigrationIntent => "read_migration_intent",
         }
     }
 
@@ -143,9 +173,18 @@ impl Operation {
     /// 72 hours. `start_migration` is repeatable (a repeat meets 2388012,
     /// which the client resolves), reads have no effect, and
     /// `subscribe_app`, `set_two_step_pin` and `set_local_storage` leave the
-    /// same state however often they are sent.
+    /// same state however often they are sent. `exchange_signup_code` uses
+    /// up the popup's single-use code, and `set_migration_intent` sends the
+    /// customer a request.
     pub fn has_side_effect(self) -> bool {
-        matches!(self, Self::RequestCode | Self::VerifyCode | Self::Register)
+        matches!(
+            self,
+            Self::RequestCode
+                | Self::VerifyCode
+                | Self::Register
+                | Self::ExchangeSignupCode
+                | Self::SetMigrationIntent
+        )
     }
 }
 

@@ -8,11 +8,12 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::actor::Actor;
-use crate::ids::{BusinessId, WabaId};
+use crate::ids::{BusinessId, SolutionId, WabaId};
 use crate::kind::ApiErrorKind;
 use crate::operation::Operation;
 use crate::params::{CodeMethod, Language};
 use crate::phone::PhoneNumber;
+use crate::route::Route;
 use crate::state::{
     IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,
     StepOutcome,
@@ -99,6 +100,10 @@ pub struct PortingSession {
     phone_number: PhoneNumber,
     waba_id: WabaId,
     business_id: BusinessId,
+    #[serde(default, skip_serializing_if = "Route::is_programmatic")]
+    route: Route,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    destination_waba_id: Option<WabaId>,
     state: PortingState,
     #[serde(skip_serializing_if = "Option::is_none")]
     not_before: Option<Timestamp>,
@@ -141,6 +146,10 @@ struct RawSession {
     phone_number: PhoneNumber,
     waba_id: WabaId,
     business_id: BusinessId,
+    #[serde(default)]
+    route: Route,
+    #[serde(default)]
+    destination_waba_id: Option<WabaId>,
     state: PortingState,
     #[serde(default)]
     not_before: Option<Timestamp>,
@@ -187,6 +196,14 @@ impl TryFrom<RawSession> for PortingSession {
     type Error = InvalidSession;
 
     fn try_from(raw: RawSession) -> Result<Self, InvalidSession> {
+        for state in [raw.state.name(), raw.state.resume_point().name()] {
+            if !raw.route.reaches(state) {
+                return Err(InvalidSession::WrongRoute {
+                    state,
+                    route: raw.route.as_str(),
+                });
+            }
+        }
         if let Some(flight) = &raw.in_flight {
             let code_params_missing = flight.operation == Operation::RequestCode
                 && (flight.method.is_none() || flight.language.is_none());
@@ -218,6 +235,8 @@ impl TryFrom<RawSession> for PortingSession {
             phone_number: raw.phone_number,
             waba_id: raw.waba_id,
             business_id: raw.business_id,
+            route: raw.route,
+            destination_waba_id: raw.destination_waba_id,
             state: raw.state,
             not_before: raw.not_before,
             in_flight: raw.in_flight,
@@ -341,6 +360,11 @@ pub struct Counters {
     /// answers them): how many code requests are outstanding.
     #[serde(rename = "request_code_since_verify", skip_serializing_if = "is_zero")]
     pub code_requests_since_verify: u32,
+    /// Requests of the route's own steps sent: the Embedded Signup code
+    /// exchange, the app subscription and the migration intent (and its
+    /// reads).
+    #[serde(rename = "route", skip_serializing_if = "is_zero")]
+    pub route_requests: u32,
 }
 
 impl Counters {
@@ -487,6 +511,27 @@ pub enum NextAction {
     /// from `CONNECTED` (`FLAGGED`, `RESTRICTED`, `DISCONNECTED`) is a
     /// matter for Meta support, not the port.
     AwaitConnected,
+    /// Embedded Signup: the customer finishes the BSP's Embedded Signup
+    /// popup (again, when its code was refused or it did not share the
+    /// WABA); then hand its result to
+    /// `PortingClient::exchange_signup_code`.
+    FinishSignup,
+    /// Embedded Signup: call
+    /// `PortingClient::exchange_signup_code`
+    /// with the popup's authorization code, at once (codes are short-lived).
+    ExchangeSignupCode,
+    /// Call `PortingClient::subscribe_app_for`:
+    /// checks what was shared (Embedded Signup) or finds the number
+    /// (solution migration), and subscribes the app to the WABA.
+    SubscribeApp,
+    /// Solution migration: call
+    /// `PortingClient::set_migration_intent`.
+    SetMigrationIntent,
+    /// Solution migration: the customer accepts the migration request in
+    /// Meta Business Suite (Business settings, Requests, Received); follow
+    /// it with
+    /// `PortingClient::refresh_migration_intent`.
+    AcceptMigrationIntent,
 }
 
 impl NextAction {
@@ -507,6 +552,11 @@ impl NextAction {
             Self::AppealBan => "appeal_ban",
             Self::StartOver => "start_over",
             Self::Done => "done",
+            Self::FinishSignup => "finish_signup",
+            Self::ExchangeSignupCode => "exchange_signup_code",
+            Self::SubscribeApp => "subscribe_app",
+            Self::SetMigrationIntent => "set_migration_intent",
+            Self::AcceptMigrationIntent => "accept_migration_intent",
         }
     }
 
@@ -557,6 +607,20 @@ impl NextAction {
                  session if it should still come here."
             }
             Self::Done => "Nothing: the number is registered.",
+            Self::FinishSignup => {
+                "The customer finishes the Embedded Signup popup (sharing the WABA and the \
+                 number); then call exchange_signup_code with its result."
+            }
+            Self::ExchangeSignupCode => {
+                "Call exchange_signup_code with the popup's authorization code now: codes are \
+                 single-use and short-lived."
+            }
+            Self::SubscribeApp => "Call subscribe_app_for to subscribe the app to the WABA.",
+            Self::SetMigrationIntent => "Call set_migration_intent.",
+            Self::AcceptMigrationIntent => {
+                "The customer accepts the migration request in Meta Business Suite (Business \
+                 settings, Requests, Received); follow it with refresh_migration_intent."
+            }
         }
     }
 
@@ -601,6 +665,18 @@ impl NextAction {
                  where it is and will start the move again if needed."
             }
             Self::Done => "Your number has moved and is ready to send messages.",
+            Self::ExchangeSignupCode | Self::SubscribeApp | Self::SetMigrationIntent => {
+                "We are moving your number to its new provider; nothing is needed from you right \
+                 now."
+            }
+            Self::FinishSignup => {
+                "Please complete the sign-up window we sent you, sharing your WhatsApp Business \
+                 account and number with us."
+            }
+            Self::AcceptMigrationIntent => {
+                "Please accept our migration request in Meta Business Suite (Business settings, \
+                 Requests, Received)."
+            }
         }
     }
 
@@ -614,6 +690,10 @@ impl NextAction {
             Self::RequestCode | Self::RequestNewCode => Some(Operation::RequestCode),
             Self::VerifyCode => Some(Operation::VerifyCode),
             Self::Register => Some(Operation::Register),
+            Self::FinishSignup | Self::ExchangeSignupCode => Some(Operation::ExchangeSignupCode),
+            Self::SubscribeApp => Some(Operation::SubscribeApp),
+            Self::SetMigrationIntent => Some(Operation::SetMigrationIntent),
+            Self::AcceptMigrationIntent => Some(Operation::ReadMigrationIntent),
             Self::Reconcile { step }
             | Self::ApproveOnBehalfRequest { then: step }
             | Self::DisableTwoStepVerification { then: step } => Some(step),
@@ -635,13 +715,58 @@ impl PortingSession {
     /// the "message on behalf" request and own the number's current WABA, so
     /// it is kept for the operator and the remediation of those cases.
     pub fn new(phone_number: PhoneNumber, waba_id: WabaId, business_id: BusinessId) -> Self {
+        Self::on_route(Route::Programmatic, phone_number, waba_id, business_id)
+    }
+
+    /// A new session of the Embedded Signup route, in
+    /// [`AwaitingSignup`](PortingState::AwaitingSignup): the customer
+    /// finishes the BSP's Embedded Signup popup, and its result goes to
+    /// `PortingClient::exchange_signup_code`.
+    ///
+    /// `waba_id` is the customer's WABA the popup shares (the number moves
+    /// into it), `business_id` the customer's business: both from the
+    /// popup's session info (or known beforehand).
+    pub fn embedded_signup(
+        phone_number: PhoneNumber,
+        waba_id: WabaId,
+        business_id: BusinessId,
+    ) -> Self {
+        Self::on_route(Route::EmbeddedSignup, phone_number, waba_id, business_id)
+    }
+
+    /// A new session of the Multi-Partner Solution migration route, in
+    /// [`IntentDraft`](PortingState::IntentDraft): the WABA `waba_id`
+    /// (with the number) moves, whole, to the solution `solution_id`.
+    pub fn solution_migration(
+        phone_number: PhoneNumber,
+        waba_id: WabaId,
+        business_id: BusinessId,
+        solution_id: SolutionId,
+    ) -> Self {
+        Self::on_route(
+            Route::SolutionMigration { solution_id },
+            phone_number,
+            waba_id,
+            business_id,
+        )
+    }
+
+    /// A new session of `route`, in the route's first state.
+    pub fn on_route(
+        route: Route,
+        phone_number: PhoneNumber,
+        waba_id: WabaId,
+        business_id: BusinessId,
+    ) -> Self {
         Self {
             format_version: FormatVersion,
             revision: 0,
             phone_number,
             waba_id,
             business_id,
-            state: PortingState::Draft,
+            state: route.first_state(),
+            route,
+            destination_waba_id: None,
             not_before: None,
             in_flight: None,
             register_calls: Vec::new(),
@@ -654,14 +779,34 @@ impl PortingSession {
         }
     }
 
+    /// The route the session takes.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
     /// The number being ported.
     pub fn phone_number(&self) -> &PhoneNumber {
         &self.phone_number
     }
 
-    /// The destination WABA.
+    /// The destination WABA the session was made for; for a solution
+    /// migration, the *source* WABA the intent is set on (see
+    /// [`target_waba_id`](Self::target_waba_id)).
     pub fn waba_id(&self) -> &WabaId {
         &self.waba_id
+    }
+
+    /// The WABA Meta created for a solution migration when the customer
+    /// accepted the intent; `None` before, and for other routes.
+    pub fn destination_waba_id(&self) -> Option<&WabaId> {
+        self.destination_waba_id.as_ref()
+    }
+
+    /// The WABA the number moves into: the
+    /// [`destination_waba_id`](Self::destination_waba_id) of a solution
+    /// migration once known, [`waba_id`](Self::waba_id) otherwise.
+    pub fn target_waba_id(&self) -> &WabaId {
+        self.destination_waba_id.as_ref().unwrap_or(&self.waba_id)
     }
 
     /// The customer's Business Manager id.
@@ -781,6 +926,20 @@ impl PortingSession {
                 Actor::Us,
             ),
             (None, PortingState::Draft) => (NextAction::StartMigration, Actor::Us),
+            (None, PortingState::AwaitingSignup) => (NextAction::FinishSignup, Actor::Customer),
+            (None, PortingState::SignupFinished { .. }) => {
+                (NextAction::ExchangeSignupCode, Actor::Us)
+            }
+            (None, PortingState::Authorized { .. } | PortingState::IntentAccepted { .. }) => {
+                (NextAction::SubscribeApp, Actor::Us)
+            }
+            (None, PortingState::DestinationReady { .. }) => {
+                (NextAction::StartMigration, Actor::Us)
+            }
+            (None, PortingState::IntentDraft) => (NextAction::SetMigrationIntent, Actor::Us),
+            (None, PortingState::AwaitingIntentAcceptance { .. }) => {
+                (NextAction::AcceptMigrationIntent, Actor::Customer)
+            }
             (
                 None,
                 PortingState::Initiated { .. }
@@ -826,7 +985,8 @@ impl PortingSession {
                     reason:
                         RejectionReason::NumberDeleted
                         | RejectionReason::NumberMigrated
-                        | RejectionReason::NumberUnlinked,
+                        | RejectionReason::NumberUnlinked
+                        | RejectionReason::IntentDeclined,
                 },
             ) => (NextAction::StartOver, Actor::Us),
             (None, PortingState::Rejected { .. }) => (NextAction::AddAsNewNumber, Actor::Us),
@@ -1027,8 +1187,12 @@ impl PortingSession {
             StepOutcome::Failed { .. } => {}
             _ => self.last_read = None,
         }
-        // Polling a number that does not change adds nothing to the history.
-        if let StepOutcome::NumberRead { .. } = &outcome {
+        if let Some(destination) = next.destination_waba_id() {
+            self.destination_waba_id = Some(destination.clone());
+        }
+        // Polling a number (or an intent) that does not change adds nothing
+        // to the history.
+        if let StepOutcome::NumberRead { .. } | StepOutcome::MigrationIntentRead { .. } = &outcome {
             let unchanged = next == self.state
                 && self
                     .history
@@ -1103,9 +1267,13 @@ impl PortingSession {
             Operation::VerifyCode => &mut self.counters.verify_requests,
             Operation::Register => &mut self.counters.register_requests,
             Operation::ReadPhoneNumber => &mut self.counters.reconciles,
+            Operation::ExchangeSignupCode
+            | Operation::ReadTokenScopes
+            | Operation::SubscribeApp
+            | Operation::SetMigrationIntent
+            | Operation::ReadMigrationIntent => &mut self.counters.route_requests,
             // Not steps of a session.
             Operation::ListPhoneNumbers
-            | Operation::SubscribeApp
             | Operation::SetTwoStepPin
             | Operation::ListSubscribedApps
             | Operation::ReadWaba
@@ -1199,9 +1367,10 @@ impl<'de> Deserialize<'de> for FormatVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::PhoneNumberId;
+    use crate::ids::{MigrationIntentId, PhoneNumberId};
     use crate::kind::ApiErrorKind;
     use crate::params::{CodeMethod, Language};
+    use crate::state::IntentProgress;
 
     fn session() -> PortingSession {
         PortingSession::new(
@@ -1626,5 +1795,113 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn solution() -> SolutionId {
+        SolutionId::new("4455667788").unwrap()
+    }
+
+    #[test]
+    fn a_session_saved_before_routes_loads_as_programmatic_and_keeps_its_form() {
+        let s = session();
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("route"), "{json}");
+        let back: PortingSession = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.route(), &Route::Programmatic);
+        assert_eq!(back.next_action().action, NextAction::StartMigration);
+    }
+
+    #[test]
+    fn each_route_starts_in_its_own_state_with_its_own_actor() {
+        let phone = PhoneNumber::parse("+14155550123").unwrap();
+        let waba = WabaId::new("102290129340398").unwrap();
+        let business = BusinessId::new("106540352242922").unwrap();
+        let es = PortingSession::embedded_signup(phone.clone(), waba.clone(), business.clone());
+        assert_eq!(es.state(), &PortingState::AwaitingSignup);
+        assert_eq!(es.next_action().action, NextAction::FinishSignup);
+        assert_eq!(es.next_action().actor, Actor::Customer);
+        let mps = PortingSession::solution_migration(phone, waba.clone(), business, solution());
+        assert_eq!(mps.state(), &PortingState::IntentDraft);
+        assert_eq!(mps.next_action().action, NextAction::SetMigrationIntent);
+        assert_eq!(mps.target_waba_id(), &waba);
+        // Round trip, route included.
+        for s in [es, mps] {
+            let json = serde_json::to_string(&s).unwrap();
+            let back: PortingSession = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn a_state_of_another_route_is_refused_at_load() {
+        let mut json = serde_json::to_value(session()).unwrap();
+        json["state"] = serde_json::json!({"state": "intent_draft"});
+        let err = serde_json::from_value::<PortingSession>(json.clone()).unwrap_err();
+        assert!(err.to_string().contains("route"), "{err}");
+        json["route"] = serde_json::json!({"kind": "embedded_signup"});
+        assert!(serde_json::from_value::<PortingSession>(json.clone()).is_err());
+        json["route"] =
+            serde_json::json!({"kind": "solution_migration", "solution_id": "4455667788"});
+        assert!(serde_json::from_value::<PortingSession>(json).is_ok());
+    }
+
+    #[test]
+    fn a_solution_migration_remembers_the_waba_meta_created() {
+        let mut s = PortingSession::solution_migration(
+            PhoneNumber::parse("+14155550123").unwrap(),
+            WabaId::new("102290129340398").unwrap(),
+            BusinessId::new("106540352242922").unwrap(),
+            solution(),
+        );
+        let intent = MigrationIntentId::new("778899").unwrap();
+        s.apply(
+            StepOutcome::MigrationIntentSet {
+                intent_id: intent.clone(),
+            },
+            t(1),
+        )
+        .unwrap();
+        assert_eq!(s.next_action().action, NextAction::AcceptMigrationIntent);
+        assert_eq!(s.next_action().actor, Actor::Customer);
+        // Polling a pending intent adds nothing to the history.
+        for at in 2..5 {
+            s.apply(
+                StepOutcome::MigrationIntentRead {
+                    status: IntentProgress::Pending,
+                },
+                t(at),
+            )
+            .unwrap();
+        }
+        assert_eq!(s.history().len(), 2, "{:?}", s.history());
+        let destination = WabaId::new("555000").unwrap();
+        s.apply(
+            StepOutcome::MigrationIntentRead {
+                status: IntentProgress::Accepted {
+                    destination_waba_id: destination.clone(),
+                },
+            },
+            t(5),
+        )
+        .unwrap();
+        assert_eq!(s.next_action().action, NextAction::SubscribeApp);
+        s.apply(StepOutcome::AppSubscribed { verified: false }, t(6))
+            .unwrap();
+        assert_eq!(s.next_action().action, NextAction::StartMigration);
+        s.apply(
+            StepOutcome::MigrationStarted {
+                phone_number_id: id(),
+            },
+            t(7),
+        )
+        .unwrap();
+        assert_eq!(s.next_action().action, NextAction::Register);
+        // The state no longer names the destination; the session does.
+        assert_eq!(s.state().destination_waba_id(), None);
+        assert_eq!(s.destination_waba_id(), Some(&destination));
+        assert_eq!(s.target_waba_id(), &destination);
+        let back: PortingSession =
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back.target_waba_id(), &destination);
     }
 }

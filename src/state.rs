@@ -15,7 +15,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::PhoneNumberId;
+use crate::ids::{MigrationIntentId, PhoneNumberId, WabaId};
 use crate::kind::ApiErrorKind;
 use crate::operation::Operation;
 use crate::params::{CodeMethod, Language};
@@ -81,6 +81,50 @@ pub enum PortingState {
         /// Why.
         reason: RejectionReason,
     },
+    /// Embedded Signup: the customer has not finished the BSP's Embedded
+    /// Signup popup yet (or must finish it again: its authorization code
+    /// was refused, or it did not share the WABA). Next: hand the popup's
+    /// result to
+    /// `PortingClient::exchange_signup_code`.
+    AwaitingSignup,
+    /// Embedded Signup: the popup finished with the number's id; next:
+    /// exchange its authorization code for the customer's business token.
+    SignupFinished {
+        /// The number's id in the destination WABA (from the popup's
+        /// session info).
+        phone_number_id: PhoneNumberId,
+    },
+    /// Embedded Signup: the customer's business token is held; next: check
+    /// what was shared with the app and subscribe the app to the WABA.
+    Authorized {
+        /// The number's id in the destination WABA.
+        phone_number_id: PhoneNumberId,
+    },
+    /// Solution migration: nothing sent yet; next: set the migration
+    /// intent.
+    IntentDraft,
+    /// Solution migration: the intent is set; the customer accepts it in
+    /// Business settings (Requests, Received). Read it to follow.
+    AwaitingIntentAcceptance {
+        /// The intent.
+        intent_id: MigrationIntentId,
+    },
+    /// Solution migration: the customer accepted, and Meta created the
+    /// destination WABA; next: subscribe the app to it.
+    IntentAccepted {
+        /// The intent.
+        intent_id: MigrationIntentId,
+        /// The WABA Meta created for the customer under the destination
+        /// solution (the intent's `destination_waba`).
+        destination_waba_id: WabaId,
+    },
+    /// Solution migration: the app is subscribed to the destination WABA;
+    /// next: move the number into it (`migrate_phone_number`), which gives
+    /// it a new id there, then register it (no verification code).
+    DestinationReady {
+        /// The destination WABA.
+        destination_waba_id: WabaId,
+    },
 }
 
 /// Why a port was rejected.
@@ -105,6 +149,9 @@ pub enum RejectionReason {
     /// A read showed the number `UNLINKED` from the destination WABA: this
     /// session's object no longer carries it.
     NumberUnlinked,
+    /// Solution migration: the customer declined the migration intent (or
+    /// it was cancelled or expired before they accepted it).
+    IntentDeclined,
 }
 
 impl RejectionReason {
@@ -117,6 +164,7 @@ impl RejectionReason {
             Self::NumberDeleted => "number_deleted",
             Self::NumberMigrated => "number_migrated",
             Self::NumberUnlinked => "number_unlinked",
+            Self::IntentDeclined => "intent_declined",
         }
     }
 }
@@ -170,6 +218,13 @@ pub enum StateName {
     AwaitingOnBehalfApproval,
     AwaitingTwoStepDisable,
     Rejected,
+    AwaitingSignup,
+    SignupFinished,
+    Authorized,
+    IntentDraft,
+    AwaitingIntentAcceptance,
+    IntentAccepted,
+    DestinationReady,
 }
 
 impl StateName {
@@ -184,6 +239,13 @@ impl StateName {
             Self::AwaitingOnBehalfApproval => "awaiting_on_behalf_approval",
             Self::AwaitingTwoStepDisable => "awaiting_two_step_disable",
             Self::Rejected => "rejected",
+            Self::AwaitingSignup => "awaiting_signup",
+            Self::SignupFinished => "signup_finished",
+            Self::Authorized => "authorized",
+            Self::IntentDraft => "intent_draft",
+            Self::AwaitingIntentAcceptance => "awaiting_intent_acceptance",
+            Self::IntentAccepted => "intent_accepted",
+            Self::DestinationReady => "destination_ready",
         }
     }
 }
@@ -273,6 +335,55 @@ pub enum StepOutcome {
         /// What the read showed.
         observed: Observed,
     },
+    /// Embedded Signup: the customer finished the popup, which named the
+    /// number's id (its authorization code is exchanged next).
+    SignupFinished {
+        /// The number's id, from the popup's session info.
+        phone_number_id: PhoneNumberId,
+    },
+    /// Embedded Signup: the authorization code was exchanged for the
+    /// customer's business token (kept by the
+    /// [`TokenProvider`](crate::TokenProvider), never in the session).
+    SignupCodeExchanged,
+    /// The app is subscribed to the WABA the number moves into.
+    AppSubscribed {
+        /// Embedded Signup: the number's `code_verification_status` read
+        /// `VERIFIED` (the popup verified it), so no code is needed before
+        /// `register`. Ignored for a solution migration (which never
+        /// re-verifies).
+        #[serde(default, skip_serializing_if = "is_false")]
+        verified: bool,
+    },
+    /// Solution migration: the intent was set.
+    MigrationIntentSet {
+        /// The intent's id.
+        intent_id: MigrationIntentId,
+    },
+    /// Solution migration: a read of the intent showed its status.
+    MigrationIntentRead {
+        /// What the read showed.
+        status: IntentProgress,
+    },
+}
+
+/// Where a solution migration intent stands for the port, from its
+/// `status` (`INITIATED`, `ACCEPTED`, `COMPLETED`, `REJECTED`: Meta's
+/// *Migration Intent Details API*).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum IntentProgress {
+    /// Not decided yet: the customer has not accepted it.
+    Pending,
+    /// Accepted (or already completed): the destination finishes the port
+    /// in the WABA Meta created.
+    Accepted {
+        /// The intent's `destination_waba.id`.
+        destination_waba_id: WabaId,
+    },
+    /// Declined, cancelled or expired: this intent will never carry the
+    /// port.
+    Declined,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -371,6 +482,12 @@ impl StepOutcome {
             Self::Registered => Operation::Register,
             Self::Reconciled { operation, .. } | Self::Failed { operation, .. } => *operation,
             Self::NumberRead { .. } => Operation::ReadPhoneNumber,
+            Self::SignupFinished { .. } | Self::SignupCodeExchanged => {
+                Operation::ExchangeSignupCode
+            }
+            Self::AppSubscribed { .. } => Operation::SubscribeApp,
+            Self::MigrationIntentSet { .. } => Operation::SetMigrationIntent,
+            Self::MigrationIntentRead { .. } => Operation::ReadMigrationIntent,
         }
     }
 }
@@ -425,7 +542,11 @@ impl IllegalTransition {
     }
 }
 
-const STEPS: [Operation; 4] = [
+const STEPS: [Operation; 8] = [
+    Operation::SetMigrationIntent,
+    Operation::ReadMigrationIntent,
+    Operation::ExchangeSignupCode,
+    Operation::SubscribeApp,
     Operation::StartMigration,
     Operation::RequestCode,
     Operation::VerifyCode,
@@ -444,13 +565,29 @@ impl PortingState {
             Self::AwaitingOnBehalfApproval { .. } => StateName::AwaitingOnBehalfApproval,
             Self::AwaitingTwoStepDisable { .. } => StateName::AwaitingTwoStepDisable,
             Self::Rejected { .. } => StateName::Rejected,
+            Self::AwaitingSignup => StateName::AwaitingSignup,
+            Self::SignupFinished { .. } => StateName::SignupFinished,
+            Self::Authorized { .. } => StateName::Authorized,
+            Self::IntentDraft => StateName::IntentDraft,
+            Self::AwaitingIntentAcceptance { .. } => StateName::AwaitingIntentAcceptance,
+            Self::IntentAccepted { .. } => StateName::IntentAccepted,
+            Self::DestinationReady { .. } => StateName::DestinationReady,
         }
     }
 
     /// The number's id in the destination WABA, once known.
     pub fn phone_number_id(&self) -> Option<&PhoneNumberId> {
         match self {
-            Self::Draft | Self::Rejected { .. } => None,
+            Self::Draft
+            | Self::Rejected { .. }
+            | Self::AwaitingSignup
+            | Self::IntentDraft
+            | Self::AwaitingIntentAcceptance { .. }
+            | Self::IntentAccepted { .. }
+            | Self::DestinationReady { .. } => None,
+            Self::SignupFinished { phone_number_id } | Self::Authorized { phone_number_id } => {
+                Some(phone_number_id)
+            }
             Self::Initiated { phone_number_id }
             | Self::CodeRequested {
                 phone_number_id, ..
@@ -471,8 +608,35 @@ impl PortingState {
     pub fn is_waiting(&self) -> bool {
         matches!(
             self,
-            Self::AwaitingOnBehalfApproval { .. } | Self::AwaitingTwoStepDisable { .. }
+            Self::AwaitingOnBehalfApproval { .. }
+                | Self::AwaitingTwoStepDisable { .. }
+                | Self::AwaitingSignup
+                | Self::AwaitingIntentAcceptance { .. }
         )
+    }
+
+    /// The migration intent of a solution migration, once set.
+    pub fn migration_intent_id(&self) -> Option<&MigrationIntentId> {
+        match self {
+            Self::AwaitingIntentAcceptance { intent_id }
+            | Self::IntentAccepted { intent_id, .. } => Some(intent_id),
+            _ => None,
+        }
+    }
+
+    /// The WABA Meta created for a solution migration, while the state
+    /// needs it (until the number is moved into it).
+    pub fn destination_waba_id(&self) -> Option<&WabaId> {
+        match self.resume_point() {
+            Self::IntentAccepted {
+                destination_waba_id,
+                ..
+            }
+            | Self::DestinationReady {
+                destination_waba_id,
+            } => Some(destination_waba_id),
+            _ => None,
+        }
     }
 
     /// The state a waiting state resumes from; itself otherwise.
@@ -508,6 +672,17 @@ impl PortingState {
                 | (Self::Initiated { .. }, RequestCode)
                 | (Self::CodeRequested { .. }, RequestCode | VerifyCode)
                 | (Self::CodeVerified { .. }, Register | RequestCode)
+                | (
+                    Self::AwaitingSignup | Self::SignupFinished { .. },
+                    ExchangeSignupCode
+                )
+                | (
+                    Self::Authorized { .. } | Self::IntentAccepted { .. },
+                    SubscribeApp
+                )
+                | (Self::DestinationReady { .. }, StartMigration)
+                | (Self::IntentDraft, SetMigrationIntent)
+                | (Self::AwaitingIntentAcceptance { .. }, ReadMigrationIntent)
         )
     }
 
@@ -552,14 +727,26 @@ impl PortingState {
                 .ok_or_else(|| self.refuse(operation))
         };
         let next = match outcome {
-            StepOutcome::MigrationStarted { phone_number_id } => Self::Initiated {
-                phone_number_id: phone_number_id.clone(),
+            // A solution migration moves a verified number: no code, straight
+            // to register.
+            StepOutcome::MigrationStarted { phone_number_id } => match base {
+                Self::DestinationReady { .. } => Self::CodeVerified {
+                    phone_number_id: phone_number_id.clone(),
+                },
+                _ => Self::Initiated {
+                    phone_number_id: phone_number_id.clone(),
+                },
             },
             StepOutcome::ExistingNumberAdopted {
                 phone_number_id,
                 observed,
-            } => Self::Initiated {
-                phone_number_id: phone_number_id.clone(),
+            } => match base {
+                Self::DestinationReady { .. } => Self::CodeVerified {
+                    phone_number_id: phone_number_id.clone(),
+                },
+                _ => Self::Initiated {
+                    phone_number_id: phone_number_id.clone(),
+                },
             }
             .advanced_to(*observed),
             StepOutcome::CodeRequested {
@@ -582,6 +769,50 @@ impl PortingState {
             StepOutcome::Reconciled { observed, .. } => return Ok(self.after_read(*observed)),
             StepOutcome::Failed { kind, .. } => return self.failed(operation, *kind, id),
             StepOutcome::NumberRead { observed } => return self.read(*observed),
+            StepOutcome::SignupFinished { phone_number_id } => Self::SignupFinished {
+                phone_number_id: phone_number_id.clone(),
+            },
+            StepOutcome::SignupCodeExchanged => match base {
+                Self::SignupFinished { phone_number_id } => Self::Authorized {
+                    phone_number_id: phone_number_id.clone(),
+                },
+                _ => return Err(self.refuse(operation)),
+            },
+            StepOutcome::AppSubscribed { verified } => match base {
+                Self::Authorized { phone_number_id } if *verified => Self::CodeVerified {
+                    phone_number_id: phone_number_id.clone(),
+                },
+                Self::Authorized { phone_number_id } => Self::Initiated {
+                    phone_number_id: phone_number_id.clone(),
+                },
+                Self::IntentAccepted {
+                    destination_waba_id,
+                    ..
+                } => Self::DestinationReady {
+                    destination_waba_id: destination_waba_id.clone(),
+                },
+                _ => return Err(self.refuse(operation)),
+            },
+            StepOutcome::MigrationIntentSet { intent_id } => Self::AwaitingIntentAcceptance {
+                intent_id: intent_id.clone(),
+            },
+            StepOutcome::MigrationIntentRead { status } => {
+                let Self::AwaitingIntentAcceptance { intent_id } = base else {
+                    return Err(self.refuse(operation));
+                };
+                match status {
+                    IntentProgress::Pending => self.clone(),
+                    IntentProgress::Accepted {
+                        destination_waba_id,
+                    } => Self::IntentAccepted {
+                        intent_id: intent_id.clone(),
+                        destination_waba_id: destination_waba_id.clone(),
+                    },
+                    IntentProgress::Declined => Self::Rejected {
+                        reason: RejectionReason::IntentDeclined,
+                    },
+                }
+            }
         };
         Ok(self.keep_waiting(next, operation))
     }
@@ -679,6 +910,17 @@ impl PortingState {
             ApiErrorKind::BusinessMismatch => Self::Rejected {
                 reason: RejectionReason::BusinessMismatch,
             },
+            // The popup's code cannot be exchanged (used, expired), or the
+            // popup did not share the WABA and number: the customer finishes
+            // the popup again.
+            ApiErrorKind::SignupCodeRefused | ApiErrorKind::AssetsNotShared
+                if matches!(
+                    operation,
+                    Operation::ExchangeSignupCode | Operation::SubscribeApp
+                ) =>
+            {
+                Self::AwaitingSignup
+            }
             // Meta says the number is not verified: whatever the session
             // believed, the next step is a new code.
             ApiErrorKind::NumberNotVerified if operation == Operation::Register => {
@@ -771,6 +1013,15 @@ pub enum InvalidSession {
         /// The step it claims was refused.
         step: Operation,
     },
+    /// A state of another route: a session of one route never reaches the
+    /// states before the number is in the WABA of another.
+    #[error("a session of the {route} route cannot be {state}")]
+    WrongRoute {
+        /// The state.
+        state: StateName,
+        /// The session's route.
+        route: &'static str,
+    },
     /// The step marked in flight is not one the state allows, has no side
     /// effect to reconcile, or (a code request) lacks its method and
     /// language.
@@ -814,6 +1065,24 @@ enum RawState {
     Rejected {
         reason: RejectionReason,
     },
+    AwaitingSignup,
+    SignupFinished {
+        phone_number_id: PhoneNumberId,
+    },
+    Authorized {
+        phone_number_id: PhoneNumberId,
+    },
+    IntentDraft,
+    AwaitingIntentAcceptance {
+        intent_id: MigrationIntentId,
+    },
+    IntentAccepted {
+        intent_id: MigrationIntentId,
+        destination_waba_id: WabaId,
+    },
+    DestinationReady {
+        destination_waba_id: WabaId,
+    },
 }
 
 impl TryFrom<RawState> for PortingState {
@@ -843,6 +1112,27 @@ impl TryFrom<RawState> for PortingState {
                 Self::AwaitingTwoStepDisable { resume, step }
             }
             RawState::Rejected { reason } => Self::Rejected { reason },
+            RawState::AwaitingSignup => Self::AwaitingSignup,
+            RawState::SignupFinished { phone_number_id } => {
+                Self::SignupFinished { phone_number_id }
+            }
+            RawState::Authorized { phone_number_id } => Self::Authorized { phone_number_id },
+            RawState::IntentDraft => Self::IntentDraft,
+            RawState::AwaitingIntentAcceptance { intent_id } => {
+                Self::AwaitingIntentAcceptance { intent_id }
+            }
+            RawState::IntentAccepted {
+                intent_id,
+                destination_waba_id,
+            } => Self::IntentAccepted {
+                intent_id,
+                destination_waba_id,
+            },
+            RawState::DestinationReady {
+                destination_waba_id,
+            } => Self::DestinationReady {
+                destination_waba_id,
+            },
         };
         state.validate()?;
         Ok(state)
@@ -1327,5 +1617,181 @@ mod tests {
         )
         .unwrap();
         assert!(expired.code_expired);
+    }
+
+    fn waba(id: &str) -> WabaId {
+        WabaId::new(id).unwrap()
+    }
+    fn intent() -> MigrationIntentId {
+        MigrationIntentId::new("778899").unwrap()
+    }
+
+    #[test]
+    fn embedded_signup_path_verifies_only_when_the_popup_did_not() {
+        let s = PortingState::AwaitingSignup;
+        assert!(s.is_waiting());
+        assert!(s.allows(ExchangeSignupCode));
+        assert!(!s.allows(StartMigration));
+        let s = s
+            .next_state(
+                &StepOutcome::SignupFinished {
+                    phone_number_id: id(),
+                },
+                T,
+            )
+            .unwrap();
+        assert_eq!(
+            s,
+            PortingState::SignupFinished {
+                phone_number_id: id()
+            }
+        );
+        assert_eq!(s.phone_number_id(), Some(&id()));
+        let s = s.next_state(&StepOutcome::SignupCodeExchanged, T).unwrap();
+        assert_eq!(
+            s,
+            PortingState::Authorized {
+                phone_number_id: id()
+            }
+        );
+        assert!(s.allows(SubscribeApp));
+        // Left unverified by the popup: a code first.
+        let unverified = s
+            .next_state(&StepOutcome::AppSubscribed { verified: false }, T)
+            .unwrap();
+        assert_eq!(unverified, initiated());
+        // Verified in the popup: straight to register.
+        let verified_state = s
+            .next_state(&StepOutcome::AppSubscribed { verified: true }, T)
+            .unwrap();
+        assert_eq!(verified_state, verified());
+        // A refused code or unshared assets: the customer finishes the popup
+        // again.
+        for kind in [
+            ApiErrorKind::SignupCodeRefused,
+            ApiErrorKind::AssetsNotShared,
+        ] {
+            let again = PortingState::SignupFinished {
+                phone_number_id: id(),
+            }
+            .next_state(&failed(ExchangeSignupCode, kind), T)
+            .unwrap();
+            assert_eq!(again, PortingState::AwaitingSignup, "{kind:?}");
+        }
+        let again = s
+            .next_state(&failed(SubscribeApp, ApiErrorKind::AssetsNotShared), T)
+            .unwrap();
+        assert_eq!(again, PortingState::AwaitingSignup);
+        // A code exchange answered before the popup finished is refused.
+        assert!(PortingState::AwaitingSignup
+            .next_state(&StepOutcome::SignupCodeExchanged, T)
+            .is_err());
+    }
+
+    #[test]
+    fn solution_migration_path_skips_the_code_and_moves_into_the_new_waba() {
+        let s = PortingState::IntentDraft;
+        assert!(s.allows(SetMigrationIntent));
+        assert!(!s.allows(RequestCode));
+        let s = s
+            .next_state(
+                &StepOutcome::MigrationIntentSet {
+                    intent_id: intent(),
+                },
+                T,
+            )
+            .unwrap();
+        assert!(s.is_waiting());
+        assert_eq!(s.migration_intent_id(), Some(&intent()));
+        // Still pending: nothing changes.
+        let pending = StepOutcome::MigrationIntentRead {
+            status: IntentProgress::Pending,
+        };
+        assert_eq!(s.next_state(&pending, T).unwrap(), s);
+        let accepted = StepOutcome::MigrationIntentRead {
+            status: IntentProgress::Accepted {
+                destination_waba_id: waba("555000"),
+            },
+        };
+        let s = s.next_state(&accepted, T).unwrap();
+        assert_eq!(s.name(), StateName::IntentAccepted);
+        assert_eq!(s.destination_waba_id(), Some(&waba("555000")));
+        let s = s
+            .next_state(&StepOutcome::AppSubscribed { verified: false }, T)
+            .unwrap();
+        assert_eq!(
+            s,
+            PortingState::DestinationReady {
+                destination_waba_id: waba("555000")
+            }
+        );
+        assert!(s.allows(StartMigration));
+        // Moving the number gives it a new id, verified already.
+        let moved = s
+            .next_state(
+                &StepOutcome::MigrationStarted {
+                    phone_number_id: id(),
+                },
+                T,
+            )
+            .unwrap();
+        assert_eq!(moved, verified());
+        let adopted = s
+            .next_state(
+                &StepOutcome::ExistingNumberAdopted {
+                    phone_number_id: id(),
+                    observed: Observed::default(),
+                },
+                T,
+            )
+            .unwrap();
+        assert_eq!(adopted, verified());
+        // Declined: the intent never carries the port.
+        let declined = PortingState::AwaitingIntentAcceptance {
+            intent_id: intent(),
+        }
+        .next_state(
+            &StepOutcome::MigrationIntentRead {
+                status: IntentProgress::Declined,
+            },
+            T,
+        )
+        .unwrap();
+        assert_eq!(
+            declined,
+            PortingState::Rejected {
+                reason: RejectionReason::IntentDeclined
+            }
+        );
+    }
+
+    #[test]
+    fn route_states_keep_their_json_form() {
+        let states = [
+            PortingState::AwaitingSignup,
+            PortingState::SignupFinished {
+                phone_number_id: id(),
+            },
+            PortingState::Authorized {
+                phone_number_id: id(),
+            },
+            PortingState::IntentDraft,
+            PortingState::AwaitingIntentAcceptance {
+                intent_id: intent(),
+            },
+            PortingState::IntentAccepted {
+                intent_id: intent(),
+                destination_waba_id: waba("555000"),
+            },
+            PortingState::DestinationReady {
+                destination_waba_id: waba("555000"),
+            },
+        ];
+        for state in states {
+            let json = serde_json::to_value(&state).unwrap();
+            assert_eq!(json["state"], state.name().as_str(), "{json}");
+            let back: PortingState = serde_json::from_value(json).unwrap();
+            assert_eq!(back, state);
+        }
     }
 }

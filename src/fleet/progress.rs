@@ -93,6 +93,7 @@ impl SessionOutcome {
                     RejectionReason::NumberDeleted => "number deleted",
                     RejectionReason::NumberMigrated => "number migrated",
                     RejectionReason::NumberUnlinked => "number unlinked",
+                    RejectionReason::IntentDeclined => "migration declined",
                 };
                 return format!("{column}: {reason}");
             }
