@@ -102,6 +102,19 @@
 //! into the [`NextAction`], who acts ([`Actor`]) and from when; its
 //! `Display` is a sentence for the customer.
 //!
+//! ## One client, many customers
+//!
+//! A BSP holding a business token per customer (Embedded Signup) gives the
+//! client a [`TokenProvider`] ([`PortingClientBuilder::token_provider`]):
+//! every call made for a session carries the token the provider gives for
+//! the session's [`CredentialKey`] (its business and WABA), a token Graph
+//! refuses as invalid or expired (error 190) is refreshed once and the call
+//! made again once, and no token is [`Error::Token`] with nothing sent.
+//! [`InMemoryTokens`] holds tokens in memory; a service implements the
+//! trait over its own encrypted store. Calls not made for a session keep
+//! the static token, or act for a customer through
+//! [`PortingClient::for_customer`].
+//!
 //! ## Features
 //!
 //! | feature | default | what it adds |
