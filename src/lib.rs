@@ -15,7 +15,9 @@
 //!   under a [`RetryPolicy`] that retries only what is safe for that step and
 //!   reconciles (reads the number) after an unknown outcome instead of
 //!   repeating a side effect; a [`Checkpoint`] saves the session around each
-//!   request so a crash at any point is safe.
+//!   request so a crash at any point is safe. One client serves many
+//!   customers: a [`TokenProvider`] gives each session its customer's token
+//!   ([`PortingClientBuilder::token_provider`]).
 //! - [`PortingSession`]: the port as data — inputs, [`PortingState`], history —
 //!   with a pure state machine, serde persistence (versioned, no secrets) and
 //!   [`next_action`](PortingSession::next_action) telling who must act.
@@ -100,6 +102,19 @@
 //! into the [`NextAction`], who acts ([`Actor`]) and from when; its
 //! `Display` is a sentence for the customer.
 //!
+//! ## One client, many customers
+//!
+//! A BSP holding a business token per customer (Embedded Signup) gives the
+//! client a [`TokenProvider`] ([`PortingClientBuilder::token_provider`]):
+//! every call made for a session carries the token the provider gives for
+//! the session's [`CredentialKey`] (its business and WABA), a token Graph
+//! refuses as invalid or expired (error 190) is refreshed once and the call
+//! made again once, and no token is [`Error::Token`] with nothing sent.
+//! [`InMemoryTokens`] holds tokens in memory; a service implements the
+//! trait over its own encrypted store. Calls not made for a session keep
+//! the static token, or act for a customer through
+//! [`PortingClient::for_customer`].
+//!
 //! ## Features
 //!
 //! | feature | default | what it adds |
@@ -131,6 +146,7 @@ mod actor;
 mod cancel;
 mod checkpoint;
 mod client;
+mod credentials;
 mod error;
 mod fleet;
 mod ids;
@@ -167,6 +183,7 @@ pub use client::{
     PortingClient, PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
+pub use credentials::{CredentialKey, InMemoryTokens, TokenError, TokenErrorKind, TokenProvider};
 pub use error::{
     ApiError, ApiErrorKind, ConfigError, Error, GraphError, LocalStorageError, RetryAdvice,
     UndecodableReason, UnexpectedResponse, ValidationError, WaitReason, WaitRequired,
@@ -214,6 +231,7 @@ pub use waba::{
     AccountReviewStatus, BusinessVerificationStatus, OnBehalfRequestStatus, WabaRecord,
 };
 
-/// Re-exported so that [`Transport`], [`Checkpoint`] and [`Sleep`] can be
-/// implemented without naming the `async-trait` crate.
+/// Re-exported so that [`Transport`], [`Checkpoint`], [`Sleep`] and
+/// [`TokenProvider`] can be implemented without naming the `async-trait`
+/// crate.
 pub use async_trait::async_trait;

@@ -230,6 +230,20 @@ pub(crate) fn reconciled(step: Operation, observed: Observed, state: StateName) 
     );
 }
 
+/// Graph refused the token of `key`'s customer (190) and the token
+/// provider gave a new one: the call is made again once. The ids only.
+#[inline]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(crate) fn token_refreshed(key: &crate::credentials::CredentialKey) {
+    #[cfg(feature = "tracing")]
+    tracing::info!(
+        target: "waba_porting",
+        business_id = key.business_id().as_str(),
+        waba_id = key.waba_id().as_str(),
+        "access token refreshed after 190; the call is made again once"
+    );
+}
+
 /// An HTTP exchange: which operation, the status (or none: no answer), how
 /// long it took. Debug level: one per request.
 #[cfg(feature = "tracing")]

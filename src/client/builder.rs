@@ -8,6 +8,7 @@ use url::{Host, Url};
 use super::{Inner, PortingClient};
 use crate::cancel::CancelToken;
 use crate::checkpoint::Checkpoint;
+use crate::credentials::TokenProvider;
 use crate::error::ConfigError;
 use crate::retry_policy::{RetryPolicy, RuntimeSleep, Sleep};
 use crate::secret::AccessToken;
@@ -46,6 +47,7 @@ pub struct PortingClientBuilder {
     checkpoint: Option<Arc<dyn Checkpoint>>,
     throttle: Option<Throttle>,
     cancel: Option<CancelToken>,
+    tokens: Option<Arc<dyn TokenProvider>>,
 }
 
 impl Default for PortingClientBuilder {
@@ -63,12 +65,19 @@ impl Default for PortingClientBuilder {
             checkpoint: None,
             throttle: None,
             cancel: None,
+            tokens: None,
         }
     }
 }
 
 impl PortingClientBuilder {
-    /// The destination WABA's access token (required).
+    /// The destination WABA's access token: required unless a
+    /// [`token_provider`](Self::token_provider) is given. With a provider,
+    /// it is the token of the calls not made for a session
+    /// ([`subscribe_app`](PortingClient::subscribe_app),
+    /// [`set_two_step_pin`](PortingClient::set_two_step_pin),
+    /// [`list_phone_numbers`](PortingClient::list_phone_numbers),
+    /// [`read_phone_number`](PortingClient::read_phone_number)).
     pub fn access_token(mut self, token: impl Into<AccessToken>) -> Self {
         self.token = Some(token.into());
         self
@@ -174,24 +183,56 @@ impl PortingClientBuilder {
         self
     }
 
+    /// Gives every call made for a session the token `provider` gives for
+    /// the session's [`CredentialKey`](crate::CredentialKey) (its business
+    /// and WABA): one client serves many customers, each with its own
+    /// token (see [`TokenProvider`]). The calls are
+    /// [`start_migration`](PortingClient::start_migration),
+    /// [`request_code`](PortingClient::request_code),
+    /// [`verify_code`](PortingClient::verify_code),
+    /// [`register`](PortingClient::register),
+    /// [`reconcile`](PortingClient::reconcile),
+    /// [`refresh`](PortingClient::refresh) and
+    /// [`check_readiness`](PortingClient::check_readiness), with every read
+    /// they make, and a [`Fleet`](crate::Fleet)'s steps. The token is asked
+    /// when a call is about to send its first request and kept for the
+    /// call; when Graph refuses it as invalid or expired (error 190), the
+    /// client asks [`TokenProvider::refresh`] once and makes the call again
+    /// once with the new token.
+    ///
+    /// With a provider, [`access_token`](Self::access_token) is optional:
+    /// it is then the token of the calls not made for a session (without
+    /// it they fail with [`Error::Token`](crate::Error::Token), nothing
+    /// sent; or make them through
+    /// [`PortingClient::for_customer`]). Pass an `Arc` to keep a handle on
+    /// the provider (to insert tokens into an
+    /// [`InMemoryTokens`](crate::InMemoryTokens), say).
+    pub fn token_provider(mut self, provider: impl TokenProvider + 'static) -> Self {
+        self.tokens = Some(Arc::new(provider));
+        self
+    }
+
     /// Validates the configuration and builds the client.
     ///
     /// # Errors
-    /// A [`ConfigError`]: no access token (or one with characters a header
-    /// cannot carry), an API version not shaped like `v25.0`, a base URL
+    /// A [`ConfigError`]: no access token and no token provider (or a token
+    /// with characters a header cannot carry), an API version not shaped like `v25.0`, a base URL
     /// that cannot take paths, a zero timeout, no transport (without the
     /// `reqwest` feature), or a default transport that could not be made.
     pub fn build(self) -> Result<PortingClient, ConfigError> {
-        let token = self
-            .token
-            .filter(|t| !t.is_empty())
-            .ok_or(ConfigError::MissingAccessToken)?;
+        let token = self.token.filter(|t| !t.is_empty());
+        if token.is_none() && self.tokens.is_none() {
+            return Err(ConfigError::MissingAccessToken);
+        }
         // `Authorization: Bearer <token>` must be a valid header value: a
         // token with a space, a control character or a non-ASCII letter (a
         // copy-paste accident) fails here, not as a late "request failed".
-        if !token.secret().bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConfigError::InvalidAccessToken);
-        }
+        let authorization = match &token {
+            Some(token) => {
+                Some(super::tokens::bearer(token).ok_or(ConfigError::InvalidAccessToken)?)
+            }
+            None => None,
+        };
         if !valid_version(&self.api_version) {
             return Err(ConfigError::InvalidApiVersion);
         }
@@ -203,7 +244,6 @@ impl PortingClientBuilder {
             Some(transport) => transport,
             None => default_transport(self.connect_timeout)?,
         };
-        let authorization = format!("Bearer {}", token.secret());
         let local_storage_by_settings = major_version(&self.api_version)
             .is_some_and(|major| major >= LOCAL_STORAGE_SETTINGS_SINCE);
         Ok(PortingClient {
@@ -220,6 +260,8 @@ impl PortingClientBuilder {
                 checkpoint: self.checkpoint,
                 throttle: self.throttle,
                 cancel: self.cancel,
+                tokens: self.tokens,
+                acting: None,
             }),
         })
     }

@@ -3,6 +3,7 @@
 mod builder;
 mod fields;
 mod phone_numbers;
+mod tokens;
 mod wire;
 
 pub(crate) use fields::Refused;
@@ -10,6 +11,7 @@ pub(crate) use wire::{decode, At};
 
 use std::collections::HashSet;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ pub use builder::{
 
 use crate::cancel::CancelToken;
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
+use crate::credentials::TokenProvider;
 use crate::error::retry::{self, Delivery};
 use crate::error::{
     ApiError, ApiErrorKind, ConfigError, Error, LocalStorageError, UndecodableReason,
@@ -83,9 +86,12 @@ pub struct PortingClient {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     transport: Arc<dyn Transport>,
-    token: AccessToken,
+    /// The static token (calls not made for a session, or every call
+    /// without a token provider).
+    token: Option<AccessToken>,
     api_root: Url,
     timeout: Duration,
     clock: Arc<dyn Clock>,
@@ -94,8 +100,13 @@ struct Inner {
     checkpoint: Option<Arc<dyn Checkpoint>>,
     throttle: Option<Throttle>,
     cancel: Option<CancelToken>,
-    /// `Bearer <token>`, made once.
-    authorization: String,
+    /// `Bearer <token>` of the static token, made once.
+    authorization: Option<String>,
+    /// Gives each session's token (see [`crate::credentials`]).
+    tokens: Option<Arc<dyn TokenProvider>>,
+    /// The customer this client acts for (a call for a session, or
+    /// [`PortingClient::for_customer`]).
+    acting: Option<Arc<tokens::Acting>>,
     /// Whether `register` sets local storage through the number's settings
     /// (API v21.0 and newer) rather than with `data_localization_region`.
     local_storage_by_settings: bool,
@@ -106,6 +117,8 @@ impl fmt::Debug for PortingClient {
         f.debug_struct("PortingClient")
             .field("api_root", &self.inner.api_root.as_str())
             .field("token", &self.inner.token)
+            .field("token_provider", &self.inner.tokens)
+            .field("acting_for", &self.inner.acting)
             .field("timeout", &self.inner.timeout)
             .field("transport", &self.inner.transport)
             .field("clock", &self.inner.clock)
@@ -165,6 +178,8 @@ impl PortingClient {
                 throttle: inner.throttle.clone(),
                 cancel: inner.cancel.clone(),
                 authorization: inner.authorization.clone(),
+                tokens: inner.tokens.clone(),
+                acting: inner.acting.clone(),
                 local_storage_by_settings: inner.local_storage_by_settings,
             }),
         }
@@ -318,7 +333,13 @@ impl PortingClient {
     /// # Errors
     /// The read's errors; the marker stays set, so a later call tries again.
     pub async fn reconcile(&self, session: &mut PortingSession) -> Result<StateName, Error> {
-        self.reconcile_within(session, &self.deadline()).await
+        let client = self.for_session(session);
+        loop {
+            let result = client.reconcile_within(session, &client.deadline()).await;
+            if let ControlFlow::Break(result) = client.after_call(result).await {
+                return result;
+            }
+        }
     }
 
     /// [`reconcile`](Self::reconcile), its waits ending by `deadline`.
@@ -370,6 +391,20 @@ impl PortingClient {
     /// failed save of the session ([`Error::Checkpoint`]). The session keeps
     /// what it knew.
     pub async fn refresh(
+        &self,
+        session: &mut PortingSession,
+    ) -> Result<Option<PhoneNumberRecord>, Error> {
+        let client = self.for_session(session);
+        loop {
+            let result = client.refresh_call(session).await;
+            if let ControlFlow::Break(result) = client.after_call(result).await {
+                return result;
+            }
+        }
+    }
+
+    /// [`refresh`](Self::refresh) through the client of the call.
+    async fn refresh_call(
         &self,
         session: &mut PortingSession,
     ) -> Result<Option<PhoneNumberRecord>, Error> {
@@ -438,10 +473,15 @@ impl PortingClient {
         &self,
         session: &PortingSession,
     ) -> Result<ReadinessReport, Error> {
-        let trace = Trace::call(Operation::ReadWaba, session.waba_id().as_str());
-        let result = trace.run(self.readiness(session)).await;
-        trace.finish(1, None, &result);
-        result
+        let client = self.for_session(session);
+        loop {
+            let trace = Trace::call(Operation::ReadWaba, session.waba_id().as_str());
+            let result = trace.run(client.readiness(session)).await;
+            trace.finish(1, None, &result);
+            if let ControlFlow::Break(result) = client.after_call(result).await {
+                return result;
+            }
+        }
     }
 
     /// [`check_readiness`](Self::check_readiness)'s reads.
@@ -866,11 +906,29 @@ impl PortingClient {
     /// the retry decision says not to retry, the attempt limit or the
     /// deadline. Waits honour the session's `not_before` (the answer's
     /// `Retry-After` or documented wait), else back off with full jitter.
+    ///
+    /// With a token provider, through the client acting for the session's
+    /// customer, and once more after a refreshed token (190).
     async fn run(&self, session: &mut PortingSession, step: Step<'_>) -> Result<StateName, Error> {
+        let client = self.for_session(session);
+        loop {
+            let result = client.run_step(session, &step).await;
+            if let ControlFlow::Break(result) = client.after_call(result).await {
+                return result;
+            }
+        }
+    }
+
+    /// [`run`](Self::run) through the client of the call.
+    async fn run_step(
+        &self,
+        session: &mut PortingSession,
+        step: &Step<'_>,
+    ) -> Result<StateName, Error> {
         let trace = Trace::step(step.operation(), session);
         let mut attempts = 1;
         let result = trace
-            .run(self.run_attempts(session, &step, &mut attempts))
+            .run(self.run_attempts(session, step, &mut attempts))
             .await;
         trace.finish(attempts, Some(session.state().name()), &result);
         result
@@ -1102,6 +1160,8 @@ impl PortingClient {
             _ => now,
         };
         let body = step.body(session.phone_number());
+        // The token first: without one nothing is marked, saved or sent.
+        self.authorization().await?;
         // Wait for the throttle before the step is marked in flight and
         // saved: a process that dies while waiting has sent nothing, and
         // its saved session must not say otherwise.
@@ -1563,7 +1623,7 @@ impl PortingClient {
         request.timeout = Some(self.inner.timeout);
         request
             .headers
-            .push("Authorization", self.inner.authorization.clone());
+            .push("Authorization", self.authorization().await?);
         request.headers.push("Accept", "application/json");
         request.headers.push("User-Agent", USER_AGENT);
         if let Some(body) = body {

@@ -1,7 +1,7 @@
 //! The crate's error type and its classification.
 //!
 //! [`Error`] is ordered by how far the request got: invalid input or
-//! configuration, an illegal or too-early step, a failed checkpoint
+//! configuration, no access token to send it with, an illegal or too-early step, a failed checkpoint
 //! (nothing sent) → transport (no answer) → API error (Meta answered with a
 //! classified error) → undecodable answer.
 //!
@@ -32,6 +32,7 @@ pub use crate::validation::ValidationError;
 
 use crate::actor::{Actor, Recovery};
 use crate::checkpoint::CheckpointError;
+use crate::credentials::TokenError;
 use crate::operation::Operation;
 use crate::state::IllegalTransition;
 use crate::transport::TransportError;
@@ -46,6 +47,14 @@ pub enum Error {
     /// The client configuration is invalid; nothing was sent.
     #[error("invalid client configuration: {0}")]
     Config(#[from] ConfigError),
+    /// No access token could be had for the call: the
+    /// [`TokenProvider`](crate::TokenProvider) has none for the session's
+    /// customer, failed, or gave one that cannot be sent (or, for a call
+    /// not made for a session, the client has no static token). Nothing
+    /// was sent. Also the provider's failure to refresh a token Graph
+    /// rejected (190), which the session recorded.
+    #[error(transparent)]
+    Token(#[from] TokenError),
     /// The step is not legal in the session's current state; the step was
     /// not sent. (When another step was in flight, the client may first have
     /// read the number to reconcile it: the refusal is then about the
@@ -84,6 +93,7 @@ impl Error {
         match self {
             Self::Validation(_) => "validation",
             Self::Config(_) => "config",
+            Self::Token(_) => "token",
             Self::IllegalTransition(_) => "illegal_transition",
             Self::WaitRequired(_) => "wait_required",
             Self::Checkpoint(_) => "checkpoint",
@@ -149,7 +159,7 @@ impl Error {
     /// The operation the error is about, when it concerns one.
     pub fn operation(&self) -> Option<Operation> {
         match self {
-            Self::Validation(_) | Self::Config(_) => None,
+            Self::Validation(_) | Self::Config(_) | Self::Token(_) => None,
             Self::IllegalTransition(e) => Some(e.operation()),
             Self::WaitRequired(e) => Some(e.operation()),
             Self::Checkpoint(e) => Some(e.operation()),
@@ -240,6 +250,7 @@ impl Error {
         match self {
             Self::Validation(_) => "Correct the input named in the error and call again.",
             Self::Config(_) => "Correct the client configuration named in the error.",
+            Self::Token(e) => e.remediation(),
             Self::IllegalTransition(e) => e.remediation(),
             Self::WaitRequired(_) => {
                 "Too early: nothing was sent. Call the step again at the time the error gives."
@@ -273,7 +284,8 @@ impl Error {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// No (or an empty) access token was given.
+    /// No (or an empty) access token was given, and no
+    /// [`TokenProvider`](crate::TokenProvider).
     #[error("an access token is required")]
     MissingAccessToken,
     /// The access token has characters an HTTP header cannot carry

@@ -52,6 +52,7 @@ pub(crate) fn delivery(error: &Error) -> Delivery {
     match error {
         Error::Validation(_)
         | Error::Config(_)
+        | Error::Token(_)
         | Error::IllegalTransition(_)
         | Error::WaitRequired(_) => Delivery::NotSent,
         // A checkpoint fails before sending (nothing sent) or after the
@@ -86,6 +87,9 @@ fn can_succeed_later(error: &Error) -> bool {
         | Error::IllegalTransition(_)
         | Error::Checkpoint(_) => false,
         Error::WaitRequired(_) | Error::Transport(_) => true,
+        // The provider's store failed: it may answer later. A token
+        // missing or unusable needs somebody to provide one.
+        Error::Token(e) => e.is_retryable(),
         Error::Api(e) => match e.kind() {
             ApiErrorKind::Unknown => {
                 e.status() >= 500 || e.status() == 429 || e.graph().is_transient == Some(true)

@@ -120,6 +120,7 @@ fn error_kind(error: &Error) -> String {
         Error::IllegalTransition(_) => "illegal step".to_owned(),
         Error::Validation(_) => "invalid input".to_owned(),
         Error::Config(_) => "configuration".to_owned(),
+        Error::Token(_) => "access token".to_owned(),
         Error::LocalStorage(_) => "local storage".to_owned(),
     }
 }
