@@ -50,9 +50,14 @@ impl CredentialKey {
     }
 
     /// The key of `session`: its [`business_id`](PortingSession::business_id)
-    /// and [`waba_id`](PortingSession::waba_id).
+    /// and the WABA the number moves into
+    /// ([`target_waba_id`](PortingSession::target_waba_id): for a solution
+    /// migration, the source WABA until Meta created the destination).
     pub fn of(session: &PortingSession) -> Self {
-        Self::new(session.business_id().clone(), session.waba_id().clone())
+        Self::new(
+            session.business_id().clone(),
+            session.target_waba_id().clone(),
+        )
     }
 
     /// The customer's Business Manager id.
