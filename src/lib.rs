@@ -128,6 +128,7 @@
 //! | `tracing` | no | Spans and events through `tracing`; never a token, PIN or code. |
 //! | `postgres` | no | `PostgresStore`: sessions in a Postgres table, for replicas on many machines (tokio-postgres). |
 //! | `sqlite` | no | `SqliteStore`: sessions in one SQLite file shared by several processes (SQLite compiled in). |
+//! | `webhooks` | no | The `webhook` module: Meta's webhooks received framework-neutrally (handshake, `X-Hub-Signature-256` in constant time, size limit, replay refusal) and typed WhatsApp Business Account events (hmac, sha2). |
 //!
 //! `--no-default-features` is the state machine, the client and the
 //! [`Transport`] trait with no HTTP stack.
@@ -175,6 +176,9 @@ mod time;
 pub mod transport;
 mod validation;
 mod waba;
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub mod webhook;
 
 pub use actor::{Actor, Recovery};
 pub use cancel::{CancelToken, Cancelled};
@@ -229,6 +233,11 @@ pub use transport::{ReqwestTransport, ReqwestTransportBuilder, DEFAULT_MAX_RESPO
 pub use transport::{Transport, TransportError, TransportErrorKind};
 pub use waba::{
     AccountReviewStatus, BusinessVerificationStatus, OnBehalfRequestStatus, WabaRecord,
+};
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub use webhook::{
+    AppSecret, VerifyToken, WebhookError, WebhookErrorKind, WebhookReceiver, WebhookReceiverBuilder,
 };
 
 /// Re-exported so that [`Transport`], [`Checkpoint`], [`Sleep`] and
