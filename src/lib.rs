@@ -162,6 +162,7 @@ mod retry_policy;
 mod route;
 mod secret;
 mod session;
+mod signup;
 #[cfg(feature = "simulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
 pub mod simulator;
@@ -212,6 +213,7 @@ pub use session::{
     Counters, InFlight, LastFailure, NextAction, NextStep, PortingSession, Transition,
     CODE_LIFETIME, HISTORY_LIMIT, REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
 };
+pub use signup::{SignupCode, SignupEvent, SignupEventError, SignupResult};
 pub use state::{
     IllegalTransition, IntentProgress, InvalidSession, NumberGone, Observed, PortingState,
     RejectionReason, StateName, StepOutcome,

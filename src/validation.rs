@@ -83,6 +83,10 @@ pub enum ValidationError {
     /// The verification code is not 6 digits (optionally `123-456`).
     #[error("verification code must be 6 digits, optionally written as 123-456")]
     InvalidVerificationCode,
+    /// An Embedded Signup authorization code that is empty, too long, or
+    /// not printable ASCII.
+    #[error("invalid Embedded Signup code: expected the authorization code as the login callback gave it")]
+    InvalidSignupCode,
     /// The code method is not SMS or VOICE.
     #[error("code method must be SMS or VOICE")]
     InvalidCodeMethod,
