@@ -186,7 +186,7 @@ pub use cancel::{CancelToken, Cancelled};
 pub use checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
 pub use client::{
     PortingClient, PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MIGRATION_INTENT_RECHECK,
 };
 pub use credentials::{CredentialKey, InMemoryTokens, TokenError, TokenErrorKind, TokenProvider};
 pub use error::{
@@ -208,7 +208,7 @@ pub use readiness::{ReadinessCheck, ReadinessFinding, ReadinessReport, Severity}
 #[allow(deprecated)]
 pub use retry_policy::{RetryPolicy, RuntimeSleep, Sleep, ThreadSleep};
 pub use route::Route;
-pub use secret::{AccessToken, Pin, VerificationCode};
+pub use secret::{AccessToken, AppSecret, Pin, VerificationCode};
 pub use session::{
     Counters, InFlight, LastFailure, NextAction, NextStep, PortingSession, Transition,
     CODE_LIFETIME, HISTORY_LIMIT, REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
@@ -239,7 +239,7 @@ pub use waba::{
 #[cfg(feature = "webhooks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
 pub use webhook::{
-    AppSecret, VerifyToken, WebhookError, WebhookErrorKind, WebhookReceiver, WebhookReceiverBuilder,
+    VerifyToken, WebhookError, WebhookErrorKind, WebhookReceiver, WebhookReceiverBuilder,
 };
 
 /// Re-exported so that [`Transport`], [`Checkpoint`], [`Sleep`] and

@@ -140,6 +140,56 @@ impl fmt::Debug for Pin {
     }
 }
 
+/// Your Meta app's secret (App Dashboard → App settings → Basic → App
+/// secret): the `client_secret` of the Embedded Signup code exchange, and
+/// (feature `webhooks`) the key Meta signs every webhook delivery with.
+///
+/// Surrounding whitespace is trimmed. An empty secret signs nothing: a
+/// webhook receiver built with one refuses every delivery.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppSecret(String);
+
+impl AppSecret {
+    /// Wraps an app secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        let secret = secret.into();
+        let trimmed = secret.trim();
+        if trimmed.len() == secret.len() {
+            Self(secret)
+        } else {
+            Self(trimmed.to_owned())
+        }
+    }
+
+    /// The secret itself. Handle with care: never log it.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for AppSecret {
+    fn from(secret: String) -> Self {
+        Self::new(secret)
+    }
+}
+
+impl From<&str> for AppSecret {
+    fn from(secret: &str) -> Self {
+        Self::new(secret)
+    }
+}
+
+impl fmt::Debug for AppSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AppSecret").field(&REDACTED).finish()
+    }
+}
+
 /// The verification code received by SMS or voice call.
 ///
 /// Accepts the form shown in the SMS (`123-830`) and the bare digits

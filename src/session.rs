@@ -514,23 +514,23 @@ pub enum NextAction {
     /// Embedded Signup: the customer finishes the BSP's Embedded Signup
     /// popup (again, when its code was refused or it did not share the
     /// WABA); then hand its result to
-    /// `PortingClient::exchange_signup_code`.
+    /// [`PortingClient::exchange_signup_code`](crate::PortingClient::exchange_signup_code).
     FinishSignup,
     /// Embedded Signup: call
-    /// `PortingClient::exchange_signup_code`
+    /// [`PortingClient::exchange_signup_code`](crate::PortingClient::exchange_signup_code)
     /// with the popup's authorization code, at once (codes are short-lived).
     ExchangeSignupCode,
-    /// Call `PortingClient::subscribe_app_for`:
+    /// Call [`PortingClient::subscribe_app_for`](crate::PortingClient::subscribe_app_for):
     /// checks what was shared (Embedded Signup) or finds the number
     /// (solution migration), and subscribes the app to the WABA.
     SubscribeApp,
     /// Solution migration: call
-    /// `PortingClient::set_migration_intent`.
+    /// [`PortingClient::set_migration_intent`](crate::PortingClient::set_migration_intent).
     SetMigrationIntent,
     /// Solution migration: the customer accepts the migration request in
     /// Meta Business Suite (Business settings, Requests, Received); follow
     /// it with
-    /// `PortingClient::refresh_migration_intent`.
+    /// [`PortingClient::refresh_migration_intent`](crate::PortingClient::refresh_migration_intent).
     AcceptMigrationIntent,
 }
 
@@ -721,7 +721,7 @@ impl PortingSession {
     /// A new session of the Embedded Signup route, in
     /// [`AwaitingSignup`](PortingState::AwaitingSignup): the customer
     /// finishes the BSP's Embedded Signup popup, and its result goes to
-    /// `PortingClient::exchange_signup_code`.
+    /// [`PortingClient::exchange_signup_code`](crate::PortingClient::exchange_signup_code).
     ///
     /// `waba_id` is the customer's WABA the popup shares (the number moves
     /// into it), `business_id` the customer's business: both from the

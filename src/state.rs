@@ -85,7 +85,7 @@ pub enum PortingState {
     /// Signup popup yet (or must finish it again: its authorization code
     /// was refused, or it did not share the WABA). Next: hand the popup's
     /// result to
-    /// `PortingClient::exchange_signup_code`.
+    /// [`PortingClient::exchange_signup_code`](crate::PortingClient::exchange_signup_code).
     AwaitingSignup,
     /// Embedded Signup: the popup finished with the number's id; next:
     /// exchange its authorization code for the customer's business token.

@@ -87,6 +87,10 @@ pub enum ValidationError {
     /// not printable ASCII.
     #[error("invalid Embedded Signup code: expected the authorization code as the login callback gave it")]
     InvalidSignupCode,
+    /// The Embedded Signup result names another WABA (or business) than
+    /// the session's: it belongs to another session.
+    #[error("the Embedded Signup result names another {0} than the session's")]
+    SignupForAnotherSession(&'static str),
     /// The code method is not SMS or VOICE.
     #[error("code method must be SMS or VOICE")]
     InvalidCodeMethod,

@@ -10,8 +10,9 @@ use crate::cancel::CancelToken;
 use crate::checkpoint::Checkpoint;
 use crate::credentials::TokenProvider;
 use crate::error::ConfigError;
+use crate::ids::AppId;
 use crate::retry_policy::{RetryPolicy, RuntimeSleep, Sleep};
-use crate::secret::AccessToken;
+use crate::secret::{AccessToken, AppSecret};
 use crate::throttle::Throttle;
 use crate::time::{Clock, SystemClock};
 use crate::transport::Transport;
@@ -47,6 +48,7 @@ pub struct PortingClientBuilder {
     checkpoint: Option<Arc<dyn Checkpoint>>,
     throttle: Option<Throttle>,
     cancel: Option<CancelToken>,
+    app: Option<(AppId, AppSecret)>,
     tokens: Option<Arc<dyn TokenProvider>>,
 }
 
@@ -66,6 +68,7 @@ impl Default for PortingClientBuilder {
             throttle: None,
             cancel: None,
             tokens: None,
+            app: None,
         }
     }
 }
@@ -212,6 +215,17 @@ impl PortingClientBuilder {
         self
     }
 
+    /// Your Meta app's id and secret (App Dashboard → App settings →
+    /// Basic): the `client_id` and `client_secret` of the Embedded Signup
+    /// code exchange
+    /// ([`exchange_signup_code`](PortingClient::exchange_signup_code)),
+    /// and, on a client without a static access token, the app access
+    /// token (`{app-id}|{app-secret}`) of the sharing check.
+    pub fn app_credentials(mut self, app_id: AppId, app_secret: impl Into<AppSecret>) -> Self {
+        self.app = Some((app_id, app_secret.into()));
+        self
+    }
+
     /// Validates the configuration and builds the client.
     ///
     /// # Errors
@@ -261,6 +275,7 @@ impl PortingClientBuilder {
                 throttle: self.throttle,
                 cancel: self.cancel,
                 tokens: self.tokens,
+                app: self.app.filter(|(_, secret)| !secret.is_empty()),
                 acting: None,
             }),
         })

@@ -3,6 +3,7 @@
 mod builder;
 mod fields;
 mod phone_numbers;
+mod routes;
 mod tokens;
 mod wire;
 
@@ -22,6 +23,7 @@ pub use builder::{
     PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
 };
+pub use routes::MIGRATION_INTENT_RECHECK;
 
 use crate::cancel::CancelToken;
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
@@ -31,14 +33,14 @@ use crate::error::{
     ApiError, ApiErrorKind, ConfigError, Error, LocalStorageError, UndecodableReason,
     UnexpectedResponse, WaitReason, WaitRequired,
 };
-use crate::ids::{PhoneNumberId, WabaId};
+use crate::ids::{AppId, PhoneNumberId, WabaId};
 use crate::number::{self, CodeVerificationStatus, PhoneNumberRecord};
 use crate::operation::Operation;
 use crate::params::{CodeMethod, DataLocalizationRegion, Language};
 use crate::phone::PhoneNumber;
 use crate::readiness::{NumberReading, ReadinessReport, Readings};
 use crate::retry_policy::{Deadline, Retries, RetryPolicy, Sleep};
-use crate::secret::{AccessToken, Pin, VerificationCode};
+use crate::secret::{AccessToken, AppSecret, Pin, VerificationCode};
 use crate::session::{InFlight, PortingSession};
 use crate::state::{Observed, PortingState, StateName, StepOutcome};
 use crate::telemetry::{self, Trace};
@@ -104,6 +106,8 @@ struct Inner {
     authorization: Option<String>,
     /// Gives each session's token (see [`crate::credentials`]).
     tokens: Option<Arc<dyn TokenProvider>>,
+    /// The app's id and secret (the Embedded Signup code exchange).
+    app: Option<(AppId, AppSecret)>,
     /// The customer this client acts for (a call for a session, or
     /// [`PortingClient::for_customer`]).
     acting: Option<Arc<tokens::Acting>>,
@@ -179,6 +183,7 @@ impl PortingClient {
                 cancel: inner.cancel.clone(),
                 authorization: inner.authorization.clone(),
                 tokens: inner.tokens.clone(),
+                app: inner.app.clone(),
                 acting: inner.acting.clone(),
                 local_storage_by_settings: inner.local_storage_by_settings,
             }),
@@ -348,6 +353,13 @@ impl PortingClient {
         session: &mut PortingSession,
         deadline: &Deadline,
     ) -> Result<StateName, Error> {
+        match session.in_flight().map(|flight| flight.operation) {
+            Some(Operation::ExchangeSignupCode) => return self.reconcile_exchange(session).await,
+            // Meta offers no way to look an intent up: the request is made
+            // again (a pending intent is answered with itself).
+            Some(Operation::SetMigrationIntent) => return self.set_intent(session).await,
+            _ => {}
+        }
         if let Some(flight) = session.in_flight().cloned() {
             self.reconcile_flight(session, &flight, deadline).await?;
         }
@@ -1129,7 +1141,7 @@ impl PortingClient {
             }
         }
         let target = match step {
-            Step::Start => session.waba_id().as_str().to_owned(),
+            Step::Start => session.target_waba_id().as_str().to_owned(),
             _ => session
                 .state()
                 .phone_number_id()
@@ -1292,7 +1304,7 @@ impl PortingClient {
                 ) =>
             {
                 let found = self
-                    .find_phone_number(session.waba_id(), session.phone_number(), deadline)
+                    .find_phone_number(session.target_waba_id(), session.phone_number(), deadline)
                     .await;
                 let found = match found {
                     // A listing without the fields that say how far the
@@ -1621,9 +1633,21 @@ impl PortingClient {
         }
         let mut request = HttpRequest::new(method, url);
         request.timeout = Some(self.inner.timeout);
-        request
-            .headers
-            .push("Authorization", self.authorization().await?);
+        match operation {
+            // The app's id and secret are in the query: no token.
+            Operation::ExchangeSignupCode => {}
+            // The app's (or the BSP's) token inspects the customer's.
+            Operation::ReadTokenScopes => {
+                request
+                    .headers
+                    .push("Authorization", self.app_authorization()?);
+            }
+            _ => {
+                request
+                    .headers
+                    .push("Authorization", self.authorization().await?);
+            }
+        }
         request.headers.push("Accept", "application/json");
         request.headers.push("User-Agent", USER_AGENT);
         if let Some(body) = body {

@@ -215,6 +215,32 @@ impl PortingClient {
         }
     }
 
+    /// The `Authorization` header of the app's own calls (the Embedded
+    /// Signup sharing check): the client's static token, else the app
+    /// token `{app-id}|{app-secret}`.
+    ///
+    /// # Errors
+    /// [`Error::Token`] when the client has neither.
+    pub(super) fn app_authorization(&self) -> Result<String, Error> {
+        if let Some(header) = &self.inner.authorization {
+            return Ok(header.clone());
+        }
+        let app_token = self.inner.app.as_ref().and_then(|(id, secret)| {
+            bearer(&AccessToken::new(format!(
+                "{}|{}",
+                id.as_str(),
+                secret.secret()
+            )))
+        });
+        app_token.ok_or_else(|| {
+            TokenError::new(
+                TokenErrorKind::Missing,
+                "the sharing check (debug_token) needs the client's static access token or the                  app's credentials (PortingClientBuilder::app_credentials)",
+            )
+            .into()
+        })
+    }
+
     /// After a call made through [`for_session`](Self::for_session)'s
     /// client: `Continue` when Graph refused the session's token (190)
     /// and the provider gave a new one — make the call again, once (a

@@ -54,6 +54,14 @@ pub(crate) fn classify(error: &GraphError, operation: Operation) -> ApiErrorKind
     if has(ALREADY_IN_LIST) {
         return AlreadyInDestination;
     }
+    // The popup's code cannot be exchanged: "This authorization code has
+    // been used." (100/36009) or "…has expired." (100, no published
+    // subcode): the customer finishes the popup again.
+    if operation == Operation::ExchangeSignupCode
+        && (has(36009) || (has(100) && mentions(error, "authorization code")))
+    {
+        return SignupCodeRefused;
+    }
     if NOT_BEING_MIGRATED.iter().any(|c| has(*c)) {
         return EligibleForDirectAdd;
     }

@@ -288,6 +288,11 @@ pub enum ConfigError {
     /// [`TokenProvider`](crate::TokenProvider).
     #[error("an access token is required")]
     MissingAccessToken,
+    /// A call that needs the app's id and secret (the Embedded Signup code
+    /// exchange) on a client built without
+    /// [`app_credentials`](crate::PortingClientBuilder::app_credentials).
+    #[error("the Embedded Signup code exchange needs the app's id and secret (PortingClientBuilder::app_credentials)")]
+    MissingAppCredentials,
     /// The access token has characters an HTTP header cannot carry
     /// (whitespace, control characters, non-ASCII): usually a copy-paste
     /// accident. The token itself is never shown.

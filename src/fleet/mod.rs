@@ -875,6 +875,11 @@ impl Fleet {
                     }
                 },
                 NextAction::Reconcile { .. } => client.reconcile(session).await,
+                NextAction::SubscribeApp => client.subscribe_app_for(session).await,
+                NextAction::SetMigrationIntent => client.set_migration_intent(session).await,
+                // A read: the customer may have accepted since (the client
+                // spaces the reads of a pending intent).
+                NextAction::AcceptMigrationIntent => client.refresh_migration_intent(session).await,
                 // Waiting for a person, finished, or rejected: settled()
                 // reports it on the next turn.
                 _ => return SessionOutcome::Waiting { next, error: None },

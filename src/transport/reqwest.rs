@@ -283,7 +283,13 @@ fn direct_client(connect_timeout: Option<Duration>) -> Result<::reqwest::Client,
         .map_err(|e| TransportError::new(TransportErrorKind::Other, e))
 }
 
-fn classify(error: ::reqwest::Error) -> TransportError {
+fn classify(mut error: ::reqwest::Error) -> TransportError {
+    // reqwest's messages include the URL: its query may carry credentials
+    // (the Embedded Signup code exchange's `client_secret` and `code`, the
+    // token `debug_token` inspects), so it is dropped.
+    if let Some(url) = error.url_mut() {
+        url.set_query(None);
+    }
     let kind = if error.is_timeout() {
         TransportErrorKind::Timeout
     } else if error.is_connect() {
@@ -291,7 +297,6 @@ fn classify(error: ::reqwest::Error) -> TransportError {
     } else {
         TransportErrorKind::Other
     };
-    // reqwest's messages include the URL: ours never carry credentials.
     TransportError::new(kind, error)
 }
 

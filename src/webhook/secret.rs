@@ -9,6 +9,8 @@
 use std::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
+
+pub use crate::secret::AppSecret;
 use sha2::Sha256;
 
 const REDACTED: &str = "[redacted]";
@@ -16,31 +18,7 @@ const REDACTED: &str = "[redacted]";
 /// HMAC-SHA256, the algorithm of `X-Hub-Signature-256`.
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
-/// Your Meta app's secret (App Dashboard → App settings → Basic → App
-/// secret): the key Meta signs every webhook delivery with.
-///
-/// Surrounding whitespace is trimmed. An empty secret signs nothing: a
-/// receiver built with one refuses every delivery
-/// ([`WebhookErrorKind::NotConfigured`](super::WebhookErrorKind::NotConfigured)).
-#[derive(Clone, PartialEq, Eq)]
-pub struct AppSecret(String);
-
 impl AppSecret {
-    /// Wraps an app secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(trimmed(secret.into()))
-    }
-
-    /// The secret itself. Handle with care: never log it.
-    pub fn secret(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the secret is empty (a receiver refuses every delivery).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The `X-Hub-Signature-256` header value Meta would send with `body`:
     /// `sha256=` and the HMAC-SHA256 of the raw body keyed with this
     /// secret, in lower-case hex. For tests, simulators and relays that
@@ -61,28 +39,10 @@ impl AppSecret {
         // HMAC takes a key of any length: `new_from_slice` cannot fail.
         // Should it ever, the key is hashed instead, which only makes
         // every signature a mismatch (never a panic).
-        let mut mac = HmacSha256::new_from_slice(self.0.as_bytes())
+        let mut mac = HmacSha256::new_from_slice(self.secret().as_bytes())
             .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
         mac.update(body);
         mac
-    }
-}
-
-impl From<String> for AppSecret {
-    fn from(secret: String) -> Self {
-        Self::new(secret)
-    }
-}
-
-impl From<&str> for AppSecret {
-    fn from(secret: &str) -> Self {
-        Self::new(secret)
-    }
-}
-
-impl fmt::Debug for AppSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AppSecret").field(&REDACTED).finish()
     }
 }
 
