@@ -260,15 +260,12 @@ impl PortingClient {
             return Err(self.record_failure(session, operation, error).await);
         }
         let verified = match number {
-            Some(id) => {
-                session.begin(Operation::ReadPhoneNumber, self.now(), None);
-                match self.read_number(&id, &self.deadline()).await {
-                    Ok(record) => {
-                        record.code_verification_status == Some(CodeVerificationStatus::Verified)
-                    }
-                    Err(error) => return Err(self.record_read_failure(session, error).await),
+            Some(id) => match self.read_number(&id, &self.deadline()).await {
+                Ok(record) => {
+                    record.code_verification_status == Some(CodeVerificationStatus::Verified)
                 }
-            }
+                Err(error) => return Err(self.record_read_failure(session, error).await),
+            },
             None => false,
         };
         self.record_success(session, operation, StepOutcome::AppSubscribed { verified })
