@@ -545,3 +545,35 @@ async fn a_declined_intent_rejects_the_session() {
     );
     assert_eq!(session.next_action().action, NextAction::StartOver);
 }
+
+/// The exchange's query carries the app secret and the code: a transport
+/// failure's message (reqwest prints the URL) must not.
+#[cfg(feature = "reqwest")]
+#[tokio::test]
+async fn a_transport_failure_of_the_exchange_does_not_print_its_secrets() {
+    // Nothing listens on port 9 of loopback: the connection is refused.
+    let tokens = tokens();
+    let client = PortingClient::builder()
+        .access_token(TOKEN)
+        .app_credentials(AppId::new(APP_ID).unwrap(), AppSecret::new(APP_SECRET))
+        .token_provider(Arc::clone(&tokens))
+        .base_url("http://127.0.0.1:9")
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let mut session = es_session();
+    let err = client
+        .exchange_signup_code(&mut session, &signup(CODE))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    let mut shown = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        shown.push_str(&format!(" {cause} {cause:?}"));
+        source = cause.source();
+    }
+    for secret in [APP_SECRET, CODE] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}
