@@ -896,6 +896,10 @@ impl PortingState {
     ) -> Result<Self, IllegalTransition> {
         let base = self.resume_point();
         let next = match kind {
+            // Whatever refused it, the popup's code is good for 30 seconds
+            // at most: the session waits for a popup's result again (the
+            // handler that holds the code may send it again at once).
+            _ if operation == Operation::ExchangeSignupCode => Self::AwaitingSignup,
             ApiErrorKind::OnBehalfNotAccepted => Self::AwaitingOnBehalfApproval {
                 resume: Box::new(base.clone()),
                 step: operation,
@@ -1682,6 +1686,14 @@ mod tests {
             .next_state(&failed(SubscribeApp, ApiErrorKind::AssetsNotShared), T)
             .unwrap();
         assert_eq!(again, PortingState::AwaitingSignup);
+        // Any other refusal of the exchange: the code lives 30 s, so the
+        // session waits for a popup's result again.
+        let throttled = PortingState::SignupFinished {
+            phone_number_id: id(),
+        }
+        .next_state(&failed(ExchangeSignupCode, ApiErrorKind::RateLimited), T)
+        .unwrap();
+        assert_eq!(throttled, PortingState::AwaitingSignup);
         // A code exchange answered before the popup finished is refused.
         assert!(PortingState::AwaitingSignup
             .next_state(&StepOutcome::SignupCodeExchanged, T)

@@ -125,26 +125,26 @@ impl PortingClient {
             }
             _ => true,
         };
+        session.check(operation)?;
+        let deadline = self.deadline();
+        if self.inner.throttle.is_some() {
+            self.admit(operation, &deadline).await?;
+        }
+        // The popup's number and the marker are saved together: a session
+        // is never saved as finished without its exchange under way.
+        let snapshot = session.clone();
         if finished {
             let outcome = StepOutcome::SignupFinished {
                 phone_number_id: signup.phone_number_id.clone(),
             };
             session.apply(outcome, self.now())?;
         }
-        session.check(operation)?;
-        let deadline = self.deadline();
-        if self.inner.throttle.is_some() {
-            self.admit(operation, &deadline).await?;
-        }
-        let snapshot = self.inner.checkpoint.as_ref().map(|_| session.clone());
         session.begin(operation, self.now(), None);
         if let Err(error) = self
             .save(session, operation, CheckpointStage::BeforeSend)
             .await
         {
-            if let Some(snapshot) = snapshot {
-                *session = snapshot;
-            }
+            *session = snapshot;
             return Err(error.into());
         }
         let query = [
