@@ -402,3 +402,42 @@ async fn an_exchange_answer_of_another_shape_never_shows_the_customers_token() {
     let saved = serde_json::to_string(&session).unwrap();
     assert!(!saved.contains(token), "{saved}");
 }
+
+/// A saved session in `AwaitingSignup` with the exchange marked in flight
+/// loads (the state allows the step), but no path of the crate writes it
+/// and none settles it: with a token held, the reconcile applies
+/// `SignupCodeExchanged` to `AwaitingSignup`, an illegal transition, and
+/// the marker stays — every reconcile (and every fleet turn) fails the
+/// same way. Loading must refuse it, or reconciling must settle it.
+#[tokio::test]
+async fn a_saved_exchange_marker_without_a_finished_signup_is_refused_or_settled() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "GET",
+        &exchange_path(),
+        ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"),
+        1,
+    )
+    .await;
+    let tokens = Arc::new(InMemoryTokens::new());
+    let client = route_client(&server, &tokens);
+    let mut session = es_session();
+    assert!(client
+        .exchange_signup_code(&mut session, &signup(CODE))
+        .await
+        .is_err());
+    let mut json = serde_json::to_value(&session).unwrap();
+    assert!(json.get("in_flight").is_some(), "{json}");
+    json["state"] = json!({"state": "awaiting_signup"});
+    let Ok(mut loaded) = serde_json::from_value::<PortingSession>(json) else {
+        return; // refused on load: fine
+    };
+    tokens.insert(BusinessId::new(BUSINESS).unwrap(), CUSTOMER_TOKEN);
+    let settled = client.reconcile(&mut loaded).await;
+    assert!(
+        settled.is_ok() && loaded.in_flight().is_none(),
+        "{settled:?}, marker {:?}",
+        loaded.in_flight()
+    );
+}
