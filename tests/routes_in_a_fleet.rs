@@ -8,8 +8,8 @@ use std::sync::Arc;
 use common::*;
 use serde_json::json;
 use waba_porting::{
-    AppId, AppSecret, BusinessId, Fleet, InMemoryStore, InMemoryTokens, PhoneNumber,
-    PortingClient, PortingSession, RetryPolicy, SolutionId, StateName, WabaId,
+    AppId, AppSecret, BusinessId, Fleet, InMemoryStore, InMemoryTokens, PhoneNumber, PortingClient,
+    PortingSession, RetryPolicy, SolutionId, StateName, WabaId,
 };
 use wiremock::{MockServer, ResponseTemplate};
 
@@ -85,5 +85,8 @@ async fn a_fleet_reads_a_pending_migration_intent_the_customer_may_have_accepted
             .map(|s| (s.state, s.outcome.label()))
             .collect::<Vec<_>>()
     );
-    assert_ne!(report.sessions[0].state, StateName::AwaitingIntentAcceptance);
+    assert_ne!(
+        report.sessions[0].state,
+        StateName::AwaitingIntentAcceptance
+    );
 }

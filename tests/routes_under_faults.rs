@@ -256,8 +256,14 @@ fn a_saved_session_whose_destination_waba_disagrees_with_its_state_is_refused() 
     for (what, json) in [
         ("a programmatic session with a destination", programmatic),
         ("an intent not set yet with a destination", draft),
-        ("an accepted intent with another destination", accepted_elsewhere),
-        ("a ready destination the session does not name", ready_without),
+        (
+            "an accepted intent with another destination",
+            accepted_elsewhere,
+        ),
+        (
+            "a ready destination the session does not name",
+            ready_without,
+        ),
         ("an embedded signup with a destination", signup_with),
     ] {
         let loaded = serde_json::from_value::<PortingSession>(json.clone());
@@ -439,5 +445,53 @@ async fn a_saved_exchange_marker_without_a_finished_signup_is_refused_or_settled
         settled.is_ok() && loaded.in_flight().is_none(),
         "{settled:?}, marker {:?}",
         loaded.in_flight()
+    );
+}
+
+/// A checkpoint that refuses every save.
+#[derive(Debug)]
+struct RefusingCheckpoint;
+
+#[waba_porting::async_trait]
+impl waba_porting::Checkpoint for RefusingCheckpoint {
+    async fn save(
+        &self,
+        _session: &PortingSession,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Err("the store is down".into())
+    }
+}
+
+/// The write-ahead save before the exchange fails: nothing was sent, and
+/// the session must be as it was (`AwaitingSignup`, the customer's popup
+/// result still to hand in). The snapshot it is put back to is taken after
+/// `apply(SignupFinished)`, so the session is left `SignupFinished` with no
+/// marker and no code: "exchange the code now" (us), with no code anywhere.
+#[tokio::test]
+async fn a_failed_save_before_the_exchange_leaves_the_session_as_it_was() {
+    let server = MockServer::start().await;
+    let tokens = Arc::new(InMemoryTokens::new());
+    let client = PortingClient::builder()
+        .access_token(TOKEN)
+        .app_credentials(AppId::new(APP_ID).unwrap(), AppSecret::new(APP_SECRET))
+        .token_provider(Arc::clone(&tokens))
+        .base_url(server.uri())
+        .retry_policy(RetryPolicy::none())
+        .checkpoint(RefusingCheckpoint)
+        .build()
+        .unwrap();
+    let mut session = es_session();
+    let before = serde_json::to_value(&session).unwrap();
+    let err = client
+        .exchange_signup_code(&mut session, &signup(CODE))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Checkpoint(_)), "{err:?}");
+    assert!(requests(&server).await.is_empty());
+    assert_eq!(
+        serde_json::to_value(&session).unwrap(),
+        before,
+        "next: {:?}",
+        session.next_action()
     );
 }
