@@ -192,6 +192,28 @@ enum MaybeTransition {
     Unknown(serde::de::IgnoredAny),
 }
 
+/// Whether a saved session's destination WABA fits its route and state:
+/// only a solution migration has one, from the customer's acceptance on
+/// (and the state that names it names the same).
+fn destination_fits(route: &Route, state: &PortingState, destination: Option<&WabaId>) -> bool {
+    if !matches!(route, Route::SolutionMigration { .. }) {
+        return destination.is_none();
+    }
+    let base = state.resume_point();
+    if let Some(named) = base.destination_waba_id() {
+        return destination == Some(named);
+    }
+    match base {
+        PortingState::IntentDraft | PortingState::AwaitingIntentAcceptance { .. } => {
+            destination.is_none()
+        }
+        // Declined before acceptance, or rejected after it.
+        PortingState::Rejected { .. } => true,
+        // Past the move into the destination.
+        _ => destination.is_some(),
+    }
+}
+
 impl TryFrom<RawSession> for PortingSession {
     type Error = InvalidSession;
 
@@ -204,12 +226,22 @@ impl TryFrom<RawSession> for PortingSession {
                 });
             }
         }
+        if !destination_fits(&raw.route, &raw.state, raw.destination_waba_id.as_ref()) {
+            return Err(InvalidSession::ImpossibleDestination {
+                state: raw.state.name(),
+                route: raw.route.as_str(),
+            });
+        }
         if let Some(flight) = &raw.in_flight {
             let code_params_missing = flight.operation == Operation::RequestCode
                 && (flight.method.is_none() || flight.language.is_none());
+            // An exchange is under way only once the popup named the number.
+            let exchange_without_signup = flight.operation == Operation::ExchangeSignupCode
+                && raw.state.name() != StateName::SignupFinished;
             if !flight.operation.has_side_effect()
                 || !raw.state.allows(flight.operation)
                 || code_params_missing
+                || exchange_without_signup
             {
                 return Err(InvalidSession::ImpossibleInFlight {
                     step: flight.operation,

@@ -99,6 +99,11 @@ impl SignupResult {
     /// or cannot be read.
     pub fn from_event(code: SignupCode, event: &[u8]) -> Result<Self, SignupEventError> {
         match SignupEvent::parse(event)? {
+            // A coexistence onboarding (the number stays on the WhatsApp
+            // Business app) or an API-access grant moves no number.
+            SignupEvent::Finished { event, .. } if !moves_a_number(&event) => {
+                Err(SignupEventError::NotAFinish { event })
+            }
             SignupEvent::Finished {
                 waba_id,
                 phone_number_id: Some(phone_number_id),
@@ -122,6 +127,17 @@ impl SignupResult {
             SignupEvent::Other { event } => Err(SignupEventError::NotAFinish { event }),
         }
     }
+}
+
+/// Whether a finish event leaves a Cloud API number to register: `FINISH`,
+/// `FINISH_ONLY_WABA` (no number: told apart later) and
+/// `FINISH_OBO_MIGRATION`; not `FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING`
+/// (coexistence) or `FINISH_GRANT_ONLY_API_ACCESS`.
+fn moves_a_number(event: &str) -> bool {
+    matches!(
+        event,
+        "FINISH" | "FINISH_ONLY_WABA" | "FINISH_OBO_MIGRATION"
+    )
 }
 
 /// The popup's session info event (`type` `WA_EMBEDDED_SIGNUP`).
@@ -266,8 +282,10 @@ pub enum SignupEventError {
         /// The event as sent.
         event: String,
     },
-    /// Another event (`ERROR`, …).
-    #[error("the Embedded Signup event {event} is not a finish")]
+    /// Another event (`ERROR`, …), or a finish that moves no Cloud API
+    /// number (`FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING`,
+    /// `FINISH_GRANT_ONLY_API_ACCESS`).
+    #[error("the Embedded Signup event {event} is not a finish that moves a number")]
     NotAFinish {
         /// The event as sent.
         event: String,
@@ -301,6 +319,18 @@ mod tests {
             SignupResult::from_event(code(), only_waba),
             Err(SignupEventError::NoPhoneNumber { .. })
         ));
+        for other in [
+            "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING",
+            "FINISH_GRANT_ONLY_API_ACCESS",
+        ] {
+            let event = format!(
+                r#"{{"data":{{"phone_number_id":"1065","waba_id":"5241"}},"type":"WA_EMBEDDED_SIGNUP","event":"{other}"}}"#
+            );
+            assert!(matches!(
+                SignupResult::from_event(code(), event.as_bytes()),
+                Err(SignupEventError::NotAFinish { .. })
+            ));
+        }
         for bad in [
             &b""[..],
             b"<html>",

@@ -1017,6 +1017,16 @@ pub enum InvalidSession {
         /// The step it claims was refused.
         step: Operation,
     },
+    /// A destination WABA the route and state cannot have: only a
+    /// solution migration has one, once the customer accepted, and it is
+    /// the one its state names.
+    #[error("a {route} session in {state} cannot have that destination WABA")]
+    ImpossibleDestination {
+        /// The state.
+        state: StateName,
+        /// The session's route.
+        route: &'static str,
+    },
     /// A state of another route: a session of one route never reaches the
     /// states before the number is in the WABA of another.
     #[error("a session of the {route} route cannot be {state}")]

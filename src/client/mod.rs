@@ -335,12 +335,20 @@ impl PortingClient {
     /// this by itself first; call it to know where a reloaded session stands
     /// before asking anybody to act.
     ///
+    /// Two steps of the other routes cannot be read back: an Embedded
+    /// Signup code exchange is settled by asking the token provider (a
+    /// token held: done; else the customer finishes the popup again), and
+    /// a migration intent whose answer was lost is set again (Meta offers
+    /// no look-up; a pending intent is answered with itself).
+    ///
     /// # Errors
     /// The read's errors; the marker stays set, so a later call tries again.
     pub async fn reconcile(&self, session: &mut PortingSession) -> Result<StateName, Error> {
         let client = self.for_session(session);
         loop {
-            let result = client.reconcile_within(session, &client.deadline()).await;
+            let result = client
+                .reconcile_within(session, &client.deadline(), true)
+                .await;
             if let ControlFlow::Break(result) = client.after_call(result).await {
                 return result;
             }
@@ -348,16 +356,22 @@ impl PortingClient {
     }
 
     /// [`reconcile`](Self::reconcile), its waits ending by `deadline`.
+    /// `may_send`: whether a step that cannot be read back may be sent
+    /// again (never from `refresh`, which only reads).
     async fn reconcile_within(
         &self,
         session: &mut PortingSession,
         deadline: &Deadline,
+        may_send: bool,
     ) -> Result<StateName, Error> {
         match session.in_flight().map(|flight| flight.operation) {
             Some(Operation::ExchangeSignupCode) => return self.reconcile_exchange(session).await,
             // Meta offers no way to look an intent up: the request is made
             // again (a pending intent is answered with itself).
-            Some(Operation::SetMigrationIntent) => return self.set_intent(session).await,
+            Some(Operation::SetMigrationIntent) if may_send => {
+                return self.set_intent(session).await
+            }
+            Some(Operation::SetMigrationIntent) => return Ok(session.state().name()),
             _ => {}
         }
         if let Some(flight) = session.in_flight().cloned() {
@@ -423,7 +437,7 @@ impl PortingClient {
         // One deadline for the whole call: the settling read and this one.
         let deadline = self.deadline();
         let deadline = &deadline;
-        self.reconcile_within(session, deadline).await?;
+        self.reconcile_within(session, deadline, false).await?;
         let Some(id) = session.state().phone_number_id().cloned() else {
             return Ok(None);
         };
@@ -487,7 +501,7 @@ impl PortingClient {
     ) -> Result<ReadinessReport, Error> {
         let client = self.for_session(session);
         loop {
-            let trace = Trace::call(Operation::ReadWaba, session.waba_id().as_str());
+            let trace = Trace::call(Operation::ReadWaba, session.target_waba_id().as_str());
             let result = trace.run(client.readiness(session)).await;
             trace.finish(1, None, &result);
             if let ControlFlow::Break(result) = client.after_call(result).await {
@@ -499,7 +513,9 @@ impl PortingClient {
     /// [`check_readiness`](Self::check_readiness)'s reads.
     async fn readiness(&self, session: &PortingSession) -> Result<ReadinessReport, Error> {
         let deadline = &self.deadline();
-        let waba = session.waba_id().as_str();
+        // The WABA the number moves into (a solution migration's new one
+        // once the customer accepted).
+        let waba = session.target_waba_id().as_str();
         let operation = Operation::ListSubscribedApps;
         let response = self.send(operation, waba, &[], None, deadline).await?;
         let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;

@@ -107,16 +107,13 @@ impl PortingClient {
             .into());
         };
         let key = CredentialKey::of(session);
-        if let Some(flight) = session.in_flight().filter(|f| f.operation == operation) {
-            let _ = flight;
-            if provider.token(&key).await.is_ok() {
-                // The earlier exchange stored the token before it stopped.
-                return self
-                    .record_success(session, operation, StepOutcome::SignupCodeExchanged)
-                    .await;
-            }
-            // Its code is spent (or dead: codes live 30 s); this code is a
-            // new request.
+        // An earlier exchange whose outcome is unknown: its code is spent
+        // (or dead: codes live 30 s). This code is a new request, and its
+        // token replaces whatever the provider holds.
+        if session
+            .in_flight()
+            .is_some_and(|flight| flight.operation == operation)
+        {
             session.settle(true);
         }
         let finished = match session.state() {
@@ -165,7 +162,15 @@ impl PortingClient {
                     .filter(|token| !token.is_empty())
                     .ok_or_else(|| wire::shape_error(operation, &response))
             })
-            .map_err(|error| error.redacting_sent(&sent));
+            .map_err(|error| match error.redacting_sent(&sent) {
+                // A token endpoint's answer is never kept: it may hold the
+                // customer's token in a shape nobody documented.
+                Error::UnexpectedResponse(mut unexpected) => {
+                    unexpected.forget_body();
+                    Error::UnexpectedResponse(unexpected)
+                }
+                other => other,
+            });
         let token = match answer {
             Ok(token) => token,
             Err(error) => return Err(self.record_failure(session, operation, error).await),
@@ -186,9 +191,12 @@ impl PortingClient {
         session: &mut PortingSession,
     ) -> Result<StateName, Error> {
         let operation = Operation::ExchangeSignupCode;
+        // A marker outside `SignupFinished` (a session saved by another
+        // version, or edited) settles to the popup.
+        let finished = matches!(session.state(), PortingState::SignupFinished { .. });
         let held = match &self.inner.tokens {
-            Some(provider) => provider.token(&CredentialKey::of(session)).await.is_ok(),
-            None => false,
+            Some(provider) if finished => provider.token(&CredentialKey::of(session)).await.is_ok(),
+            _ => false,
         };
         let outcome = if held {
             StepOutcome::SignupCodeExchanged
@@ -308,8 +316,11 @@ impl PortingClient {
             Ok(Sharing::Invalid) => "the customer's business token is not valid \
                  (debug_token: is_valid false): the customer finishes the popup again"
                 .to_owned(),
+            // Recorded as the step's (the check has no state of its own).
             Err(error) => {
-                return Err(self.record_failure(session, operation, error).await);
+                return Err(self
+                    .record_failure(session, Operation::SubscribeApp, error)
+                    .await);
             }
         };
         let graph = GraphError {

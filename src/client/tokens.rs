@@ -235,7 +235,7 @@ impl PortingClient {
         app_token.ok_or_else(|| {
             TokenError::new(
                 TokenErrorKind::Missing,
-                "the sharing check (debug_token) needs the client's static access token or the                  app's credentials (PortingClientBuilder::app_credentials)",
+                "the sharing check (debug_token) needs the client's static access token or the app's credentials (PortingClientBuilder::app_credentials)",
             )
             .into()
         })

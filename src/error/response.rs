@@ -75,6 +75,11 @@ impl UnexpectedResponse {
         }
     }
 
+    /// Drops the snippet: the answer of a token endpoint may hold a token.
+    pub(crate) fn forget_body(&mut self) {
+        self.snippet.clear();
+    }
+
     /// Masks what the request carried (`secrets`) in the snippet.
     pub(crate) fn redact_sent(&mut self, secrets: &[&str]) {
         crate::secret::redact_sent(&mut self.snippet, secrets);

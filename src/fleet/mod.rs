@@ -1094,8 +1094,13 @@ fn settled(session: &PortingSession) -> Option<SessionOutcome> {
         _ => {
             let next = session.next_action();
             let person = matches!(next.actor, Actor::Customer | Actor::PreviousProvider);
-            // A code to verify is an input question, not a stop.
-            let asks_for_input = matches!(next.action, NextAction::VerifyCode);
+            // A code to verify is an input question, not a stop; a pending
+            // migration intent is read (the customer may have accepted),
+            // spaced by its `not_before`.
+            let asks_for_input = matches!(
+                next.action,
+                NextAction::VerifyCode | NextAction::AcceptMigrationIntent
+            );
             (person && !asks_for_input).then_some(SessionOutcome::Waiting { next, error: None })
         }
     }
