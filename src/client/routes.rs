@@ -64,11 +64,13 @@ impl PortingClient {
     /// [`AwaitingSignup`](PortingState::AwaitingSignup) and the customer
     /// finishes the popup again.
     ///
-    /// A process that stops after sending leaves the exchange in flight.
-    /// The next call (with a new popup's code) first asks the provider:
-    /// a token stored for the session's key settles it as done; otherwise
-    /// the spent code is given up and the new one exchanged (a new code is
-    /// a new request, not a repeat).
+    /// A process that stops after sending leaves the exchange in flight;
+    /// the spent code is never sent again. [`reconcile`](Self::reconcile)
+    /// settles it by asking the provider (a token held for the session's
+    /// key: done, and the sharing check that follows proves it fits;
+    /// otherwise the customer finishes the popup again), and a call with a
+    /// new popup's code exchanges that code (a new request, not a repeat),
+    /// its token replacing whatever the provider held.
     ///
     /// # Errors
     /// [`ValidationError::SignupForAnotherSession`] when the result names
