@@ -99,6 +99,7 @@
 //!   array, and `BUSINESS_VERIFICATION_STATUS_UPDATE` are as BSPs relay
 //!   them (e.g. <https://developer.8x8.com/connect/docs/whatsapp-account-update-webhook>).
 
+mod apply;
 mod change_id;
 mod error;
 mod event;
@@ -109,6 +110,9 @@ mod secret;
 mod signature;
 mod value;
 
+pub use apply::{
+    apply_delivery, ChangeOutcome, DeliveryOutcome, EventEffect, SessionEffect, APPLY_ATTEMPTS,
+};
 pub use change_id::{ChangeId, InvalidChangeId};
 pub use error::{HandshakeRefusal, WebhookError, WebhookErrorKind};
 pub use event::{Change, Delivery, Entry, Lenient, WHATSAPP_BUSINESS_ACCOUNT};
