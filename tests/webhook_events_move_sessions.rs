@@ -697,3 +697,65 @@ impl ApplyCopy for PortingSession {
         self.clone().apply_event(change, at(9))
     }
 }
+
+// ---------------------------------------------------------------------------
+// A step Meta refused until someone acts goes again at once.
+
+/// Register refused until someone acts (133000; the fleet holds it for
+/// `recheck_after`, ten minutes). Meta's `account_review_update` APPROVED
+/// for the WABA wakes the session: the next pass reads the number, then
+/// sends the register again without waiting for the recheck.
+#[cfg(feature = "simulator")]
+#[tokio::test(flavor = "current_thread")]
+async fn an_approval_lifts_the_wait_on_a_step_refused_until_someone_acts() {
+    use common::wire::{json_answer, pin, verified_session, Wire};
+    use waba_porting::simulator::Scenario;
+    use waba_porting::Operation;
+
+    let sim = Scenario::happy_path().build();
+    sim.log_requests(false);
+    let session = verified_session(&sim).await;
+    let key = SessionKey::of(&session);
+    let store: Arc<dyn SessionStore> = Arc::new(InMemoryStore::new());
+    queue(store.as_ref(), session.clone()).await;
+    let wire = Wire::new(&sim, |operation, n| {
+        (operation == Operation::Register && n == 1).then(|| {
+            json_answer(
+                400,
+                r#"{"error":{"message":"(#133000) Previous deregistration failed","type":"OAuthException","code":133000,"fbtrace_id":"AbC"}}"#,
+            )
+        })
+    });
+    let client = sim.client_builder().transport(wire.clone());
+    let fleet = Fleet::builder(client, Arc::clone(&store))
+        .inputs(sim.customers(pin()))
+        .build()
+        .unwrap();
+    fleet.resume().await.unwrap();
+    assert_eq!(wire.sent(Operation::Register), 1, "refused once");
+    sim.advance(Duration::from_secs(60));
+    fleet.resume().await.unwrap();
+    assert_eq!(wire.sent(Operation::Register), 1, "held for the recheck");
+
+    let time = unix(sim.now());
+    let body = envelope(
+        session.waba_id().as_str(),
+        time,
+        json!([{"field": "account_review_update", "value": {"decision": "APPROVED"}}]),
+    );
+    let applied = fleet
+        .apply_webhook(&receive(&receiver(), &body))
+        .await
+        .unwrap();
+    assert_eq!(
+        effects(&applied),
+        vec![EventEffect::Woken(EventMeaning::Progress)]
+    );
+    sim.advance(Duration::from_secs(1));
+    let report = fleet.resume().await.unwrap();
+    assert_eq!(report.progress.registered, 1, "{}", report.progress);
+    assert_eq!(wire.sent(Operation::Register), 2);
+    let done = store.load(&key).await.unwrap().unwrap();
+    assert_eq!(done.state().name(), StateName::Registered);
+    assert_eq!(done.woken_at(), None);
+}
