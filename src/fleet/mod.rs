@@ -792,7 +792,12 @@ impl Fleet {
         // go again at once. The intent of a solution migration is read by
         // its own step below.
         let woken = session.events().pending_wake();
-        if woken.is_some() && session.in_flight().is_none() && reads_number_when_woken(session) {
+        let due = session.is_due(self.client.clock().now());
+        if woken.is_some()
+            && due
+            && session.in_flight().is_none()
+            && reads_number_when_woken(session)
+        {
             if let Err(error) = self.keep_lease(key).await {
                 return error;
             }

@@ -84,6 +84,19 @@
 //! kept in `extra`, an unknown enum value in the enum's `Other`, an id or
 //! number that fails validation as sent ([`Lenient`]) — never an error.
 //!
+//! ## Applying events to sessions
+//!
+//! [`PortingSession::apply_event`](crate::PortingSession::apply_event)
+//! decides what one change means for one session ([`EventEffect`]): not
+//! about it, ignored, a duplicate, stale, recorded for the operator, or a
+//! wake — the next fleet pass reads Meta before any step, so a webhook
+//! never moves a session past a step by itself. [`apply_delivery`] (or
+//! [`Fleet::apply_webhook`](crate::Fleet::apply_webhook)) applies a
+//! delivery to a store's unfinished sessions, saving each one it changed
+//! compare-and-swap on its revision; when its [`DeliveryOutcome`] is not
+//! [complete](DeliveryOutcome::is_complete), [`forget`](WebhookReceiver::forget)
+//! the delivery and answer 503 so that Meta retries.
+//!
 //! ## Sources
 //!
 //! - The handshake and the signature: Meta, *Webhooks — Getting Started*,
