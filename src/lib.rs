@@ -162,6 +162,7 @@ mod retry_policy;
 mod route;
 mod secret;
 mod session;
+mod session_events;
 mod signup;
 #[cfg(feature = "simulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "simulator")))]
@@ -213,6 +214,7 @@ pub use session::{
     Counters, InFlight, LastFailure, NextAction, NextStep, PortingSession, Transition,
     CODE_LIFETIME, HISTORY_LIMIT, REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
 };
+pub use session_events::{EventMeaning, EventNote, EVENT_MEMORY, EVENT_NOTES_LIMIT};
 pub use signup::{SignupCode, SignupEvent, SignupEventError, SignupResult};
 pub use state::{
     IllegalTransition, IntentProgress, InvalidSession, NumberGone, Observed, PortingState,

@@ -14,6 +14,7 @@ use crate::operation::Operation;
 use crate::params::{CodeMethod, Language};
 use crate::phone::PhoneNumber;
 use crate::route::Route;
+use crate::session_events::{EventLog, EventNote, MaybeEventLog};
 use crate::state::{
     IllegalTransition, InvalidSession, Observed, PortingState, RejectionReason, StateName,
     StepOutcome,
@@ -123,6 +124,8 @@ pub struct PortingSession {
     #[serde(skip_serializing_if = "Counters::is_zero")]
     counters: Counters,
     history: Vec<Transition>,
+    #[serde(default, skip_serializing_if = "EventLog::is_empty")]
+    events: EventLog,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -169,6 +172,8 @@ struct RawSession {
     counters: Counters,
     #[serde(default)]
     history: Vec<MaybeTransition>,
+    #[serde(default)]
+    events: Option<MaybeEventLog>,
 }
 
 /// A last failure this version can read, or one a newer version wrote (an
@@ -282,6 +287,7 @@ impl TryFrom<RawSession> for PortingSession {
             },
             counters,
             history,
+            events: raw.events.map(MaybeEventLog::into_log).unwrap_or_default(),
         };
         session.trim_history();
         Ok(session)
@@ -808,6 +814,7 @@ impl PortingSession {
             last_failure: None,
             counters: Counters::default(),
             history: Vec::new(),
+            events: EventLog::default(),
         }
     }
 
@@ -1140,6 +1147,8 @@ impl PortingSession {
         at: Timestamp,
     ) -> Result<&PortingState, IllegalTransition> {
         let next = self.state.next_state(&outcome, at)?;
+        // Meta answered (a step, or a read): a wake a webhook left is done.
+        self.events.clear_wake();
         // Meta answered a code (or a read settled a verify): the customer
         // answered every code request so far. A verify never sent answers
         // none.
@@ -1277,6 +1286,36 @@ impl PortingSession {
     /// the port starts over. The register budget keeps the call.
     pub fn forget_in_flight(&mut self) -> Option<InFlight> {
         self.in_flight.take()
+    }
+
+    /// The webhook events applied to this session that meant something
+    /// for the port (feature `webhooks`: `PortingSession::apply_event`),
+    /// the newest [`EVENT_NOTES_LIMIT`](crate::EVENT_NOTES_LIMIT), oldest
+    /// first: what Meta said happened (a WABA shared or deleted, a ban, a
+    /// review), for the operator.
+    pub fn event_notes(&self) -> &[EventNote] {
+        self.events.notes()
+    }
+
+    /// When a webhook event woke the session, if Meta has not been read
+    /// since (any outcome recorded, a read included, clears it): a
+    /// [`Fleet`](crate::Fleet) reads the session's number or migration
+    /// intent on its next pass, and sends a step Meta refused until
+    /// someone acts again without waiting for
+    /// [`recheck_after`](crate::FleetBuilder::recheck_after).
+    pub fn woken_at(&self) -> Option<Timestamp> {
+        self.events.pending_wake().map(|wake| wake.at)
+    }
+
+    /// The session's memory of webhook events.
+    pub(crate) fn events(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// The session's memory of webhook events, to record one.
+    #[cfg_attr(not(feature = "webhooks"), allow(dead_code))]
+    pub(crate) fn events_mut(&mut self) -> &mut EventLog {
+        &mut self.events
     }
 
     /// Records that no retry makes sense before `until`.

@@ -503,6 +503,36 @@ impl Fleet {
         }
     }
 
+    /// Applies a webhook delivery to the store's sessions it concerns
+    /// ([`apply_delivery`](crate::webhook::apply_delivery), at this
+    /// fleet's clock): a session whose person likely acted is woken, and
+    /// the next [`resume`](Self::resume) reads Meta for it at once instead
+    /// of at its next poll. Changes nothing twice: a copy of a change, or
+    /// an older one, is refused per session.
+    ///
+    /// ```ignore
+    /// match receiver.receive(signature, &body) {
+    ///     Ok(delivery) => match fleet.apply_webhook(&delivery).await {
+    ///         Ok(applied) if applied.is_complete() => 200,
+    ///         // A session was held or the store failed: Meta retries.
+    ///         _ => { receiver.forget(&delivery); 503 }
+    ///     },
+    ///     Err(e) => e.http_status(),
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// The store could not list its sessions (nothing was applied).
+    #[cfg(feature = "webhooks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+    pub async fn apply_webhook(
+        &self,
+        delivery: &crate::webhook::Delivery,
+    ) -> Result<crate::webhook::DeliveryOutcome, StoreError> {
+        let now = self.client.clock().now();
+        crate::webhook::apply_delivery(self.settings.store.as_ref(), delivery, now).await
+    }
+
     async fn drive<I>(&self, mut feed: Feed<I>) -> (FleetReport, Option<StoreError>)
     where
         I: ExactSizeIterator<Item = PortingSession>,
@@ -756,6 +786,31 @@ impl Fleet {
         key: &SessionKey,
         session: &mut PortingSession,
     ) -> SessionOutcome {
+        // A webhook said someone likely acted: read the number before
+        // anything (a wait for a person ends only when the read shows the
+        // number past it), and let a step Meta refused until someone acts
+        // go again at once. The intent of a solution migration is read by
+        // its own step below.
+        let woken = session.events().pending_wake();
+        let due = session.is_due(self.client.clock().now());
+        if woken.is_some()
+            && due
+            && session.in_flight().is_none()
+            && reads_number_when_woken(session)
+        {
+            if let Err(error) = self.keep_lease(key).await {
+                return error;
+            }
+            if let Err(error) = self.client.refresh(session).await {
+                if superseded(&error).is_some() {
+                    let now = self.client.clock().now();
+                    return self.after_failure(session, error, now);
+                }
+            }
+        }
+        let progress_since = woken
+            .filter(|wake| wake.meaning == crate::session_events::EventMeaning::Progress)
+            .map(|wake| wake.at);
         for _ in 0..MAX_STEPS_PER_RUN {
             if let Some(outcome) = settled(session) {
                 return outcome;
@@ -768,7 +823,8 @@ impl Fleet {
             if next.not_before.is_some_and(|until| until > now) {
                 return SessionOutcome::Waiting { next, error: None };
             }
-            if let Some(next) = self.refused_until_someone_acts(session, next, now) {
+            if let Some(next) = self.refused_until_someone_acts(session, next, now, progress_since)
+            {
                 return SessionOutcome::Waiting { next, error: None };
             }
             if let Err(outcome) = self.keep_lease(key).await {
@@ -910,6 +966,15 @@ impl Fleet {
     }
 }
 
+/// Whether a woken session is read by [`PortingClient::refresh`] first:
+/// it has a number id, and is not an Embedded Signup whose popup result
+/// (only the page's code moves it) is still to be exchanged.
+fn reads_number_when_woken(session: &PortingSession) -> bool {
+    !matches!(session.state(), PortingState::SignupFinished { .. })
+        && session.state().phone_number_id().is_some()
+        && !session.is_finished()
+}
+
 /// Whether a verify's result is Meta's verdict on the code: accepted (the
 /// step succeeded, or the number read showed it verified), or refused as
 /// wrong or expired. Anything else (a rate limit, a lost answer, a wait)
@@ -977,6 +1042,7 @@ impl Fleet {
         session: &PortingSession,
         mut next: crate::session::NextStep,
         now: Timestamp,
+        progress_since: Option<Timestamp>,
     ) -> Option<crate::session::NextStep> {
         if session.in_flight().is_some() || matches!(next.action, NextAction::Reconcile { .. }) {
             return None;
@@ -994,6 +1060,10 @@ impl Fleet {
             return None;
         };
         if *operation != step || kind.recovery() != crate::actor::Recovery::AfterAction {
+            return None;
+        }
+        // A webhook since the refusal says someone acted: try again now.
+        if progress_since.is_some_and(|woken| woken >= last.at) {
             return None;
         }
         let again = last.at.saturating_add(self.settings.recheck_after);
@@ -1094,9 +1164,9 @@ fn settled(session: &PortingSession) -> Option<SessionOutcome> {
         _ => {
             let next = session.next_action();
             let person = matches!(next.actor, Actor::Customer | Actor::PreviousProvider);
-            // A code to verify is an input question, not a stop; a pending
-            // migration intent is read (the customer may have accepted),
-            // spaced by its `not_before`.
+            // A code to verify is an input question, not a stop; an intent
+            // the customer may have accepted is read (the client spaces
+            // the reads of a pending one; a webhook wakes it at once).
             let asks_for_input = matches!(
                 next.action,
                 NextAction::VerifyCode | NextAction::AcceptMigrationIntent

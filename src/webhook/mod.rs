@@ -84,6 +84,19 @@
 //! kept in `extra`, an unknown enum value in the enum's `Other`, an id or
 //! number that fails validation as sent ([`Lenient`]) — never an error.
 //!
+//! ## Applying events to sessions
+//!
+//! [`PortingSession::apply_event`](crate::PortingSession::apply_event)
+//! decides what one change means for one session ([`EventEffect`]): not
+//! about it, ignored, a duplicate, stale, recorded for the operator, or a
+//! wake — the next fleet pass reads Meta before any step, so a webhook
+//! never moves a session past a step by itself. [`apply_delivery`] (or
+//! [`Fleet::apply_webhook`](crate::Fleet::apply_webhook)) applies a
+//! delivery to a store's unfinished sessions, saving each one it changed
+//! compare-and-swap on its revision; when its [`DeliveryOutcome`] is not
+//! [complete](DeliveryOutcome::is_complete), [`forget`](WebhookReceiver::forget)
+//! the delivery and answer 503 so that Meta retries.
+//!
 //! ## Sources
 //!
 //! - The handshake and the signature: Meta, *Webhooks — Getting Started*,
@@ -99,6 +112,7 @@
 //!   array, and `BUSINESS_VERIFICATION_STATUS_UPDATE` are as BSPs relay
 //!   them (e.g. <https://developer.8x8.com/connect/docs/whatsapp-account-update-webhook>).
 
+mod apply;
 mod change_id;
 mod error;
 mod event;
@@ -109,6 +123,9 @@ mod secret;
 mod signature;
 mod value;
 
+pub use apply::{
+    apply_delivery, ChangeOutcome, DeliveryOutcome, EventEffect, SessionEffect, APPLY_ATTEMPTS,
+};
 pub use change_id::{ChangeId, InvalidChangeId};
 pub use error::{HandshakeRefusal, WebhookError, WebhookErrorKind};
 pub use event::{Change, Delivery, Entry, Lenient, WHATSAPP_BUSINESS_ACCOUNT};
