@@ -49,6 +49,16 @@ pub(crate) struct CallsWire {
     verify_code: u32,
     register: u32,
     read: u32,
+    #[serde(default)]
+    exchange_signup_code: u32,
+    #[serde(default)]
+    read_token_scopes: u32,
+    #[serde(default)]
+    subscribe_app: u32,
+    #[serde(default)]
+    set_migration_intent: u32,
+    #[serde(default)]
+    read_migration_intent: u32,
 }
 
 impl From<CallCounts> for CallsWire {
@@ -59,6 +69,11 @@ impl From<CallCounts> for CallsWire {
             verify_code: c.verify_code,
             register: c.register,
             read: c.read,
+            exchange_signup_code: c.exchange_signup_code,
+            read_token_scopes: c.read_token_scopes,
+            subscribe_app: c.subscribe_app,
+            set_migration_intent: c.set_migration_intent,
+            read_migration_intent: c.read_migration_intent,
         }
     }
 }
@@ -71,6 +86,11 @@ impl From<CallsWire> for CallCounts {
             verify_code: c.verify_code,
             register: c.register,
             read: c.read,
+            exchange_signup_code: c.exchange_signup_code,
+            read_token_scopes: c.read_token_scopes,
+            subscribe_app: c.subscribe_app,
+            set_migration_intent: c.set_migration_intent,
+            read_migration_intent: c.read_migration_intent,
         }
     }
 }
