@@ -11,6 +11,15 @@
 //! [`Simulator::disable_two_step`], …), and faults can be injected for the
 //! next calls ([`Fault`]).
 //!
+//! Besides the programmatic route, it plays the Embedded Signup route (the
+//! customer finishes the popup: [`Simulator::finish_signup`]; the code
+//! exchange, `debug_token`, the customer's business token) and the
+//! Multi-Partner Solution migration route (`set_solution_migration_intent`,
+//! the intent's status, the customer's answer:
+//! [`Simulator::accept_migration_intent`]; the number's move into the WABA
+//! Meta creates, to a new phone number id); each behaviour cites the page
+//! of Meta's it follows.
+//!
 //! With the `sim-server` feature, `Simulator::serve` serves one world over
 //! loopback HTTP so that separate processes share it — each ports through
 //! it with a client of its own, and a `RemoteSimulator` reads call counts

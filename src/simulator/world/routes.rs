@@ -474,7 +474,7 @@ impl World {
     /// (100 "Migration intent cannot be set for solution in current
     /// state"), as is the solution the WABA is under already. After an
     /// intent was accepted or rejected, a new one is a new request.
-    pub(super) fn set_intent(
+    pub(crate) fn set_intent(
         &mut self,
         waba: &str,
         params: &Map<String, Value>,
