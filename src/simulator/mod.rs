@@ -62,6 +62,8 @@ mod remote;
 mod scenario;
 #[cfg(feature = "sim-server")]
 mod server;
+#[cfg(feature = "webhooks")]
+mod webhooks;
 mod world;
 
 use std::fmt;
@@ -83,6 +85,11 @@ pub use scenario::{
 #[cfg(feature = "sim-server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim-server")))]
 pub use server::{ServeOptions, ServedSimulator};
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub use webhooks::{
+    DeliveryOptions, WebhookDelivery, SIGNATURE_HEADER, SIMULATOR_PARTNER_BUSINESS,
+};
 pub use world::{
     CallCounts, CallSummary, MigrationIntent, MigrationIntentStatus, ServedRequest, SignupOptions,
 };

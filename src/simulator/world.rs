@@ -55,6 +55,7 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 mod routes;
 
+pub(crate) use self::routes::PartnerAdded;
 use self::routes::{CustomerToken, Intent, SignupGrant};
 pub use self::routes::{MigrationIntent, MigrationIntentStatus, SignupOptions};
 
@@ -376,6 +377,9 @@ pub(crate) struct World {
     intents: FxMap<String, Intent>,
     /// Requests by operation, over every number (and none).
     pub(crate) by_operation: FxMap<Operation, u32>,
+    /// Every WABA shared with our app (a popup finished, an intent
+    /// accepted): the `account_update` `PARTNER_ADDED` events, in order.
+    pub(crate) partner_added: Vec<PartnerAdded>,
 }
 
 impl World {
@@ -407,6 +411,7 @@ impl World {
             customer_tokens: FxMap::default(),
             intents: FxMap::default(),
             by_operation: FxMap::default(),
+            partner_added: Vec::new(),
         };
         world.faults.clone_from(&scenario.faults);
         world.add(&scenario, false);

@@ -79,6 +79,21 @@ pub(crate) struct Intent {
     pub(crate) order: usize,
 }
 
+/// A WABA shared with our app: an `account_update` `PARTNER_ADDED`
+/// event (Meta, *account_update webhook reference*: "WABA shared with a
+/// Solution Partner", sent when Embedded Signup completes and when a
+/// solution migration intent is accepted,
+/// <https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/account_update>).
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "webhooks"), allow(dead_code))]
+pub(crate) struct PartnerAdded {
+    pub(crate) waba: WabaId,
+    pub(crate) owner_business: BusinessId,
+    /// The solution it was onboarded through (a migration's destination).
+    pub(crate) solution: Option<SolutionId>,
+    pub(crate) at: Timestamp,
+}
+
 /// What the popup handed the page: the code and the assets.
 #[derive(Debug)]
 pub(crate) struct SignupIssued {
@@ -232,6 +247,14 @@ impl World {
         }
         let code = format!("AQD{}", self.rng.digits(40, true));
         let expires_at = self.now().saturating_add(SIGNUP_CODE_TTL);
+        if shares_waba {
+            self.partner_added.push(PartnerAdded {
+                waba: waba.clone(),
+                owner_business: business.clone(),
+                solution: None,
+                at: self.now(),
+            });
+        }
         self.signup_codes.insert(
             code.clone(),
             SignupGrant {
@@ -578,10 +601,16 @@ impl World {
         let destination = WabaId::trusted(self.rng.digits(15, true));
         self.insert_customer_waba(
             destination.clone(),
-            business,
-            Some(solution),
+            business.clone(),
+            Some(solution.clone()),
             Some(id.to_owned()),
         );
+        self.partner_added.push(PartnerAdded {
+            waba: destination.clone(),
+            owner_business: business,
+            solution: Some(solution),
+            at: self.now(),
+        });
         let intent = self.intents.get_mut(id)?;
         intent.status = MigrationIntentStatus::Accepted;
         intent.destination = Some(destination.clone());
