@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 
 use super::faults::Fault;
 use super::scenario::{Scenario, SCENARIO_NAMES};
-use super::world::{CallCounts, CallSummary};
+use super::world::{CallCounts, CallSummary, MigrationIntent, SignupOptions};
 use super::Simulator;
-use crate::ids::{BusinessId, WabaId};
+use crate::ids::{BusinessId, MigrationIntentId, WabaId};
 use crate::operation::Operation;
 use crate::params::CodeMethod;
 use crate::phone::PhoneNumber;
@@ -49,6 +49,16 @@ pub(crate) struct CallsWire {
     verify_code: u32,
     register: u32,
     read: u32,
+    #[serde(default)]
+    exchange_signup_code: u32,
+    #[serde(default)]
+    read_token_scopes: u32,
+    #[serde(default)]
+    subscribe_app: u32,
+    #[serde(default)]
+    set_migration_intent: u32,
+    #[serde(default)]
+    read_migration_intent: u32,
 }
 
 impl From<CallCounts> for CallsWire {
@@ -59,6 +69,11 @@ impl From<CallCounts> for CallsWire {
             verify_code: c.verify_code,
             register: c.register,
             read: c.read,
+            exchange_signup_code: c.exchange_signup_code,
+            read_token_scopes: c.read_token_scopes,
+            subscribe_app: c.subscribe_app,
+            set_migration_intent: c.set_migration_intent,
+            read_migration_intent: c.read_migration_intent,
         }
     }
 }
@@ -71,6 +86,11 @@ impl From<CallsWire> for CallCounts {
             verify_code: c.verify_code,
             register: c.register,
             read: c.read,
+            exchange_signup_code: c.exchange_signup_code,
+            read_token_scopes: c.read_token_scopes,
+            subscribe_app: c.subscribe_app,
+            set_migration_intent: c.set_migration_intent,
+            read_migration_intent: c.read_migration_intent,
         }
     }
 }
@@ -90,6 +110,76 @@ impl From<SummaryWire> for CallSummary {
             numbers: s.numbers,
             total: s.total.into(),
             max: s.max.into(),
+        }
+    }
+}
+
+/// How a popup finishes (`POST /_sim/numbers/{phone}/finish_signup`):
+/// [`SignupOptions`] on the wire.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignupOptionsWire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) shares_waba: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) waba: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) new_waba: Option<bool>,
+}
+
+impl SignupOptionsWire {
+    pub(crate) fn of(options: &SignupOptions) -> Self {
+        Self {
+            verified: options.verified,
+            shares_waba: options.shares_waba,
+            waba: options.waba.as_ref().map(|w| w.as_str().to_owned()),
+            new_waba: options.new_waba,
+        }
+    }
+
+    fn options(&self) -> Result<SignupOptions, Refusal> {
+        let mut options = SignupOptions::new();
+        options.verified = self.verified;
+        options.shares_waba = self.shares_waba;
+        options.new_waba = self.new_waba;
+        if let Some(id) = &self.waba {
+            options.waba = Some(waba(id)?);
+        }
+        Ok(options)
+    }
+}
+
+/// What the popup handed the page: the code (a secret) and the assets.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignupWire {
+    pub(crate) code: String,
+    pub(crate) waba_id: String,
+    pub(crate) phone_number_id: String,
+    pub(crate) business_id: Option<String>,
+}
+
+/// A migration intent as the world holds it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IntentWire {
+    pub(crate) id: String,
+    pub(crate) source_waba: String,
+    pub(crate) solution_id: String,
+    pub(crate) status: String,
+    pub(crate) destination_waba: Option<String>,
+}
+
+impl From<MigrationIntent> for IntentWire {
+    fn from(intent: MigrationIntent) -> Self {
+        Self {
+            id: intent.id.as_str().to_owned(),
+            source_waba: intent.source_waba.as_str().to_owned(),
+            solution_id: intent.solution_id.as_str().to_owned(),
+            status: intent.status.as_str().to_owned(),
+            destination_waba: intent.destination_waba.map(|w| w.as_str().to_owned()),
         }
     }
 }
@@ -485,6 +575,19 @@ fn waba(segment: &str) -> Result<WabaId, Refusal> {
     WabaId::new(segment).map_err(|_| Refusal::bad_request("not a WABA id"))
 }
 
+fn intent(segment: &str) -> Result<MigrationIntentId, Refusal> {
+    MigrationIntentId::new(segment).map_err(|_| Refusal::bad_request("not a migration intent id"))
+}
+
+/// No such intent, or (for an answer) not waiting for one.
+fn unknown_intent() -> Refusal {
+    Refusal::new(
+        404,
+        "unknown_intent",
+        "the world holds no such intent, or it is not waiting for the customer",
+    )
+}
+
 fn unknown_number() -> Refusal {
     Refusal::new(404, "unknown_number", "the world holds no such number")
 }
@@ -621,6 +724,42 @@ fn route(sim: &Simulator, request: &HttpRequest) -> Result<Value, Refusal> {
                 delivered: inbox.len(),
             })
         }
+        ["numbers", number, "finish_signup"] => {
+            post(is_post)?;
+            let phone = phone(number)?;
+            let wire: SignupOptionsWire = if request.body.iter().all(u8::is_ascii_whitespace) {
+                SignupOptionsWire::default()
+            } else {
+                body(request)?
+            };
+            let signup = sim
+                .finish_signup_with(&phone, &wire.options()?)
+                .ok_or_else(unknown_number)?;
+            to_value(SignupWire {
+                code: signup.code.secret().to_owned(),
+                waba_id: signup.waba_id.as_str().to_owned(),
+                phone_number_id: signup.phone_number_id.as_str().to_owned(),
+                business_id: signup.business_id.map(|b| b.as_str().to_owned()),
+            })
+        }
+        ["intents", id] => {
+            get(is_get)?;
+            let intent = sim
+                .migration_intent(&intent(id)?)
+                .ok_or_else(unknown_intent)?;
+            to_value(IntentWire::from(intent))
+        }
+        ["intents", id, "accept"] => {
+            post(is_post)?;
+            let destination = sim
+                .accept_migration_intent(&intent(id)?)
+                .ok_or_else(unknown_intent)?;
+            Ok(json!({ "destination_waba": destination.as_str() }))
+        }
+        ["intents", id, "decline"] => {
+            post(is_post)?;
+            ok(sim.decline_migration_intent(&intent(id)?), unknown_intent)
+        }
         ["numbers", number, action] => {
             let phone = phone(number)?;
             let act: fn(&Simulator, &PhoneNumber) -> bool = match *action {
@@ -742,6 +881,43 @@ mod tests {
         assert_eq!(percent_decode("%2B1415%2b"), "+1415+");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+
+    #[test]
+    fn the_popup_and_the_intents_answer_through_the_control_api() {
+        let sim = Scenario::solution_migration().build();
+        let phone = "/_sim/numbers/+14155550123/finish_signup";
+        let (status, signup) = call(&sim, Method::Post, phone, r#"{"verified":false}"#);
+        assert_eq!(status, 200, "{signup}");
+        assert!(signup["code"].as_str().is_some_and(|c| !c.is_empty()));
+        assert_eq!(signup["waba_id"], "102290129340398");
+        let (status, _) = call(&sim, Method::Post, phone, "");
+        assert_eq!(status, 200);
+        let unknown = "/_sim/numbers/+14155550199/finish_signup";
+        assert_eq!(call(&sim, Method::Post, unknown, "").0, 404);
+        assert_eq!(call(&sim, Method::Post, phone, r#"{"nope":1}"#).0, 400);
+
+        let intent = sim
+            .world()
+            .set_intent(
+                "102290129340398",
+                &serde_json::from_str(r#"{"solution_id":"77"}"#).unwrap(),
+                "t",
+            )
+            .body;
+        let id: Value = serde_json::from_str(&intent).unwrap();
+        let id = id["id"].as_str().unwrap().to_owned();
+        let (status, read) = call(&sim, Method::Get, &format!("/_sim/intents/{id}"), "");
+        assert_eq!((status, &read["status"]), (200, &json!("INITIATED")));
+        let accept = format!("/_sim/intents/{id}/accept");
+        let (status, accepted) = call(&sim, Method::Post, &accept, "");
+        assert_eq!(status, 200, "{accepted}");
+        assert!(accepted["destination_waba"].is_string());
+        assert_eq!(call(&sim, Method::Post, &accept, "").0, 404);
+        let decline = format!("/_sim/intents/{id}/decline");
+        assert_eq!(call(&sim, Method::Post, &decline, "").0, 404);
+        assert_eq!(call(&sim, Method::Get, "/_sim/intents/123", "").0, 404);
+        assert_eq!(call(&sim, Method::Get, "/_sim/intents/x", "").0, 400);
     }
 
     #[test]

@@ -11,6 +11,15 @@
 //! [`Simulator::disable_two_step`], …), and faults can be injected for the
 //! next calls ([`Fault`]).
 //!
+//! Besides the programmatic route, it plays the Embedded Signup route (the
+//! customer finishes the popup: [`Simulator::finish_signup`]; the code
+//! exchange, `debug_token`, the customer's business token) and the
+//! Multi-Partner Solution migration route (`set_solution_migration_intent`,
+//! the intent's status, the customer's answer:
+//! [`Simulator::accept_migration_intent`]; the number's move into the WABA
+//! Meta creates, to a new phone number id); each behaviour cites the page
+//! of Meta's it follows.
+//!
 //! With the `sim-server` feature, `Simulator::serve` serves one world over
 //! loopback HTTP so that separate processes share it — each ports through
 //! it with a client of its own, and a `RemoteSimulator` reads call counts
@@ -53,6 +62,8 @@ mod remote;
 mod scenario;
 #[cfg(feature = "sim-server")]
 mod server;
+#[cfg(feature = "webhooks")]
+mod webhooks;
 mod world;
 
 use std::fmt;
@@ -67,22 +78,33 @@ pub use faults::Fault;
 #[cfg(feature = "sim-server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim-server")))]
 pub use remote::{AddNumbers, ControlError, RemoteCustomers, RemoteSimulator};
-pub use scenario::{Scenario, DEFAULT_CODE_TTL, SCENARIO_NAMES, SIMULATOR_TOKEN};
+pub use scenario::{
+    Scenario, DEFAULT_CODE_TTL, SCENARIO_NAMES, SIGNUP_CODE_TTL, SIMULATOR_APP_ID,
+    SIMULATOR_APP_SECRET, SIMULATOR_SOURCE_SOLUTION, SIMULATOR_TOKEN,
+};
 #[cfg(feature = "sim-server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim-server")))]
 pub use server::{ServeOptions, ServedSimulator};
-pub use world::{CallCounts, CallSummary, ServedRequest};
+#[cfg(feature = "webhooks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webhooks")))]
+pub use webhooks::{
+    DeliveryOptions, WebhookDelivery, SIGNATURE_HEADER, SIMULATOR_PARTNER_BUSINESS,
+};
+pub use world::{
+    CallCounts, CallSummary, MigrationIntent, MigrationIntentStatus, ServedRequest, SignupOptions,
+};
 
 use self::faults::FaultPlan;
 use self::world::World;
 use crate::client::{PortingClient, PortingClientBuilder};
 use crate::error::ConfigError;
-use crate::ids::WabaId;
+use crate::ids::{AppId, MigrationIntentId, SolutionId, WabaId};
 use crate::operation::Operation;
 use crate::params::CodeMethod;
 use crate::phone::PhoneNumber;
-use crate::secret::VerificationCode;
+use crate::secret::{AppSecret, VerificationCode};
 use crate::session::PortingSession;
+use crate::signup::{SignupCode, SignupResult};
 use crate::time::{Clock, Timestamp};
 use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 
@@ -151,13 +173,23 @@ impl Simulator {
 
     /// A client builder wired to this simulator: its transport, its clock
     /// (which the retry policy also sleeps on: waits advance simulated time
-    /// at once), the token it accepts.
+    /// at once), the token it accepts, and the app it knows as ours
+    /// ([`Scenario::app_credentials`]: the Embedded Signup code exchange's
+    /// `client_id` and `client_secret`). Add a
+    /// [`token_provider`](PortingClientBuilder::token_provider) for the
+    /// Embedded Signup route: the exchanged customer token is kept there.
     pub fn client_builder(&self) -> PortingClientBuilder {
-        PortingClient::builder()
+        let builder = PortingClient::builder()
             .access_token(self.scenario.access_token.clone())
             .transport(self.clone())
             .clock(self.clock.clone())
-            .sleep(self.clock.clone())
+            .sleep(self.clock.clone());
+        match AppId::new(&self.scenario.app_id) {
+            Ok(app_id) => {
+                builder.app_credentials(app_id, AppSecret::new(self.scenario.app_secret.clone()))
+            }
+            Err(_) => builder,
+        }
     }
 
     /// A client wired to this simulator.
@@ -176,6 +208,119 @@ impl Simulator {
             self.scenario.destination_waba.clone(),
             self.scenario.customer_business.clone(),
         )
+    }
+
+    /// A new Embedded Signup session
+    /// ([`PortingSession::embedded_signup`]) for the scenario's number, its
+    /// WABA (the customer's WABA the popup shares, unless
+    /// [`Scenario::signup_creates_waba`]) and business.
+    pub fn signup_session(&self) -> PortingSession {
+        PortingSession::embedded_signup(
+            self.scenario.phone_number.clone(),
+            self.scenario.destination_waba.clone(),
+            self.scenario.customer_business.clone(),
+        )
+    }
+
+    /// A new solution migration session
+    /// ([`PortingSession::solution_migration`]) for the scenario's number,
+    /// its WABA as the source (see [`Scenario::registered_under_solution`])
+    /// and business, to `solution`.
+    pub fn solution_session(&self, solution: SolutionId) -> PortingSession {
+        PortingSession::solution_migration(
+            self.scenario.phone_number.clone(),
+            self.scenario.destination_waba.clone(),
+            self.scenario.customer_business.clone(),
+            solution,
+        )
+    }
+
+    /// The customer finishes the Embedded Signup popup for `phone`, as its
+    /// scenario says ([`Scenario::signup_verifies_number`],
+    /// [`Scenario::signup_shares_waba`], [`Scenario::signup_creates_waba`]):
+    /// see [`finish_signup_with`](Self::finish_signup_with).
+    pub fn finish_signup(&self, phone: &PhoneNumber) -> Option<SignupResult> {
+        self.finish_signup_with(phone, &SignupOptions::new())
+    }
+
+    /// The customer finishes the Embedded Signup popup for `phone`: the
+    /// number is put into the customer's WABA (the number's own WABA, a
+    /// new one, or `options.waba`; a WABA the world lacks is created,
+    /// approved, with no app subscribed), `VERIFIED` or `NOT_VERIFIED`
+    /// ("v3 and v4 can finish with a verified, unverified or no phone
+    /// number", Meta, *Embedded Signup — Versions*,
+    /// <https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/versions>),
+    /// and a one-use authorization code is issued, exchangeable for
+    /// [`SIGNUP_CODE_TTL`] (30 seconds) of the simulator's clock ("The
+    /// exchangeable token code has a time-to-live of 30 seconds", Meta,
+    /// *Embedded Signup — Implementation*,
+    /// <https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/implementation>).
+    /// Returns what the page receives: the code, the WABA id, the number's
+    /// id in it and the customer's business id; `None` when the world has
+    /// no such number.
+    ///
+    /// The code goes to `GET /oauth/access_token?client_id&client_secret&code`,
+    /// which answers the customer's business token. That token reaches the
+    /// WABA, its numbers and its intents (when the customer shared the
+    /// WABA); the simulator's own token keeps reaching everything.
+    pub fn finish_signup_with(
+        &self,
+        phone: &PhoneNumber,
+        options: &SignupOptions,
+    ) -> Option<SignupResult> {
+        let issued = self.world().finish_signup(phone.e164(), options)?;
+        let code = SignupCode::new(&issued.code).ok()?;
+        Some(
+            SignupResult::new(code, issued.waba, issued.phone_number_id)
+                .with_business_id(issued.business),
+        )
+    }
+
+    /// The customer accepts the solution migration intent `intent` in Meta
+    /// Business Suite (Business settings → Requests → Received): Meta
+    /// creates a new WABA for them ("a new WhatsApp Business Account (WABA)
+    /// will be created for the business customer", Meta, *Migrating WABAs
+    /// among Multi-Partner Solutions via Meta Business Suite*,
+    /// <https://developers.facebook.com/documentation/business-messaging/whatsapp/solution-providers/support/migrating-wabas-among-solutions-via-meta-business-suite>),
+    /// and the intent reads `ACCEPTED` with it as `destination_waba`.
+    /// Returns the new WABA's id; `None` unless the intent is `INITIATED`.
+    pub fn accept_migration_intent(&self, intent: &MigrationIntentId) -> Option<WabaId> {
+        let mut world = self.world();
+        world.settle_intents();
+        world.accept_intent(intent.as_str())
+    }
+
+    /// The customer declines the intent: it reads `REJECTED`. Returns
+    /// whether it was `INITIATED`.
+    pub fn decline_migration_intent(&self, intent: &MigrationIntentId) -> bool {
+        let mut world = self.world();
+        world.settle_intents();
+        world.decline_intent(intent.as_str())
+    }
+
+    /// The intent `intent`, as the world holds it now.
+    pub fn migration_intent(&self, intent: &MigrationIntentId) -> Option<MigrationIntent> {
+        let mut world = self.world();
+        world.settle_intents();
+        world.intent(intent.as_str())
+    }
+
+    /// The intents set on `waba`, oldest first.
+    pub fn migration_intents(&self, waba: &WabaId) -> Vec<MigrationIntent> {
+        let mut world = self.world();
+        world.settle_intents();
+        world.intents_of(waba.as_str())
+    }
+
+    /// How many requests of `operation` the world received, over every
+    /// number and none (a subscription to a WABA without numbers, a code
+    /// the world never issued…), whatever it answered.
+    pub fn operation_calls(&self, operation: Operation) -> u32 {
+        self.world()
+            .by_operation
+            .get(&operation)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The simulated clock (share it with anything that needs the time).

@@ -11,19 +11,23 @@ use serde_json::{json, Value};
 use url::{Host, Url};
 
 use super::control::{
-    self, AddWire, CallsWire, ClockWire, CodeWire, FaultWire, NumbersWire, SummaryWire,
+    self, AddWire, CallsWire, ClockWire, CodeWire, FaultWire, IntentWire, NumbersWire,
+    SignupOptionsWire, SignupWire, SummaryWire,
 };
 use super::faults::Fault;
 use super::scenario::SIMULATOR_TOKEN;
-use super::world::{CallCounts, CallSummary};
+use super::world::{
+    CallCounts, CallSummary, MigrationIntent, MigrationIntentStatus, SignupOptions,
+};
 use crate::client::{PortingClient, PortingClientBuilder};
 use crate::error::ConfigError;
 use crate::fleet::FleetInputs;
-use crate::ids::WabaId;
+use crate::ids::{BusinessId, MigrationIntentId, PhoneNumberId, SolutionId, WabaId};
 use crate::operation::Operation;
 use crate::phone::PhoneNumber;
 use crate::secret::{Pin, VerificationCode};
 use crate::session::PortingSession;
+use crate::signup::{SignupCode, SignupResult};
 use crate::time::Timestamp;
 use crate::transport::{HttpRequest, Method, Transport, TransportError};
 
@@ -384,6 +388,112 @@ impl RemoteSimulator {
         self.number_action(phone, "fix_source_account", None).await
     }
 
+    /// The customer finishes the Embedded Signup popup for `phone`
+    /// ([`Simulator::finish_signup_with`](super::Simulator::finish_signup_with)):
+    /// what the page receives, the one-use code included; `None` when the
+    /// world does not hold the number.
+    ///
+    /// # Errors
+    /// A [`ControlError`], also when the answer's ids or code are not valid.
+    pub async fn finish_signup(
+        &self,
+        phone: &PhoneNumber,
+        options: &SignupOptions,
+    ) -> Result<Option<SignupResult>, ControlError> {
+        let body = serde_json::to_value(SignupOptionsWire::of(options)).ok();
+        let path = ["numbers", phone.e164(), "finish_signup"];
+        let wire: SignupWire = match self.send(Method::Post, &path, &[], body).await {
+            Ok(wire) => wire,
+            Err(e) if e.is_unknown_object() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let malformed = || ControlError::Malformed { status: 200 };
+        let code = SignupCode::new(&wire.code).map_err(|_| malformed())?;
+        let waba = WabaId::new(&wire.waba_id).map_err(|_| malformed())?;
+        let number = PhoneNumberId::new(&wire.phone_number_id).map_err(|_| malformed())?;
+        let mut signup = SignupResult::new(code, waba, number);
+        if let Some(business) = wire.business_id {
+            signup = signup.with_business_id(BusinessId::new(business).map_err(|_| malformed())?);
+        }
+        Ok(Some(signup))
+    }
+
+    /// The customer accepts the migration intent
+    /// ([`Simulator::accept_migration_intent`](super::Simulator::accept_migration_intent)):
+    /// the new WABA's id; `None` unless the intent was waiting.
+    ///
+    /// # Errors
+    /// A [`ControlError`].
+    pub async fn accept_migration_intent(
+        &self,
+        intent: &MigrationIntentId,
+    ) -> Result<Option<WabaId>, ControlError> {
+        #[derive(Deserialize)]
+        struct Accepted {
+            destination_waba: String,
+        }
+        let path = ["intents", intent.as_str(), "accept"];
+        match self
+            .send::<Accepted>(Method::Post, &path, &[], Some(json!({})))
+            .await
+        {
+            Ok(accepted) => WabaId::new(accepted.destination_waba)
+                .map(Some)
+                .map_err(|_| ControlError::Malformed { status: 200 }),
+            Err(e) if e.is_unknown_object() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The customer declines the migration intent; `false` unless it was
+    /// waiting.
+    ///
+    /// # Errors
+    /// A [`ControlError`].
+    pub async fn decline_migration_intent(
+        &self,
+        intent: &MigrationIntentId,
+    ) -> Result<bool, ControlError> {
+        self.action(&["intents", intent.as_str(), "decline"], None)
+            .await
+    }
+
+    /// The migration intent as the world holds it; `None` for one it does
+    /// not hold.
+    ///
+    /// # Errors
+    /// A [`ControlError`], also when the answer is not a valid intent.
+    pub async fn migration_intent(
+        &self,
+        intent: &MigrationIntentId,
+    ) -> Result<Option<MigrationIntent>, ControlError> {
+        let Some(wire) = self
+            .get_found::<IntentWire>(&["intents", intent.as_str()], &[])
+            .await?
+        else {
+            return Ok(None);
+        };
+        let malformed = || ControlError::Malformed { status: 200 };
+        let status = match wire.status.as_str() {
+            "INITIATED" => MigrationIntentStatus::Initiated,
+            "ACCEPTED" => MigrationIntentStatus::Accepted,
+            "COMPLETED" => MigrationIntentStatus::Completed,
+            "REJECTED" => MigrationIntentStatus::Rejected,
+            _ => return Err(malformed()),
+        };
+        let destination_waba = match wire.destination_waba {
+            Some(id) => Some(WabaId::new(id).map_err(|_| malformed())?),
+            None => None,
+        };
+        Ok(Some(MigrationIntent {
+            id: MigrationIntentId::new(wire.id).map_err(|_| malformed())?,
+            source_waba: WabaId::new(wire.source_waba).map_err(|_| malformed())?,
+            solution_id: SolutionId::new(wire.solution_id).map_err(|_| malformed())?,
+            status,
+            destination_waba,
+        }))
+    }
+
     /// The world's time.
     ///
     /// # Errors
@@ -531,7 +641,7 @@ impl ControlError {
     /// A `404` for a number or WABA the world does not hold.
     fn is_unknown_object(&self) -> bool {
         matches!(self, Self::Refused { status: 404, code, .. }
-            if code == "unknown_number" || code == "unknown_waba")
+            if code == "unknown_number" || code == "unknown_waba" || code == "unknown_intent")
     }
 }
 

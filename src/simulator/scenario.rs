@@ -5,13 +5,31 @@ use std::time::Duration;
 
 use super::faults::{Fault, FaultPlan};
 use super::Simulator;
-use crate::ids::{BusinessId, WabaId};
+use crate::ids::{BusinessId, SolutionId, WabaId};
 use crate::operation::Operation;
 use crate::phone::PhoneNumber;
 use crate::time::Timestamp;
 
 /// The access token the simulator accepts unless configured otherwise.
 pub const SIMULATOR_TOKEN: &str = "simulator-access-token";
+
+/// The Meta app id the simulator knows as ours unless configured otherwise
+/// (the `client_id` of the Embedded Signup code exchange).
+pub const SIMULATOR_APP_ID: &str = "1234567890123";
+
+/// The app secret the simulator accepts unless configured otherwise (the
+/// `client_secret` of the Embedded Signup code exchange).
+pub const SIMULATOR_APP_SECRET: &str = "simulator-app-secret";
+
+/// The Multi-Partner Solution the number of
+/// [`Scenario::solution_migration`] is registered under at the source.
+pub const SIMULATOR_SOURCE_SOLUTION: &str = "3300112233";
+
+/// How long an Embedded Signup authorization code can be exchanged: 30
+/// seconds ("The exchangeable token code has a time-to-live of 30
+/// seconds", Meta, *Embedded Signup — Implementation*, "Response callback",
+/// <https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/implementation>).
+pub const SIGNUP_CODE_TTL: Duration = Duration::from_secs(30);
 
 /// The default life of a verification code: ten minutes, Meta's "typically
 /// 10 minutes" ([`CODE_LIFETIME`](crate::CODE_LIFETIME), with its source).
@@ -61,6 +79,13 @@ pub struct Scenario {
     pub(crate) wall_clock: bool,
     pub(crate) access_token: String,
     pub(crate) faults: Vec<FaultPlan>,
+    pub(crate) app_id: String,
+    pub(crate) app_secret: String,
+    pub(crate) signup_verifies: bool,
+    pub(crate) signup_shares_waba: bool,
+    pub(crate) signup_new_waba: bool,
+    pub(crate) under_solution: Option<SolutionId>,
+    pub(crate) intent_accepted_after: Option<Duration>,
 }
 
 /// The preset names, as [`Scenario::by_name`] takes them.
@@ -106,7 +131,40 @@ impl Scenario {
             wall_clock: false,
             access_token: SIMULATOR_TOKEN.to_owned(),
             faults: Vec::new(),
+            app_id: SIMULATOR_APP_ID.to_owned(),
+            app_secret: SIMULATOR_APP_SECRET.to_owned(),
+            signup_verifies: true,
+            signup_shares_waba: true,
+            signup_new_waba: false,
+            under_solution: None,
+            intent_accepted_after: None,
         }
+    }
+
+    /// An Embedded Signup: everything in order, the popup
+    /// ([`Simulator::finish_signup`]) puts the number, verified, into the
+    /// scenario's WABA (the customer's) and shares that WABA with the app.
+    /// Not in [`SCENARIO_NAMES`]: those presets are ported programmatically.
+    pub fn embedded_signup() -> Self {
+        Self {
+            name: "embedded_signup",
+            ..Self::happy_path()
+        }
+    }
+
+    /// A Multi-Partner Solution migration: the number is registered
+    /// (`CONNECTED`) in the scenario's WABA — the *source* WABA — under
+    /// the solution [`SIMULATOR_SOURCE_SOLUTION`], two-step verification
+    /// off, and the customer accepts a migration intent one hour (simulated)
+    /// after it is set, so that a run with no human in it ends. Not in
+    /// [`SCENARIO_NAMES`]: those presets are ported programmatically.
+    pub fn solution_migration() -> Self {
+        Self {
+            name: "solution_migration",
+            ..Self::happy_path()
+        }
+        .registered_under_solution(SolutionId::trusted(SIMULATOR_SOURCE_SOLUTION))
+        .intent_accepted_after(Some(Duration::from_secs(3600)))
     }
 
     /// The customer has not approved the "message on behalf" request.
@@ -422,6 +480,65 @@ impl Scenario {
         self
     }
 
+    /// The app the simulator knows as ours: the `client_id` and
+    /// `client_secret` the Embedded Signup code exchange must send (default
+    /// [`SIMULATOR_APP_ID`], [`SIMULATOR_APP_SECRET`]), and the app token
+    /// (`{app-id}|{app-secret}`) `debug_token` also accepts.
+    /// [`Simulator::client_builder`] configures them. A world-level
+    /// setting: ignored by [`Simulator::add_number`].
+    pub fn app_credentials(mut self, app_id: &str, app_secret: &str) -> Self {
+        app_id.clone_into(&mut self.app_id);
+        app_secret.clone_into(&mut self.app_secret);
+        self
+    }
+
+    /// Whether the Embedded Signup popup leaves the number verified
+    /// (default yes: `code_verification_status` `VERIFIED`, register
+    /// needs no code). With `false` it finishes `NOT_VERIFIED`, as versions
+    /// 3 and 4 can ("can finish with a verified, unverified or no phone
+    /// number", Meta, *Embedded Signup — Versions*,
+    /// <https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/versions>):
+    /// `request_code` and `verify_code` come first.
+    pub fn signup_verifies_number(mut self, yes: bool) -> Self {
+        self.signup_verifies = yes;
+        self
+    }
+
+    /// Whether the customer shares the WABA with the app in the popup
+    /// (default yes). Without it the exchanged token's `debug_token`
+    /// `granular_scopes` list no WABA, and the token reaches neither the
+    /// WABA nor its numbers (Graph's 100/33 "does not exist").
+    pub fn signup_shares_waba(mut self, yes: bool) -> Self {
+        self.signup_shares_waba = yes;
+        self
+    }
+
+    /// Whether the popup puts the number into a new WABA it creates for the
+    /// customer (a new id) instead of the scenario's WABA (default no).
+    pub fn signup_creates_waba(mut self, yes: bool) -> Self {
+        self.signup_new_waba = yes;
+        self
+    }
+
+    /// The number is registered (`CONNECTED`, verified) in the scenario's
+    /// WABA — the *source* WABA of a solution migration, the one a
+    /// [`PortingSession::solution_migration`](crate::PortingSession::solution_migration)
+    /// names — and that WABA is onboarded through `solution`.
+    pub fn registered_under_solution(mut self, solution: SolutionId) -> Self {
+        self.under_solution = Some(solution);
+        self
+    }
+
+    /// The customer accepts a migration intent set on this number's WABA
+    /// `delay` (simulated time) after it was set — what they do in Meta
+    /// Business Suite (Business settings → Requests → Received); `None`
+    /// (the default) waits for [`Simulator::accept_migration_intent`] or
+    /// [`Simulator::decline_migration_intent`].
+    pub fn intent_accepted_after(mut self, delay: Option<Duration>) -> Self {
+        self.intent_accepted_after = delay;
+        self
+    }
+
     /// Injects `fault` into the next `times` calls, whatever they are.
     pub fn fault(mut self, fault: Fault, times: u32) -> Self {
         self.faults.push(FaultPlan {
@@ -484,6 +601,13 @@ impl std::fmt::Debug for Scenario {
             .field("wall_clock", &self.wall_clock)
             .field("access_token", &redacted(true))
             .field("faults", &self.faults.len())
+            .field("app_id", &self.app_id)
+            .field("app_secret", &redacted(true))
+            .field("signup_verifies", &self.signup_verifies)
+            .field("signup_shares_waba", &self.signup_shares_waba)
+            .field("signup_new_waba", &self.signup_new_waba)
+            .field("under_solution", &self.under_solution)
+            .field("intent_accepted_after", &self.intent_accepted_after)
             .finish()
     }
 }

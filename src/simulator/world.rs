@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 
 use super::clock::{Rng, SimClock};
 use super::faults::{self, Fault, FaultPlan};
-use super::reference::{self as answers, texts, Answer, DescribedError, PhoneNumberFacts};
+use super::reference::{self as answers, texts, Answer, PhoneNumberFacts};
 use super::scenario::Scenario;
-use crate::ids::{BusinessId, PhoneNumberId, WabaId};
+use crate::ids::{BusinessId, PhoneNumberId, SolutionId, WabaId};
 use crate::number::CodeVerificationStatus;
 use crate::operation::Operation;
 use crate::params::CodeMethod;
@@ -52,6 +52,12 @@ impl Hasher for FxHasher {
 }
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+mod routes;
+
+pub(crate) use self::routes::PartnerAdded;
+use self::routes::{CustomerToken, Intent, SignupGrant};
+pub use self::routes::{MigrationIntent, MigrationIntentStatus, SignupOptions};
 
 /// An `fbtrace_id` (`SIM000042`), on the stack: made for every answer,
 /// read only by error answers.
@@ -114,6 +120,11 @@ pub(crate) struct Waba {
     pub(crate) on_behalf_request: Option<String>,
     /// Whether `on_behalf_of_business_info` carries `status`.
     pub(crate) on_behalf_info_status: bool,
+    /// The Multi-Partner Solution it was onboarded through, if any.
+    pub(crate) solution: Option<SolutionId>,
+    /// The migration intent whose acceptance created it (a solution
+    /// migration's destination).
+    pub(crate) from_intent: Option<String>,
 }
 
 impl Waba {
@@ -149,6 +160,14 @@ pub(crate) struct Number {
     pub(crate) inbox: Vec<Delivery>,
     /// Its phone number objects (in any WABA), by id.
     pub(crate) placed: Vec<PhoneNumberId>,
+    /// Whether the Embedded Signup popup leaves it verified.
+    pub(crate) signup_verifies: bool,
+    /// Whether the popup shares the WABA with the app.
+    pub(crate) signup_shares_waba: bool,
+    /// Whether the popup creates a new WABA for it.
+    pub(crate) signup_new_waba: bool,
+    /// When the customer accepts an intent set on its WABA (after it was set).
+    pub(crate) intent_accepted_after: Option<Duration>,
 }
 
 /// How many requests about one number the simulator received, by step
@@ -167,6 +186,19 @@ pub struct CallCounts {
     pub register: u32,
     /// `GET /{id}` (reads).
     pub read: u32,
+    /// `GET /oauth/access_token` with a code issued for this number's
+    /// Embedded Signup (each one uses the code up).
+    pub exchange_signup_code: u32,
+    /// `GET /debug_token` about a token exchanged for this number.
+    pub read_token_scopes: u32,
+    /// `POST /{waba-id}/subscribed_apps` on a WABA that lists this number,
+    /// or on the WABA a migration intent for it created.
+    pub subscribe_app: u32,
+    /// `POST /{waba-id}/set_solution_migration_intent` on the WABA this
+    /// number is (the first) in.
+    pub set_migration_intent: u32,
+    /// `GET /{intent-id}` of an intent set for this number's WABA.
+    pub read_migration_intent: u32,
 }
 
 /// The requests the simulator received over every number of its world
@@ -208,6 +240,31 @@ impl CallSummary {
                 calls.register,
             ),
             (&mut self.total.read, &mut self.max.read, calls.read),
+            (
+                &mut self.total.exchange_signup_code,
+                &mut self.max.exchange_signup_code,
+                calls.exchange_signup_code,
+            ),
+            (
+                &mut self.total.read_token_scopes,
+                &mut self.max.read_token_scopes,
+                calls.read_token_scopes,
+            ),
+            (
+                &mut self.total.subscribe_app,
+                &mut self.max.subscribe_app,
+                calls.subscribe_app,
+            ),
+            (
+                &mut self.total.set_migration_intent,
+                &mut self.max.set_migration_intent,
+                calls.set_migration_intent,
+            ),
+            (
+                &mut self.total.read_migration_intent,
+                &mut self.max.read_migration_intent,
+                calls.read_migration_intent,
+            ),
         ];
         for (total, max, count) in pairs {
             *total = total.saturating_add(count);
@@ -224,6 +281,11 @@ impl CallCounts {
             Some(Operation::VerifyCode) => &mut self.verify_code,
             Some(Operation::Register) => &mut self.register,
             Some(Operation::ReadPhoneNumber) => &mut self.read,
+            Some(Operation::ExchangeSignupCode) => &mut self.exchange_signup_code,
+            Some(Operation::ReadTokenScopes) => &mut self.read_token_scopes,
+            Some(Operation::SubscribeApp) => &mut self.subscribe_app,
+            Some(Operation::SetMigrationIntent) => &mut self.set_migration_intent,
+            Some(Operation::ReadMigrationIntent) => &mut self.read_migration_intent,
             _ => return,
         };
         *slot = slot.saturating_add(1);
@@ -304,6 +366,20 @@ pub(crate) struct World {
     pub(crate) served_count: usize,
     pub(crate) keep_log: bool,
     traces: u64,
+    /// Our app (the code exchange's `client_id` and `client_secret`).
+    app_id: String,
+    app_secret: String,
+    /// Embedded Signup authorization codes, by code.
+    signup_codes: FxMap<String, SignupGrant>,
+    /// Customers' business tokens the code exchange issued, by token.
+    customer_tokens: FxMap<String, CustomerToken>,
+    /// Solution migration intents, by id.
+    intents: FxMap<String, Intent>,
+    /// Requests by operation, over every number (and none).
+    pub(crate) by_operation: FxMap<Operation, u32>,
+    /// Every WABA shared with our app (a popup finished, an intent
+    /// accepted): the `account_update` `PARTNER_ADDED` events, in order.
+    pub(crate) partner_added: Vec<PartnerAdded>,
 }
 
 impl World {
@@ -329,6 +405,13 @@ impl World {
             served_count: 0,
             keep_log: true,
             traces: 0,
+            app_id: scenario.app_id.clone(),
+            app_secret: scenario.app_secret.clone(),
+            signup_codes: FxMap::default(),
+            customer_tokens: FxMap::default(),
+            intents: FxMap::default(),
+            by_operation: FxMap::default(),
+            partner_added: Vec::new(),
         };
         world.faults.clone_from(&scenario.faults);
         world.add(&scenario, false);
@@ -358,6 +441,8 @@ impl World {
                     on_behalf_approved: scenario.on_behalf_approved,
                     on_behalf_request: scenario.on_behalf_request.clone(),
                     on_behalf_info_status: scenario.on_behalf_info_status,
+                    solution: scenario.under_solution.clone(),
+                    from_intent: None,
                 },
             );
         }
@@ -383,6 +468,10 @@ impl World {
             calls: CallCounts::default(),
             inbox: Vec::new(),
             placed: Vec::new(),
+            signup_verifies: scenario.signup_verifies,
+            signup_shares_waba: scenario.signup_shares_waba,
+            signup_new_waba: scenario.signup_new_waba,
+            intent_accepted_after: scenario.intent_accepted_after,
         };
         // A number added again is set up anew; its objects stay.
         let index = match self.number_index.get(phone.e164()) {
@@ -402,6 +491,9 @@ impl World {
         };
         if scenario.already_in_destination && self.placed(waba, index).is_none() {
             self.add_object(scenario.destination_waba.clone(), index);
+        }
+        if scenario.under_solution.is_some() {
+            self.register_at_source(&scenario.destination_waba, index);
         }
     }
 
@@ -477,13 +569,25 @@ impl World {
             None => route(request.method, version, target.is_some(), edge),
         };
         let target = target.unwrap_or_default();
-        // `GET /{id}` reads a WABA when the id is one (the readiness check).
+        // The customers who accept intents after a delay have done so by now.
+        self.settle_intents();
+        // `GET /{id}` reads a WABA when the id is one (the readiness check),
+        // an intent when it is one; `GET /debug_token` inspects a token.
         let operation = match operation {
+            Some(Operation::ReadPhoneNumber) if target == "debug_token" => {
+                Some(Operation::ReadTokenScopes)
+            }
+            Some(Operation::ReadPhoneNumber) if self.intents.contains_key(target) => {
+                Some(Operation::ReadMigrationIntent)
+            }
             Some(Operation::ReadPhoneNumber)
                 if !self.objects.contains_key(target) && self.wabas.contains_key(target) =>
             {
                 Some(Operation::ReadWaba)
             }
+            // `/oauth/access_token` only: another object's `access_token`
+            // edge is not the code exchange.
+            Some(Operation::ExchangeSignupCode) if target != "oauth" => None,
             other => other,
         };
         let params = params(request);
@@ -493,10 +597,22 @@ impl World {
             .and_then(|p| self.number_of(operation, target, p));
         // Set when the request is applied but its answer never reaches the caller.
         let mut lost: Option<TransportError> = None;
+        if let Some(operation) = operation {
+            let count = self.by_operation.entry(operation).or_insert(0);
+            *count = count.saturating_add(1);
+        }
+        // A subscription is counted for the WABA's number (its faults stay
+        // the world's: a subscription is about a WABA).
+        let counted = match (about, operation) {
+            (None, Some(Operation::SubscribeApp)) => self.waba_number(target),
+            (about, _) => about,
+        };
+        if let Some(number) = counted.and_then(|index| self.numbers.get_mut(index)) {
+            number.calls.count(operation);
+        }
         // The world's faults first, then the number's own.
         let mut fault = faults::take(&mut self.faults, operation);
         if let Some(number) = about.and_then(|index| self.numbers.get_mut(index)) {
-            number.calls.count(operation);
             if fault.is_none() {
                 fault = faults::take(&mut number.faults, operation);
             }
@@ -550,7 +666,17 @@ impl World {
                 let key = format!("+{}{}", text(params, "cc")?, text(params, "phone_number")?);
                 self.number_index.get(&key).copied()
             }
-            Operation::ListPhoneNumbers => None,
+            Operation::ListPhoneNumbers | Operation::SubscribeApp => None,
+            Operation::ExchangeSignupCode => self
+                .signup_codes
+                .get(text(params, "code")?.as_ref())
+                .map(|grant| grant.number),
+            Operation::ReadTokenScopes => self
+                .customer_tokens
+                .get(text(params, "input_token")?.as_ref())
+                .map(|token| token.number),
+            Operation::SetMigrationIntent => self.waba_number(target),
+            Operation::ReadMigrationIntent => self.intents.get(target)?.number,
             _ => Some(self.objects.get(target)?.number),
         }
     }
@@ -584,15 +710,13 @@ impl World {
         about: Option<usize>,
     ) -> Answer {
         let trace = self.trace();
-        let Some(authorization) = request.headers.get("authorization") else {
-            // No token at all: Meta's OpenAPI description answers 104.
-            return answers::described(DescribedError::AccessTokenMissing, &trace);
-        };
-        let authorized = authorization
-            .strip_prefix("Bearer ")
-            .is_some_and(|token| token == self.token);
-        if !authorized {
-            return answers::invalid_token(&trace);
+        if let Some(refusal) = self.authorize(
+            operation,
+            target,
+            request.headers.get("authorization"),
+            &trace,
+        ) {
+            return refusal;
         }
         let Some(params) = params else {
             return answers::invalid_parameter("body is not a JSON object", &trace);
@@ -640,6 +764,10 @@ impl World {
                 None => answers::unknown_object(target, &trace),
             },
             Some(Operation::SetLocalStorage) => self.set_settings(target, &params, &trace),
+            Some(Operation::ExchangeSignupCode) => self.exchange_code(&params, &trace),
+            Some(Operation::ReadTokenScopes) => self.token_scopes(&params, &trace),
+            Some(Operation::SetMigrationIntent) => self.set_intent(target, &params, &trace),
+            Some(Operation::ReadMigrationIntent) => self.read_intent(target, &params, &trace),
             _ => answers::invalid_parameter(
                 &format!("Unknown path components: {}", request.url.path()),
                 &trace,
@@ -682,9 +810,9 @@ impl World {
         about: Option<usize>,
         trace: &str,
     ) -> Answer {
-        let Some(waba) = self.wabas.get(waba_id) else {
+        if !self.wabas.contains_key(waba_id) {
             return answers::unknown_object(waba_id, trace);
-        };
+        }
         if params.get("migrate_phone_number").and_then(truthy) != Some(true) {
             return answers::invalid_parameter(
                 "this simulator only migrates (migrate_phone_number=true)",
@@ -715,6 +843,13 @@ impl World {
         if self.placed(waba_id, index).is_some() {
             return answers::already_in_list(trace);
         }
+        // Into the WABA an accepted migration intent created for it.
+        if let Some(answer) = self.start_by_intent(waba_id, index, trace) {
+            return answer;
+        }
+        let Some(waba) = self.wabas.get(waba_id) else {
+            return answers::unknown_object(waba_id, trace);
+        };
         let Some(number) = self.numbers.get(index) else {
             return answers::migration_error(texts::ADD_DIRECTLY, trace);
         };
@@ -1012,6 +1147,7 @@ impl World {
         if region.is_some() {
             object.local_storage = region;
         }
+        let waba = object.waba.clone();
         // A number registered again stays connected since the first time.
         let connects_at = now.saturating_add(self.connect_delay);
         object.connected_at = Some(
@@ -1019,6 +1155,7 @@ impl World {
                 .connected_at
                 .map_or(connects_at, |at| at.min(connects_at)),
         );
+        self.complete_intents(&waba);
         answers::success()
     }
 }
