@@ -4,6 +4,8 @@
 //! ```sh
 //! cargo run --example port_number                          # simulator, happy path
 //! cargo run --example port_number -- --scenario two_step_enabled
+//! cargo run --example port_number -- --route embedded-signup
+//! cargo run --example port_number -- --route solution-migration
 //! cargo run --example port_number -- --live                # the real Graph API
 //! ```
 //!
@@ -14,6 +16,7 @@
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,15 +24,19 @@ use serde_json::Value;
 use waba_porting::simulator::{Scenario, Simulator, SCENARIO_NAMES};
 use waba_porting::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use waba_porting::{
-    BusinessId, CodeMethod, Error, Language, NextAction, Operation, PhoneNumber, Pin,
-    PortingClient, PortingSession, PortingState, VerificationCode, WabaId,
+    BusinessId, CodeMethod, Error, InMemoryTokens, Language, NextAction, Operation, PhoneNumber,
+    Pin, PortingClient, PortingSession, PortingState, SolutionId, VerificationCode, WabaId,
 };
 
-const USAGE: &str = "usage: port_number [--scenario NAME | --live]";
+const USAGE: &str = "usage: port_number [--scenario NAME | --route ROUTE | --live]";
+const ROUTES: [&str; 3] = ["programmatic", "embedded-signup", "solution-migration"];
+/// The destination Multi-Partner Solution of `--route solution-migration`.
+const DESTINATION_SOLUTION: &str = "1987654321098";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut scenario = "happy_path".to_owned();
+    let mut route = "programmatic".to_owned();
     let mut live = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -39,18 +46,40 @@ async fn main() -> ExitCode {
                 Some(name) => scenario = name,
                 None => return usage("--scenario needs a NAME"),
             },
+            "--route" => match args.next() {
+                Some(name) => route = name,
+                None => return usage("--route needs a ROUTE"),
+            },
             "-h" | "--help" => {
-                println!("{USAGE}\nscenarios: {}", SCENARIO_NAMES.join(", "));
+                println!(
+                    "{USAGE}\nscenarios: {}\nroutes: {}",
+                    SCENARIO_NAMES.join(", "),
+                    ROUTES.join(", ")
+                );
                 return ExitCode::SUCCESS;
             }
-            other => match other.strip_prefix("--scenario=") {
-                Some(name) => scenario = name.to_owned(),
-                None => return usage(&format!("unknown argument {other}")),
-            },
+            other => {
+                if let Some(name) = other.strip_prefix("--scenario=") {
+                    scenario = name.to_owned();
+                } else if let Some(name) = other.strip_prefix("--route=") {
+                    route = name.to_owned();
+                } else {
+                    return usage(&format!("unknown argument {other}"));
+                }
+            }
         }
     }
     let result = if live {
         run_live().await
+    } else if route == "embedded-signup" {
+        run_embedded_signup().await
+    } else if route == "solution-migration" {
+        run_solution_migration().await
+    } else if route != "programmatic" {
+        return usage(&format!(
+            "unknown route {route:?}; one of: {}",
+            ROUTES.join(", ")
+        ));
     } else {
         match Scenario::by_name(&scenario) {
             Some(scenario) => run_simulated(scenario).await,
@@ -156,6 +185,100 @@ async fn run_simulated(scenario: Scenario) -> Result<(), String> {
     finish(&session)
 }
 
+/// The Embedded Signup route on the simulator: the customer finishes the
+/// popup (leaving the number unverified, so the code step shows), the
+/// backend exchanges the code at once for the customer's business token
+/// (kept by a token provider, never in the session), checks what was
+/// shared, subscribes, verifies and registers.
+async fn run_embedded_signup() -> Result<(), String> {
+    println!("Porting through Embedded Signup against the embedded simulator\n");
+    let sim = Scenario::embedded_signup()
+        .signup_verifies_number(false)
+        .build();
+    let tokens = Arc::new(InMemoryTokens::new());
+    let client = sim
+        .client_builder()
+        .token_provider(Arc::clone(&tokens))
+        .transport(Printing(sim.clone()))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut session = sim.signup_session();
+    show(&session);
+    drive(&client, &sim, &mut session).await;
+    connected(&client, &mut session).await;
+    finish(&session)
+}
+
+/// The Multi-Partner Solution migration route on the simulator: the intent
+/// is set on the customer's WABA, the customer accepts it, Meta creates a
+/// new WABA, the app is subscribed to it, the number moves in (a new id,
+/// no code) and is registered.
+async fn run_solution_migration() -> Result<(), String> {
+    println!("Porting through a Multi-Partner Solution migration against the embedded simulator\n");
+    let sim = Scenario::solution_migration().build();
+    let client = sim
+        .client_builder()
+        .transport(Printing(sim.clone()))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let solution = SolutionId::new(DESTINATION_SOLUTION).map_err(|e| e.to_string())?;
+    let mut session = sim.solution_session(solution);
+    show(&session);
+    drive(&client, &sim, &mut session).await;
+    connected(&client, &mut session).await;
+    finish(&session)?;
+    if let Some(waba) = session.destination_waba_id() {
+        println!("It now lives in WABA {waba}, which Meta created on acceptance");
+    }
+    Ok(())
+}
+
+/// Steps a route session to its end, playing the customer.
+async fn drive(client: &PortingClient, sim: &Simulator, session: &mut PortingSession) {
+    for _ in 0..20 {
+        let action = session.next_action().action;
+        let result = match action {
+            NextAction::FinishSignup => {
+                human(
+                    "customer",
+                    "finishes the Embedded Signup popup, sharing the WABA and the number",
+                );
+                let Some(signup) = sim.finish_signup(session.phone_number()) else {
+                    println!("  the simulator has no such number");
+                    return;
+                };
+                client
+                    .exchange_signup_code(session, &signup)
+                    .await
+                    .map(drop)
+            }
+            NextAction::AcceptMigrationIntent => {
+                if let Some(intent) = session.state().migration_intent_id() {
+                    human(
+                        "customer",
+                        "accepts the migration request in Business settings, Requests, Received",
+                    );
+                    sim.accept_migration_intent(intent);
+                }
+                client.refresh_migration_intent(session).await.map(drop)
+            }
+            NextAction::Done | NextAction::AwaitConnected | NextAction::StartOver => return,
+            _ => match action.step() {
+                Some(operation) => step(client, sim, session, operation).await,
+                None => return,
+            },
+        };
+        show(session);
+        if let Err(err) = result {
+            explain(&err);
+            if !err.is_retryable() {
+                return;
+            }
+            sim.advance(err.retry_after().unwrap_or(Duration::from_secs(60)));
+        }
+    }
+}
+
 async fn step(
     client: &PortingClient,
     sim: &Simulator,
@@ -164,6 +287,9 @@ async fn step(
 ) -> Result<(), Error> {
     match operation {
         Operation::StartMigration => client.start_migration(session).await.map(drop),
+        Operation::SubscribeApp => client.subscribe_app_for(session).await.map(drop),
+        Operation::SetMigrationIntent => client.set_migration_intent(session).await.map(drop),
+        Operation::ReadMigrationIntent => client.refresh_migration_intent(session).await.map(drop),
         Operation::RequestCode => client
             .request_code(session, CodeMethod::Sms, &Language::default())
             .await
@@ -323,11 +449,21 @@ impl<T: Transport> Transport for Printing<T> {
                 }
             }
         }
-        let query = request
+        // The code exchange's secret and code, and the token debug_token
+        // inspects, travel in the query.
+        let pairs: Vec<String> = request
             .url
-            .query()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default();
+            .query_pairs()
+            .map(|(key, value)| match key.as_ref() {
+                "client_secret" | "code" | "input_token" => format!("{key}=[redacted]"),
+                _ => format!("{key}={value}"),
+            })
+            .collect();
+        let query = if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        };
         let shown = if body.is_null() {
             String::new()
         } else {
