@@ -1,12 +1,15 @@
 //! A webhook receiver on hyper: `GET /webhook` answers Meta's subscription
-//! handshake, `POST /webhook` checks and reads a signed delivery and prints
-//! its typed changes.
+//! handshake, `POST /webhook` checks and reads a signed delivery, prints
+//! its typed changes and applies them to the sessions they concern in the
+//! session store (a solution migration waiting for the customer's
+//! acceptance is due at once when `PARTNER_ADDED` says they accepted).
 //!
 //! ```sh
 //! WEBHOOK_APP_SECRET=… WEBHOOK_VERIFY_TOKEN=… \
 //!   cargo run --example webhook_receiver --features webhooks -- --port 8080
 //! # CI: serve on loopback, send itself a handshake and one signed delivery
-//! # (twice: the retry is a replay, answered 200), then exit.
+//! # (twice: the retry is a replay, answered 200), check that it woke the
+//! # waiting session, then exit.
 //! cargo run --example webhook_receiver --features webhooks -- --once
 //! ```
 
@@ -21,14 +24,43 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use waba_porting::webhook::ChangeValue;
-use waba_porting::{AppSecret, WebhookReceiver};
+use waba_porting::webhook::{apply_delivery, ChangeValue};
+use waba_porting::{
+    AppSecret, BusinessId, Clock, InMemoryStore, MigrationIntentId, PhoneNumber, PortingSession,
+    SessionKey, SessionStore, SolutionId, StepOutcome, SystemClock, WabaId, WebhookReceiver,
+    MIGRATION_INTENT_RECHECK,
+};
 
 /// What `--once` sends itself: the shape of Meta's `account_update`.
-const DELIVERY: &str = r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","time":1739321024,"changes":[{"field":"account_update","value":{"event":"PARTNER_ADDED","waba_info":{"waba_id":"102290129340398","owner_business_id":"106540352242922"}}},{"field":"phone_number_quality_update","value":{"display_phone_number":"14155550123","event":"FLAGGED","current_limit":"TIER_10K"}}]}]}"#;
+/// `PARTNER_ADDED` as Meta sends it when a customer accepts a solution
+/// migration: `entry.id` is the partner's business, `waba_info` names the
+/// new WABA, the customer's business and the solution.
+const DELIVERY: &str = r#"{"object":"whatsapp_business_account","entry":[{"id":"209876543210987","time":1739321024,"changes":[{"field":"account_update","value":{"event":"PARTNER_ADDED","waba_info":{"waba_id":"555000111222","owner_business_id":"106540352242922","solution_id":"1987654321098"}}},{"field":"phone_number_quality_update","value":{"display_phone_number":"14155550123","event":"FLAGGED","current_limit":"TIER_10K"}}]}]}"#;
+
+/// A solution migration of the example's customer, its intent set and read
+/// pending: not due for five minutes.
+fn waiting_for_acceptance() -> Result<PortingSession, Box<dyn std::error::Error>> {
+    let mut session = PortingSession::solution_migration(
+        PhoneNumber::parse("+14155550123")?,
+        WabaId::new("102290129340398")?,
+        BusinessId::new("106540352242922")?,
+        SolutionId::new("1987654321098")?,
+    );
+    let now = SystemClock.now();
+    session.apply(
+        StepOutcome::MigrationIntentSet {
+            intent_id: MigrationIntentId::new("778899001122")?,
+        },
+        now,
+    )?;
+    session.set_not_before(Some(now.saturating_add(MIGRATION_INTENT_RECHECK)));
+    session.next_revision();
+    Ok(session)
+}
 
 async fn answer(
     receiver: Arc<WebhookReceiver>,
+    store: Arc<InMemoryStore>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let reply = |status: u16, body: String| {
@@ -73,7 +105,7 @@ async fn answer(
                             _ => "other",
                         };
                         println!(
-                            "{what}: WABA {} at {:?}: {} {} (number {}) [{}]",
+                            "{what}: entry {} at {:?}: {} {} (number {}) [{}]",
                             change.waba_id(),
                             change.unix_time(),
                             change.field(),
@@ -82,7 +114,20 @@ async fn answer(
                             change.id(),
                         );
                     }
-                    reply(200, String::new())
+                    // Move the sessions it concerns; a store that could
+                    // not take it all: forget it, and Meta retries (503).
+                    match apply_delivery(&*store, &delivery, SystemClock.now()).await {
+                        Ok(outcome) if outcome.is_complete() => {
+                            for key in outcome.woken() {
+                                println!("woken: {key} (due now: the next pass reads Meta)");
+                            }
+                            reply(200, String::new())
+                        }
+                        Ok(_) | Err(_) => {
+                            receiver.forget(&delivery);
+                            reply(503, String::new())
+                        }
+                    }
                 }
                 Err(e) => {
                     // A replay is answered 200: Meta retried a delivery
@@ -121,6 +166,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let token =
         std::env::var("WEBHOOK_VERIFY_TOKEN").unwrap_or_else(|_| "demo-verify-token".into());
     let receiver = Arc::new(WebhookReceiver::new(secret.as_str(), token.as_str()));
+    let store = Arc::new(InMemoryStore::new());
+    let waiting = waiting_for_acceptance()?;
+    store.save(&waiting, None, SystemClock.now()).await?;
+    let key = SessionKey::of(&waiting);
+    let served = Arc::clone(&store);
 
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let address = listener.local_addr()?;
@@ -131,8 +181,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             };
             let receiver = Arc::clone(&receiver);
+            let store = Arc::clone(&served);
             tokio::spawn(async move {
-                let service = service_fn(move |request| answer(Arc::clone(&receiver), request));
+                let service = service_fn(move |request| {
+                    answer(Arc::clone(&receiver), Arc::clone(&store), request)
+                });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -165,6 +218,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !answer.starts_with("HTTP/1.1 200") {
             return Err(format!("{attempt} not answered 200: {answer}").into());
         }
+    }
+    let session = store.load(&key).await?.ok_or("the session is stored")?;
+    let due = session.next_action().not_before;
+    println!("the waiting session is due at {due:?}");
+    if due.is_some_and(|at| at > SystemClock.now()) {
+        return Err("the delivery did not wake the waiting session".into());
     }
     let forged = post.replace(&signature, &format!("sha256={}", "0".repeat(64)));
     let answer = send(address, &forged, DELIVERY.as_bytes()).await?;
