@@ -66,12 +66,16 @@ pub enum Operation {
     SetMigrationIntent,
     /// Solution migration: `GET /{intent-id}`: the intent's status.
     ReadMigrationIntent,
+    /// Solution migration: `GET /{solution-id}/access_token?business_id=…`
+    /// (with the BSP's system-user token): the customer's business token
+    /// for the destination, when the token provider holds none.
+    FetchSolutionToken,
 }
 
 impl Operation {
     /// Every operation, in flow order.
     #[cfg(any(feature = "simulator", feature = "test-util"))]
-    pub(crate) const ALL: [Self; 17] = [
+    pub(crate) const ALL: [Self; 18] = [
         Self::StartMigration,
         Self::RequestCode,
         Self::VerifyCode,
@@ -92,6 +96,9 @@ impl Operation {
         Self::ReadTokenScopes,
         Self::SetMigrationIntent,
         Self::ReadMigrationIntent,
+        // `/{solution-id}/access_token`: told apart from the code exchange
+        // by the object.
+        Self::FetchSolutionToken,
     ];
 
     /// The HTTP method and the last path segment (after the object id; empty
@@ -118,6 +125,7 @@ impl Operation {
             Self::ReadTokenScopes => (Method::Get, ""),
             Self::SetMigrationIntent => (Method::Post, "set_solution_migration_intent"),
             Self::ReadMigrationIntent => (Method::Get, ""),
+            Self::FetchSolutionToken => (Method::Get, "access_token"),
         }
     }
 
@@ -164,6 +172,7 @@ impl Operation {
             Self::ReadTokenScopes => "read_token_scopes",
             Self::SetMigrationIntent => "set_migration_intent",
             Self::ReadMigrationIntent => "read_migration_intent",
+            Self::FetchSolutionToken => "fetch_solution_token",
         }
     }
 

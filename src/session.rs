@@ -1342,7 +1342,8 @@ impl PortingSession {
             | Operation::ReadTokenScopes
             | Operation::SubscribeApp
             | Operation::SetMigrationIntent
-            | Operation::ReadMigrationIntent => &mut self.counters.route_requests,
+            | Operation::ReadMigrationIntent
+            | Operation::FetchSolutionToken => &mut self.counters.route_requests,
             // Not steps of a session.
             Operation::ListPhoneNumbers
             | Operation::SetTwoStepPin

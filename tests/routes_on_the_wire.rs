@@ -577,3 +577,88 @@ async fn a_transport_failure_of_the_exchange_does_not_print_its_secrets() {
         assert!(!shown.contains(secret), "{shown}");
     }
 }
+
+/// Meta's *Migrating WABAs among Multi-Partner Solutions via Meta Business
+/// Suite*, the Solution Partner's step 1: `GET /{solution-id}/access_token
+/// ?business_id=…` with the system-user token gives the customer's business
+/// token, answered `{"data":[{"access_token"}]}` (the guide) or
+/// `{"access_token","expires_at"}` (the OpenAPI description). The client
+/// asks for it when the provider holds none for the destination, stores
+/// it, and subscribes with it.
+#[tokio::test]
+async fn an_accepted_solution_migration_fetches_the_destination_token_when_none_is_held() {
+    for answer_body in [
+        json!({"data": [{"access_token": "EAAG-destination-token-1"}]}),
+        json!({"access_token": "EAAG-destination-token-1", "expires_at": 1735689600}),
+    ] {
+        let server = MockServer::start().await;
+        answer(
+            &server,
+            "POST",
+            &format!("/{VERSION}/{WABA}/set_solution_migration_intent"),
+            ResponseTemplate::new(200).set_body_json(json!({"id": INTENT})),
+            1,
+        )
+        .await;
+        answer(
+            &server,
+            "GET",
+            &format!("/{VERSION}/{INTENT}"),
+            ResponseTemplate::new(200).set_body_json(json!({"id": INTENT,
+                "status": "ACCEPTED", "destination_waba": {"id": DESTINATION}})),
+            1,
+        )
+        .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/{VERSION}/{SOLUTION}/access_token")))
+            .and(query_param("business_id", BUSINESS))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer_body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        answer(
+            &server,
+            "POST",
+            &format!("/{VERSION}/{DESTINATION}/subscribed_apps"),
+            success(),
+            1,
+        )
+        .await;
+        // The provider holds the source WABA's token only.
+        let tokens = tokens();
+        tokens.insert_for_waba(WabaId::new(WABA).unwrap(), CUSTOMER_TOKEN);
+        let client = route_client(&server, &tokens);
+        let mut session = mps_session();
+        client.set_migration_intent(&mut session).await.unwrap();
+        client.refresh_migration_intent(&mut session).await.unwrap();
+        client.subscribe_app_for(&mut session).await.unwrap();
+        assert_eq!(session.state().name(), StateName::DestinationReady);
+
+        let sent = requests(&server).await;
+        let fetch = sent
+            .iter()
+            .find(|r| r.url.path().ends_with("/access_token"))
+            .unwrap();
+        assert_eq!(fetch.method.as_str(), "GET");
+        assert_eq!(query(fetch).len(), 1, "{}", fetch.url);
+        assert_eq!(
+            header(fetch, "authorization"),
+            Some(format!("Bearer {TOKEN}").as_str()),
+            "the system-user token asks"
+        );
+        let subscribe = sent.last().unwrap();
+        assert_eq!(
+            header(subscribe, "authorization"),
+            Some("Bearer EAAG-destination-token-1"),
+            "the destination's token subscribes"
+        );
+        let key = CredentialKey::of(&session);
+        assert_eq!(key.waba_id().as_str(), DESTINATION);
+        assert_eq!(
+            tokens.token(&key).await.unwrap().secret(),
+            "EAAG-destination-token-1"
+        );
+        let saved = serde_json::to_string(&session).unwrap();
+        assert!(!saved.contains("EAAG-destination-token-1"));
+    }
+}

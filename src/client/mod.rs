@@ -1652,8 +1652,9 @@ impl PortingClient {
         match operation {
             // The app's id and secret are in the query: no token.
             Operation::ExchangeSignupCode => {}
-            // The app's (or the BSP's) token inspects the customer's.
-            Operation::ReadTokenScopes => {
+            // The app's (or the BSP's) token inspects the customer's, or
+            // asks for it.
+            Operation::ReadTokenScopes | Operation::FetchSolutionToken => {
                 request
                     .headers
                     .push("Authorization", self.app_authorization()?);

@@ -220,8 +220,11 @@ impl PortingClient {
     /// popup verified goes straight to register
     /// ([`CodeVerified`](PortingState::CodeVerified)), another one to the
     /// code ([`Initiated`](PortingState::Initiated)). For a solution
-    /// migration, the destination WABA Meta created is subscribed and the
-    /// session is [`DestinationReady`](PortingState::DestinationReady):
+    /// migration, the destination WABA Meta created is subscribed (first
+    /// asking Meta for the customer's business token for it,
+    /// `GET /{solution-id}/access_token`, when the token provider holds
+    /// none) and the session is
+    /// [`DestinationReady`](PortingState::DestinationReady):
     /// next, [`start_migration`](Self::start_migration) moves the number
     /// into it.
     ///
@@ -239,8 +242,10 @@ impl PortingClient {
     ) -> Result<StateName, Error> {
         let operation = Operation::SubscribeApp;
         session.check(operation)?;
-        if let PortingState::Authorized { .. } = session.state() {
-            self.check_sharing(session).await?;
+        match session.state() {
+            PortingState::Authorized { .. } => self.check_sharing(session).await?,
+            PortingState::IntentAccepted { .. } => self.ensure_destination_token(session).await?,
+            _ => {}
         }
         let client = self.for_session(session);
         loop {
@@ -280,6 +285,70 @@ impl PortingClient {
         };
         self.record_success(session, operation, StepOutcome::AppSubscribed { verified })
             .await
+    }
+
+    /// Solution migration, accepted: when the token provider holds no
+    /// token for the destination WABA, asks Meta for the customer's
+    /// business token (`GET /{solution-id}/access_token?business_id=…`,
+    /// with the client's static token: Meta, *Migrating WABAs among
+    /// Multi-Partner Solutions via Meta Business Suite*, the Solution
+    /// Partner's step 1) and stores it through the provider. The answer is
+    /// read in both shapes Meta shows: `{"data":[{"access_token"}]}` (the
+    /// guide) and `{"access_token", "expires_at"}` (its OpenAPI
+    /// description).
+    async fn ensure_destination_token(&self, session: &mut PortingSession) -> Result<(), Error> {
+        let operation = Operation::FetchSolutionToken;
+        let (Some(provider), Route::SolutionMigration { solution_id }) =
+            (self.inner.tokens.clone(), session.route().clone())
+        else {
+            return Ok(());
+        };
+        let key = CredentialKey::of(session);
+        match provider.token(&key).await {
+            Ok(_) => return Ok(()),
+            Err(error) if error.kind() == TokenErrorKind::Missing => {}
+            Err(error) => return Err(error.into()),
+        }
+        session.begin(operation, self.now(), None);
+        let business = session.business_id().as_str().to_owned();
+        let query = [("business_id", business.as_str())];
+        let deadline = self.deadline();
+        let answer = self
+            .send(operation, solution_id.as_str(), &query, None, &deadline)
+            .await
+            .and_then(|response| {
+                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let listed = value
+                    .get("data")
+                    .and_then(Value::as_array)
+                    .and_then(|data| data.first());
+                listed
+                    .unwrap_or(&value)
+                    .get("access_token")
+                    .and_then(Value::as_str)
+                    .map(AccessToken::new)
+                    .filter(|token| !token.is_empty())
+                    .ok_or_else(|| wire::shape_error(operation, &response))
+            })
+            .map_err(|error| match error {
+                // A token endpoint's answer is never kept.
+                Error::UnexpectedResponse(mut unexpected) => {
+                    unexpected.forget_body();
+                    Error::UnexpectedResponse(unexpected)
+                }
+                other => other,
+            });
+        let token = match answer {
+            Ok(token) => token,
+            // Recorded as the step's (the fetch has no state of its own).
+            Err(error) => {
+                return Err(self
+                    .record_failure(session, Operation::SubscribeApp, error)
+                    .await)
+            }
+        };
+        provider.store(&key, token).await?;
+        Ok(())
     }
 
     /// Embedded Signup: whether the customer's token manages the session's

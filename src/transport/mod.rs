@@ -26,6 +26,12 @@ pub use self::reqwest::{ReqwestTransport, ReqwestTransportBuilder, DEFAULT_MAX_R
 /// Implementations must be cheap to share (`Send + Sync`); the client holds
 /// one behind an `Arc` and may call it from many tasks at once. A response
 /// with any status (including 4xx/5xx) is `Ok`; `Err` means no response.
+///
+/// Secrets travel in the request: the `Authorization` header always, and
+/// for two calls the URL's query too — the Embedded Signup code exchange
+/// (`client_secret`, `code`) and the sharing check (`input_token`). Never
+/// log a request's headers or query, and keep the query out of a
+/// [`TransportError`]'s message (the reqwest transport drops it).
 #[async_trait]
 pub trait Transport: Send + Sync + fmt::Debug {
     /// Sends `request` and waits for the whole response body.
