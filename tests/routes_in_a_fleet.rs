@@ -1,5 +1,6 @@
 //! The fleet driving sessions of the Embedded Signup and solution migration
 //! routes.
+#![cfg(all(feature = "simulator", feature = "reqwest"))]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The Embedded Signup and solution migration routes on the wire: method,
 //! path, query and body of every new call, each against the source it
 //! cites, and what each answer does to the session.
+#![cfg(all(feature = "simulator", feature = "reqwest"))]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The Embedded Signup and solution migration routes when answers are lost,
 //! refused or odd, and when a saved session says something its state
 //! cannot mean.
+#![cfg(all(feature = "simulator", feature = "reqwest"))]
 
 mod common;
 

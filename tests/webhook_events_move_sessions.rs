@@ -4,7 +4,7 @@
 //! and an unknown event change nothing; sessions saved before load
 //! unchanged; saves never overwrite a newer one (in-memory, SQLite, and
 //! Postgres when `DATABASE_URL` is set).
-#![cfg(all(feature = "webhooks", feature = "reqwest"))]
+#![cfg(all(feature = "webhooks", feature = "reqwest", feature = "simulator"))]
 
 mod common;
 
