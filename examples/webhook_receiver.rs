@@ -26,9 +26,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use waba_porting::webhook::{apply_delivery, ChangeValue};
 use waba_porting::{
-    AppSecret, BusinessId, Clock, InMemoryStore, MigrationIntentId, PhoneNumber, PortingSession,
-    SessionKey, SessionStore, SolutionId, StepOutcome, SystemClock, WabaId, WebhookReceiver,
-    MIGRATION_INTENT_RECHECK,
+    AppSecret, BusinessId, Clock, InMemoryStore, IntentProgress, MigrationIntentId, PhoneNumber,
+    PortingSession, SessionKey, SessionStore, SolutionId, StepOutcome, SystemClock, WabaId,
+    WebhookReceiver, MIGRATION_INTENT_RECHECK,
 };
 
 /// What `--once` sends itself: the shape of Meta's `account_update`.
@@ -53,7 +53,17 @@ fn waiting_for_acceptance() -> Result<PortingSession, Box<dyn std::error::Error>
         },
         now,
     )?;
-    session.set_not_before(Some(now.saturating_add(MIGRATION_INTENT_RECHECK)));
+    // Read pending: the next look is MIGRATION_INTENT_RECHECK away.
+    session.apply(
+        StepOutcome::MigrationIntentRead {
+            status: IntentProgress::Pending,
+        },
+        now,
+    )?;
+    let next_look = now.saturating_add(MIGRATION_INTENT_RECHECK);
+    if session.next_action().not_before != Some(next_look) {
+        return Err("a pending intent is read again after MIGRATION_INTENT_RECHECK".into());
+    }
     session.next_revision();
     Ok(session)
 }
@@ -118,6 +128,8 @@ async fn answer(
                     // not take it all: forget it, and Meta retries (503).
                     match apply_delivery(&*store, &delivery, SystemClock.now()).await {
                         Ok(outcome) if outcome.is_complete() => {
+                            // Handled: a retry of it is a replay (200).
+                            receiver.commit(&delivery);
                             for key in outcome.woken() {
                                 println!("woken: {key} (due now: the next pass reads Meta)");
                             }

@@ -108,6 +108,8 @@ pub struct PortingSession {
     state: PortingState,
     #[serde(skip_serializing_if = "Option::is_none")]
     not_before: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    own_wait: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     in_flight: Option<InFlight>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -156,6 +158,8 @@ struct RawSession {
     state: PortingState,
     #[serde(default)]
     not_before: Option<Timestamp>,
+    #[serde(default)]
+    own_wait: bool,
     #[serde(default)]
     in_flight: Option<InFlight>,
     #[serde(default)]
@@ -276,6 +280,7 @@ impl TryFrom<RawSession> for PortingSession {
             destination_waba_id: raw.destination_waba_id,
             state: raw.state,
             not_before: raw.not_before,
+            own_wait: raw.own_wait && raw.not_before.is_some(),
             in_flight: raw.in_flight,
             register_calls,
             code_unconfirmed: raw.code_unconfirmed,
@@ -806,6 +811,7 @@ impl PortingSession {
             route,
             destination_waba_id: None,
             not_before: None,
+            own_wait: false,
             in_flight: None,
             register_calls: Vec::new(),
             code_unconfirmed: false,
@@ -1172,6 +1178,7 @@ impl PortingSession {
             StepOutcome::NumberRead { .. } => {}
             _ => {
                 self.not_before = None;
+                self.own_wait = false;
                 self.in_flight = None;
             }
         }
@@ -1227,6 +1234,15 @@ impl PortingSession {
             }
             StepOutcome::Failed { .. } => {}
             _ => self.last_read = None,
+        }
+        // A pending intent is read again after the crate's own spacing,
+        // which a webhook saying the customer acted may lift.
+        if let StepOutcome::MigrationIntentRead {
+            status: crate::state::IntentProgress::Pending,
+        } = &outcome
+        {
+            self.not_before = Some(at.saturating_add(crate::MIGRATION_INTENT_RECHECK));
+            self.own_wait = true;
         }
         if let Some(destination) = next.destination_waba_id() {
             self.destination_waba_id = Some(destination.clone());
@@ -1307,6 +1323,11 @@ impl PortingSession {
         self.events.pending_wake().map(|wake| wake.at)
     }
 
+    /// The pending wake is being acted on (Meta is read now).
+    pub(crate) fn clear_wake(&mut self) {
+        self.events.clear_wake();
+    }
+
     /// The session's memory of webhook events.
     pub(crate) fn events(&self) -> &EventLog {
         &self.events
@@ -1321,6 +1342,16 @@ impl PortingSession {
     /// Records that no retry makes sense before `until`.
     pub fn set_not_before(&mut self, until: Option<Timestamp>) {
         self.not_before = until;
+        self.own_wait = false;
+    }
+
+    /// Lifts `not_before` if it is the crate's own spacing.
+    #[cfg_attr(not(feature = "webhooks"), allow(dead_code))]
+    pub(crate) fn lift_own_wait(&mut self) {
+        if self.own_wait {
+            self.not_before = None;
+            self.own_wait = false;
+        }
     }
 
     /// Marks `operation` as about to be sent at `at` (the write-ahead marker,

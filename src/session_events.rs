@@ -95,6 +95,11 @@ pub(crate) struct EventLog {
     /// applied.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     newest: BTreeMap<String, u64>,
+    /// Per topic, the fingerprints of the changes applied at its newest
+    /// time: a late copy of one is a duplicate however many changes of
+    /// other topics came since (`seen` forgets the oldest).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    at_newest: BTreeMap<String, Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     wake: Option<Wake>,
     #[serde(
@@ -147,6 +152,7 @@ impl EventLog {
     pub(crate) fn is_empty(&self) -> bool {
         self.seen.is_empty()
             && self.newest.is_empty()
+            && self.at_newest.is_empty()
             && self.wake.is_none()
             && self.notes.is_empty()
     }
@@ -155,6 +161,14 @@ impl EventLog {
     #[cfg_attr(not(feature = "webhooks"), allow(dead_code))]
     pub(crate) fn has_seen(&self, id: &str) -> bool {
         self.seen.iter().any(|seen| seen == id)
+    }
+
+    /// Whether the change `id` was applied at `topic`'s newest time.
+    #[cfg_attr(not(feature = "webhooks"), allow(dead_code))]
+    pub(crate) fn seen_at_newest(&self, topic: &str, id: &str) -> bool {
+        self.at_newest
+            .get(topic)
+            .is_some_and(|ids| ids.iter().any(|seen| seen == id))
     }
 
     /// The newest time applied for `topic`.
@@ -173,12 +187,21 @@ impl EventLog {
         time: Option<u64>,
         note: EventNote,
     ) {
-        self.seen.push_back(id);
+        self.seen.push_back(id.clone());
         while self.seen.len() > EVENT_MEMORY {
             self.seen.pop_front();
         }
         if let Some(time) = time {
-            let newest = self.newest.entry(topic).or_insert(time);
+            let newest = self.newest.entry(topic.clone()).or_insert(time);
+            let ids = self.at_newest.entry(topic).or_default();
+            if time > *newest {
+                ids.clear();
+            }
+            if time >= *newest {
+                ids.push(id);
+                let excess = ids.len().saturating_sub(EVENT_MEMORY);
+                ids.drain(..excess);
+            }
             *newest = (*newest).max(time);
             while self.newest.len() > TOPICS_LIMIT {
                 // The oldest topic goes first.
@@ -188,7 +211,10 @@ impl EventLog {
                     .min_by_key(|(_, time)| **time)
                     .map(|(topic, _)| topic.clone());
                 match oldest {
-                    Some(topic) => self.newest.remove(&topic),
+                    Some(topic) => {
+                        self.newest.remove(&topic);
+                        self.at_newest.remove(&topic);
+                    }
                     None => break,
                 };
             }

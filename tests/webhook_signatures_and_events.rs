@@ -227,7 +227,13 @@ fn a_replay_is_refused_and_answered_200() {
     let receiver = receiver();
     let body = DELIVERY.as_bytes();
     let header = sign(body);
-    assert!(receiver.receive(Some(header.as_bytes()), body).is_ok());
+    let delivery = receiver.receive(Some(header.as_bytes()), body).unwrap();
+    // While the first copy is handled, a retry is told to come back later.
+    assert_eq!(
+        refused(receiver.receive(Some(header.as_bytes()), body)),
+        (WebhookErrorKind::InProgress, 503)
+    );
+    assert!(receiver.commit(&delivery));
     assert_eq!(
         refused(receiver.receive(Some(header.as_bytes()), body)),
         (WebhookErrorKind::Replayed, 200)

@@ -154,8 +154,10 @@ async fn a_webhook_does_not_erase_a_retry_after_meta_gave_to_an_intent_read() {
         &intent,
         ResponseTemplate::new(429)
             .insert_header("Retry-After", "120")
-            .set_body_json(json!({"error": {"message": "(#4) Application request limit reached",
-                "type": "OAuthException", "code": 4, "fbtrace_id": "AbC"}})),
+            .set_body_json(
+                json!({"error": {"message": "(#4) Application request limit reached",
+                "type": "OAuthException", "code": 4, "fbtrace_id": "AbC"}}),
+            ),
         1,
     )
     .await;
@@ -187,7 +189,12 @@ async fn a_webhook_does_not_erase_a_retry_after_meta_gave_to_an_intent_read() {
     // PARTNER_ADDED for the WABA Meta created, seconds later.
     let delivery = receive(
         &receiver(),
-        &partner_event("PARTNER_ADDED", DESTINATION, BUSINESS, unix(Timestamp::now())),
+        &partner_event(
+            "PARTNER_ADDED",
+            DESTINATION,
+            BUSINESS,
+            unix(Timestamp::now()),
+        ),
     );
     let applied = first.apply_webhook(&delivery).await.unwrap();
     assert!(applied.is_complete());
@@ -329,7 +336,10 @@ async fn a_wake_whose_read_is_refused_is_not_read_again_on_every_pass() {
         .await
         .unwrap();
     assert_eq!(
-        applied.results().map(|(_, s)| *s.result.as_ref().unwrap()).collect::<Vec<_>>(),
+        applied
+            .results()
+            .map(|(_, s)| *s.result.as_ref().unwrap())
+            .collect::<Vec<_>>(),
         vec![EventEffect::Woken(EventMeaning::Attention)]
     );
     for _ in 0..6 {
@@ -402,7 +412,9 @@ fn a_late_copy_of_a_change_is_a_duplicate_even_after_many_other_changes() {
             at(100),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-    session.set_not_before(Some(at(100).saturating_add(waba_porting::MIGRATION_INTENT_RECHECK)));
+    session.set_not_before(Some(
+        at(100).saturating_add(waba_porting::MIGRATION_INTENT_RECHECK),
+    ));
     let before = session.clone();
     let effect = session.apply_event(&change, at(101));
     assert_eq!(
@@ -429,18 +441,18 @@ async fn a_retry_arriving_while_the_delivery_is_applied_is_not_acknowledged_befo
     let store = InMemoryStore::new();
     let stored = queue(&store, awaiting_acceptance(at(0))).await;
     let held = store
-        .acquire(&stored, &WorkerId::new("w"), at(10), Duration::from_secs(600))
+        .acquire(
+            &stored,
+            &WorkerId::new("w"),
+            at(10),
+            Duration::from_secs(600),
+        )
         .await
         .unwrap();
     assert!(matches!(held, Acquired::Claimed(_)));
 
     let receiver = receiver();
-    let (body, header) = signed(&partner_event(
-        "PARTNER_ADDED",
-        DESTINATION,
-        BUSINESS,
-        100,
-    ));
+    let (body, header) = signed(&partner_event("PARTNER_ADDED", DESTINATION, BUSINESS, 100));
     let first = receiver.receive(Some(header.as_bytes()), &body).unwrap();
     // Meta's retry, while the first attempt is being applied.
     let retry = receiver.receive(Some(header.as_bytes()), &body);

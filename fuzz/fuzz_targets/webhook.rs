@@ -72,6 +72,9 @@ fn signed(receiver: &WebhookReceiver, body: &[u8]) {
             let parsed = Delivery::parse(body).expect("accepted bodies parse alone");
             assert!(delivery.changes().eq(parsed.changes()));
             let again = receiver.receive(Some(header.as_bytes()), body);
+            assert_eq!(again.unwrap_err().kind(), &WebhookErrorKind::InProgress);
+            assert!(receiver.commit(&delivery));
+            let again = receiver.receive(Some(header.as_bytes()), body);
             assert_eq!(again.unwrap_err().kind(), &WebhookErrorKind::Replayed);
             assert!(receiver.forget(&delivery));
         }

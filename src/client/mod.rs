@@ -429,6 +429,20 @@ impl PortingClient {
         }
     }
 
+    /// Saves `session` through the client's checkpoint as its next
+    /// revision (what the fleet learned without a step: a wake acted on).
+    pub(crate) async fn save_session(
+        &self,
+        session: &mut PortingSession,
+    ) -> Result<(), CheckpointError> {
+        self.save(
+            session,
+            Operation::ReadPhoneNumber,
+            CheckpointStage::AfterOutcome,
+        )
+        .await
+    }
+
     /// [`refresh`](Self::refresh) through the client of the call.
     async fn refresh_call(
         &self,

@@ -543,16 +543,11 @@ impl PortingClient {
             Ok(status) => status,
             Err(error) => return Err(self.record_read_failure(session, error).await),
         };
-        let pending = status == IntentProgress::Pending;
-        let now = self.now();
+        // A pending read sets the next look (`MIGRATION_INTENT_RECHECK`),
+        // which a webhook that says the customer acted lifts.
         let name = session
-            .apply(StepOutcome::MigrationIntentRead { status }, now)?
+            .apply(StepOutcome::MigrationIntentRead { status }, self.now())?
             .name();
-        if pending {
-            // Not before the next look (a webhook that says the customer
-            // acted clears it).
-            session.set_not_before(Some(now.saturating_add(MIGRATION_INTENT_RECHECK)));
-        }
         self.save(session, operation, CheckpointStage::AfterOutcome)
             .await?;
         Ok(name)

@@ -513,7 +513,7 @@ impl Fleet {
     /// ```ignore
     /// match receiver.receive(signature, &body) {
     ///     Ok(delivery) => match fleet.apply_webhook(&delivery).await {
-    ///         Ok(applied) if applied.is_complete() => 200,
+    ///         Ok(applied) if applied.is_complete() => { receiver.commit(&delivery); 200 }
     ///         // A session was held or the store failed: Meta retries.
     ///         _ => { receiver.forget(&delivery); 503 }
     ///     },
@@ -801,11 +801,18 @@ impl Fleet {
             if let Err(error) = self.keep_lease(key).await {
                 return error;
             }
+            // One read per wake: a read Meta refuses (a permission gone
+            // after an unshare) is not made again on every pass.
+            session.clear_wake();
             if let Err(error) = self.client.refresh(session).await {
                 if superseded(&error).is_some() {
                     let now = self.client.clock().now();
                     return self.after_failure(session, error, now);
                 }
+                // The read failed without recording anything: the wake is
+                // spent all the same (a failed save leaves it for the next
+                // pass, which reads once more).
+                let _ = self.client.save_session(session).await;
             }
         }
         let progress_since = woken

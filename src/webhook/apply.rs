@@ -253,6 +253,9 @@ impl PortingSession {
             if time < newest {
                 return EventEffect::Stale;
             }
+            if time == newest && self.events().seen_at_newest(&topic, &id) {
+                return EventEffect::Duplicate;
+            }
         }
         let note = EventNote {
             at,
@@ -268,14 +271,14 @@ impl PortingSession {
         if !wake {
             return EventEffect::Recorded(meaning);
         }
-        events.wake(at, meaning);
-        // The crate's own spacing of intent reads gives way; a longer wait
-        // is Meta's (a rate limit's) and stands.
+        // Dated when Meta says it happened (never later than now): an
+        // event from before a refusal does not answer it.
+        let happened = change.time().map_or(at, |time| time.min(at));
+        events.wake(happened, meaning);
+        // The crate's own spacing of intent reads gives way; any other wait
+        // (one Meta asked for) stands.
         if let PortingState::AwaitingIntentAcceptance { .. } = self.state() {
-            let own_spacing = at.saturating_add(crate::MIGRATION_INTENT_RECHECK);
-            if self.not_before().is_some_and(|until| until <= own_spacing) {
-                self.set_not_before(None);
-            }
+            self.lift_own_wait();
         }
         EventEffect::Woken(meaning)
     }

@@ -30,6 +30,11 @@ pub enum WebhookErrorKind {
     /// delivery it believes failed, and the first copy was already handled.
     /// Answer 200, so that Meta stops retrying it.
     Replayed,
+    /// A delivery with this signature was accepted and is still being
+    /// handled (not yet [committed](crate::WebhookReceiver::commit) or
+    /// forgotten): answer 503, so that Meta retries it later rather than
+    /// take this copy as handled.
+    InProgress,
     /// The body is signed but is not a webhook delivery: not JSON, or not
     /// the `{"object": …, "entry": [{"id": …, "changes": [{"field": …,
     /// "value": …}]}]}` envelope. Answer 400.
@@ -99,6 +104,9 @@ impl WebhookError {
             WebhookErrorKind::Replayed => Cow::Borrowed(
                 "webhook delivery already accepted: a retry of a delivery handled before",
             ),
+            WebhookErrorKind::InProgress => Cow::Borrowed(
+                "webhook delivery already accepted and still being handled: retry later",
+            ),
             WebhookErrorKind::Malformed => {
                 Cow::Borrowed("webhook delivery is signed but is not a webhook envelope")
             }
@@ -141,6 +149,7 @@ impl WebhookError {
     /// | [`BadSignature`](WebhookErrorKind::BadSignature) | 403 |
     /// | [`TooLarge`](WebhookErrorKind::TooLarge) | 413 |
     /// | [`Replayed`](WebhookErrorKind::Replayed) | 200: the first copy was handled; a non-2xx would only make Meta retry it again |
+    /// | [`InProgress`](WebhookErrorKind::InProgress) | 503: Meta retries later |
     /// | [`Malformed`](WebhookErrorKind::Malformed) | 400 |
     /// | [`HandshakeRefused`](WebhookErrorKind::HandshakeRefused) | 403 (400 for [`BadChallenge`](HandshakeRefusal::BadChallenge)) |
     /// | [`NotConfigured`](WebhookErrorKind::NotConfigured) | 500 |
@@ -150,6 +159,7 @@ impl WebhookError {
             WebhookErrorKind::BadSignature => 403,
             WebhookErrorKind::TooLarge { .. } => 413,
             WebhookErrorKind::Replayed => 200,
+            WebhookErrorKind::InProgress => 503,
             WebhookErrorKind::Malformed => 400,
             WebhookErrorKind::HandshakeRefused(HandshakeRefusal::BadChallenge) => 400,
             WebhookErrorKind::HandshakeRefused(_) => 403,

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use super::error::{WebhookError, WebhookErrorKind};
 use super::event::Delivery;
 use super::handshake;
-use super::replay::ReplayMemory;
+use super::replay::{ReplayMemory, Seen};
 use super::secret::{AppSecret, VerifyToken};
 use super::signature;
 
@@ -39,8 +39,10 @@ pub const DEFAULT_REPLAY_CAPACITY: usize = 4096;
 /// 3. the HMAC-SHA256 of the raw body under the app secret, compared in
 ///    constant time ([`BadSignature`](WebhookErrorKind::BadSignature), 403);
 /// 4. the envelope ([`Malformed`](WebhookErrorKind::Malformed), 400);
-/// 5. the replay memory: a signature accepted before is a retry
-///    ([`Replayed`](WebhookErrorKind::Replayed), answer 200).
+/// 5. the replay memory: a signature accepted and
+///    [committed](Self::commit) before is a retry
+///    ([`Replayed`](WebhookErrorKind::Replayed), answer 200); one still
+///    being handled is [`InProgress`](WebhookErrorKind::InProgress) (503).
 ///
 /// ```
 /// use waba_porting::webhook::{ChangeValue, WebhookReceiver};
@@ -65,6 +67,8 @@ pub const DEFAULT_REPLAY_CAPACITY: usize = 4096;
 ///     assert!(matches!(change.value(), ChangeValue::AccountReviewUpdate(_)));
 /// }
 ///
+/// // Handled: say so, and Meta's retry of it is a replay.
+/// receiver.commit(&delivery);
 /// // Meta retries a delivery it thinks failed: answer 200, handle nothing.
 /// let again = receiver.receive(Some(header.as_bytes()), body).unwrap_err();
 /// assert_eq!(again.kind(), &WebhookErrorKind::Replayed);
@@ -159,8 +163,10 @@ impl WebhookReceiver {
         let tag = signature::parse_header(signature)?;
         signature::verify(&self.secret, &tag, body)?;
         let mut delivery = Delivery::parse(body)?;
-        if !self.memory().insert(tag) {
-            return Err(WebhookError::new(WebhookErrorKind::Replayed));
+        match self.memory().accept(tag, std::time::Instant::now()) {
+            Seen::New => {}
+            Seen::Pending => return Err(WebhookError::new(WebhookErrorKind::InProgress)),
+            Seen::Handled => return Err(WebhookError::new(WebhookErrorKind::Replayed)),
         }
         delivery.tag = Some(tag);
         Ok(delivery)
@@ -190,6 +196,20 @@ impl WebhookReceiver {
     {
         let signature = signature::find_header(headers)?;
         self.receive(signature, body)
+    }
+
+    /// Marks a delivery [`receive`](Self::receive) accepted as handled:
+    /// Meta's retry of it is then [`Replayed`](WebhookErrorKind::Replayed)
+    /// (answered 200). Until then (or for a minute, when never called) a
+    /// retry is [`InProgress`](WebhookErrorKind::InProgress) (answered 503),
+    /// so that a retry arriving while the first copy is handled is never
+    /// acknowledged before it was. `false` when the delivery was not
+    /// remembered.
+    pub fn commit(&self, delivery: &Delivery) -> bool {
+        match &delivery.tag {
+            Some(tag) => self.memory().commit(tag),
+            None => false,
+        }
     }
 
     /// Forgets a delivery [`receive`](Self::receive) accepted, so that
@@ -306,6 +326,12 @@ mod tests {
         let header = signed(BODY);
         let delivery = receiver.receive(Some(header.as_bytes()), BODY).unwrap();
         assert_eq!(delivery.changes().count(), 1);
+        // Still being handled: retry later.
+        assert_eq!(
+            kind(receiver.receive(Some(header.as_bytes()), BODY)),
+            WebhookErrorKind::InProgress
+        );
+        assert!(receiver.commit(&delivery));
         assert_eq!(
             kind(receiver.receive(Some(header.as_bytes()), BODY)),
             WebhookErrorKind::Replayed

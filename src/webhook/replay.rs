@@ -1,16 +1,34 @@
 //! The receiver's bounded memory of the signatures it accepted: a delivery
 //! whose signature is there is a replay.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use super::signature::Tag;
 
+/// How long a delivery accepted but not yet
+/// [committed](crate::WebhookReceiver::commit) or forgotten counts as being
+/// handled: a retry meanwhile is answered 503; after it, as handled.
+pub(crate) const PENDING_FOR: Duration = Duration::from_secs(60);
+
+/// What the memory says of a signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Seen {
+    /// New: remembered now, as being handled.
+    New,
+    /// Its first copy is still being handled.
+    Pending,
+    /// Its first copy was handled.
+    Handled,
+}
+
 /// The signatures of the last `capacity` accepted deliveries, oldest
-/// forgotten first.
+/// forgotten first, each with when it was accepted while it is being
+/// handled (`None` once committed).
 #[derive(Debug)]
 pub(crate) struct ReplayMemory {
     capacity: usize,
-    seen: HashSet<Tag>,
+    seen: HashMap<Tag, Option<Instant>>,
     order: VecDeque<Tag>,
 }
 
@@ -18,32 +36,57 @@ impl ReplayMemory {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            seen: HashSet::new(),
+            seen: HashMap::new(),
             order: VecDeque::new(),
         }
     }
 
-    /// Remembers `tag`; `false` when it was remembered already (a replay).
+    /// Remembers `tag` as being handled; `false` when it was remembered
+    /// already (a replay).
     /// With a capacity of 0, remembers nothing and finds no replay.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, tag: Tag) -> bool {
+        self.accept(tag, Instant::now()) == Seen::New
+    }
+
+    /// Remembers `tag`, accepted `now`, as being handled, unless it is
+    /// remembered already: then whether its first copy is still being
+    /// handled (accepted less than [`PENDING_FOR`] ago and neither
+    /// committed nor forgotten) or was handled.
+    pub(crate) fn accept(&mut self, tag: Tag, now: Instant) -> Seen {
         if self.capacity == 0 {
-            return true;
+            return Seen::New;
         }
-        if !self.seen.insert(tag) {
-            return false;
+        if let Some(pending) = self.seen.get(&tag) {
+            return match pending {
+                Some(since) if now.saturating_duration_since(*since) < PENDING_FOR => Seen::Pending,
+                _ => Seen::Handled,
+            };
         }
+        self.seen.insert(tag, Some(now));
         self.order.push_back(tag);
         while self.order.len() > self.capacity {
             if let Some(oldest) = self.order.pop_front() {
                 self.seen.remove(&oldest);
             }
         }
-        true
+        Seen::New
+    }
+
+    /// Marks `tag`'s delivery handled: a retry is answered as a replay.
+    pub(crate) fn commit(&mut self, tag: &Tag) -> bool {
+        match self.seen.get_mut(tag) {
+            Some(pending) => {
+                *pending = None;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Forgets `tag` (its delivery was not handled after all).
     pub(crate) fn remove(&mut self, tag: &Tag) -> bool {
-        if !self.seen.remove(tag) {
+        if self.seen.remove(tag).is_none() {
             return false;
         }
         self.order.retain(|kept| kept != tag);
@@ -87,6 +130,20 @@ mod tests {
         assert!(memory.insert(tag(3)));
         assert_eq!(memory.len(), 2);
         assert!(!memory.insert(tag(2)));
+    }
+
+    #[test]
+    fn a_retry_while_the_first_copy_is_handled_is_pending_until_committed() {
+        let mut memory = ReplayMemory::new(4);
+        let t0 = Instant::now();
+        assert_eq!(memory.accept(tag(1), t0), Seen::New);
+        assert_eq!(memory.accept(tag(1), t0), Seen::Pending);
+        assert!(memory.commit(&tag(1)));
+        assert_eq!(memory.accept(tag(1), t0), Seen::Handled);
+        // Never committed: handled once PENDING_FOR has passed.
+        assert_eq!(memory.accept(tag(2), t0), Seen::New);
+        assert_eq!(memory.accept(tag(2), t0 + PENDING_FOR), Seen::Handled);
+        assert!(!memory.commit(&tag(3)));
     }
 
     #[test]
