@@ -118,9 +118,14 @@ pub(crate) fn id_of(value: &Value) -> Option<PhoneNumberId> {
 
 /// An `id` member's value as an id (a string, or a number).
 pub(crate) fn id_value(id: &Value) -> Option<PhoneNumberId> {
+    PhoneNumberId::new(id_text(id)?).ok()
+}
+
+/// A Graph id as text, sent as a string or a number.
+pub(crate) fn id_text(id: &Value) -> Option<String> {
     match id {
-        Value::String(id) => PhoneNumberId::new(id).ok(),
-        Value::Number(id) => PhoneNumberId::new(id.to_string()).ok(),
+        Value::String(id) => Some(id.clone()),
+        Value::Number(id) => Some(id.to_string()),
         _ => None,
     }
 }

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::ids::{BusinessId, PhoneNumberId, WabaId};
+use crate::number::id_text;
 use crate::validation::ValidationError;
 
 const REDACTED: &str = "[redacted]";
@@ -189,14 +190,6 @@ struct RawData {
     current_step: Option<String>,
     error_message: Option<String>,
     error_code: Option<serde_json::Value>,
-}
-
-fn id_text(value: &serde_json::Value) -> Option<String> {
-    match value {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 impl SignupEvent {

@@ -25,7 +25,7 @@ use crate::checkpoint::CheckpointStage;
 use crate::credentials::{CredentialKey, TokenError, TokenErrorKind};
 use crate::error::{ApiError, ApiErrorKind, ConfigError, Error, GraphError};
 use crate::ids::{MigrationIntentId, WabaId};
-use crate::number::CodeVerificationStatus;
+use crate::number::{id_text, CodeVerificationStatus};
 use crate::operation::Operation;
 use crate::route::Route;
 use crate::secret::AccessToken;
@@ -138,14 +138,7 @@ impl PortingClient {
             };
             session.apply(outcome, self.now())?;
         }
-        session.begin(operation, self.now(), None);
-        if let Err(error) = self
-            .save(session, operation, CheckpointStage::BeforeSend)
-            .await
-        {
-            *session = snapshot;
-            return Err(error.into());
-        }
+        self.mark_and_save(session, operation, snapshot).await?;
         let query = [
             ("client_id", app_id.as_str()),
             ("client_secret", app_secret.secret()),
@@ -157,22 +150,9 @@ impl PortingClient {
             .await
             .and_then(|response| {
                 let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
-                value
-                    .get("access_token")
-                    .and_then(Value::as_str)
-                    .map(AccessToken::new)
-                    .filter(|token| !token.is_empty())
-                    .ok_or_else(|| wire::shape_error(operation, &response))
+                access_token_of(&value).ok_or_else(|| wire::shape_error(operation, &response))
             })
-            .map_err(|error| match error.redacting_sent(&sent) {
-                // A token endpoint's answer is never kept: it may hold the
-                // customer's token in a shape nobody documented.
-                Error::UnexpectedResponse(mut unexpected) => {
-                    unexpected.forget_body();
-                    Error::UnexpectedResponse(unexpected)
-                }
-                other => other,
-            });
+            .map_err(|error| without_body(error.redacting_sent(&sent)));
         let token = match answer {
             Ok(token) => token,
             Err(error) => return Err(self.record_failure(session, operation, error).await),
@@ -182,6 +162,26 @@ impl PortingClient {
         provider.store(&key, token).await?;
         self.record_success(session, operation, StepOutcome::SignupCodeExchanged)
             .await
+    }
+
+    /// Marks `operation` in flight and saves the session before the request
+    /// leaves; a failed save puts `snapshot` (the session as the caller
+    /// had it) back and sends nothing.
+    async fn mark_and_save(
+        &self,
+        session: &mut PortingSession,
+        operation: Operation,
+        snapshot: PortingSession,
+    ) -> Result<(), Error> {
+        session.begin(operation, self.now(), None);
+        if let Err(error) = self
+            .save(session, operation, CheckpointStage::BeforeSend)
+            .await
+        {
+            *session = snapshot;
+            return Err(error.into());
+        }
+        Ok(())
     }
 
     /// Settles a code exchange whose outcome is unknown: a token the
@@ -322,22 +322,10 @@ impl PortingClient {
                     .get("data")
                     .and_then(Value::as_array)
                     .and_then(|data| data.first());
-                listed
-                    .unwrap_or(&value)
-                    .get("access_token")
-                    .and_then(Value::as_str)
-                    .map(AccessToken::new)
-                    .filter(|token| !token.is_empty())
+                access_token_of(listed.unwrap_or(&value))
                     .ok_or_else(|| wire::shape_error(operation, &response))
             })
-            .map_err(|error| match error {
-                // A token endpoint's answer is never kept.
-                Error::UnexpectedResponse(mut unexpected) => {
-                    unexpected.forget_body();
-                    Error::UnexpectedResponse(unexpected)
-                }
-                other => other,
-            });
+            .map_err(without_body);
         let token = match answer {
             Ok(token) => token,
             // Recorded as the step's (the fetch has no state of its own).
@@ -448,17 +436,8 @@ impl PortingClient {
         if self.inner.throttle.is_some() {
             self.admit(operation, &deadline).await?;
         }
-        let snapshot = self.inner.checkpoint.as_ref().map(|_| session.clone());
-        session.begin(operation, self.now(), None);
-        if let Err(error) = self
-            .save(session, operation, CheckpointStage::BeforeSend)
-            .await
-        {
-            if let Some(snapshot) = snapshot {
-                *session = snapshot;
-            }
-            return Err(error.into());
-        }
+        let snapshot = session.clone();
+        self.mark_and_save(session, operation, snapshot).await?;
         #[derive(Serialize)]
         struct IntentBody<'a> {
             solution_id: &'a str,
@@ -584,12 +563,24 @@ fn sharing(data: &Value, waba: &WabaId) -> Sharing {
     }
 }
 
-/// A Graph id, as a string or a number.
-fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+/// The non-empty `access_token` of a token endpoint's answer.
+fn access_token_of(value: &Value) -> Option<AccessToken> {
+    value
+        .get("access_token")
+        .and_then(Value::as_str)
+        .map(AccessToken::new)
+        .filter(|token| !token.is_empty())
+}
+
+/// A token endpoint's answer is never kept in an error: it may hold a
+/// token in a shape nobody documented.
+fn without_body(error: Error) -> Error {
+    match error {
+        Error::UnexpectedResponse(mut unexpected) => {
+            unexpected.forget_body();
+            Error::UnexpectedResponse(unexpected)
+        }
+        other => other,
     }
 }
 
