@@ -62,35 +62,21 @@ impl From<Timestamp> for SystemTime {
 
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with milliseconds: `2027-01-01T00:00:00.000Z`.
+    ///
+    /// RFC 3339 has four-digit years: a time after 9999 (only a saturated,
+    /// "never" deadline gets there) prints as `9999-12-31T23:59:59.999Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let millis = self.0 % 1000;
-        let seconds = self.0 / 1000;
-        let (day_seconds, days) = (seconds % 86_400, seconds / 86_400);
-        let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            day_seconds / 3600,
-            day_seconds / 60 % 60,
-            day_seconds % 60
-        )
+        let printable = self.0.min(LAST_RFC3339_MILLIS);
+        let time = UNIX_EPOCH
+            .checked_add(Duration::from_millis(printable))
+            .unwrap_or(UNIX_EPOCH);
+        write!(f, "{}", humantime::format_rfc3339_millis(time))
     }
 }
 
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, for non-negative days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
+/// `9999-12-31T23:59:59.999Z`, the last instant RFC 3339 can write (and
+/// `humantime` prints: a later one would be a formatting error).
+const LAST_RFC3339_MILLIS: u64 = 253_402_300_800_000 - 1;
 
 /// Where the client reads the time it stamps transitions with.
 ///
@@ -131,28 +117,21 @@ mod tests {
         assert_eq!(at(951_782_400_000 + 86_399_999), "2000-02-29T23:59:59.999Z");
         assert_eq!(at(1_709_210_096_007), "2024-02-29T12:34:56.007Z");
         assert_eq!(at(4_102_444_800_000), "2100-01-01T00:00:00.000Z");
-        // The largest value prints without overflow.
-        assert!(at(u64::MAX).ends_with('Z'));
+        // Past RFC 3339's last year: the last instant it can write, never
+        // a formatting error (which would panic in `to_string`).
+        assert_eq!(at(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        assert_eq!(at(253_402_300_800_000), "9999-12-31T23:59:59.999Z");
+        assert_eq!(at(u64::MAX), "9999-12-31T23:59:59.999Z");
     }
 
     #[test]
-    fn display_agrees_with_day_arithmetic_for_every_day_of_four_centuries() {
-        // Walk 146,097 days (one Gregorian cycle) checking continuity.
-        let mut previous = civil_from_days(0);
-        assert_eq!(previous, (1970, 1, 1));
-        for days in 1..146_097u64 {
-            let (y, m, d) = civil_from_days(days);
-            let (py, pm, pd) = previous;
-            let next_day = (y, m, d) == (py, pm, pd + 1);
-            let next_month = (y, m, d) == (py, pm + 1, 1);
-            let next_year = (y, m, d) == (py + 1, 1, 1) && (pm, pd) == (12, 31);
-            assert!(
-                next_day || next_month || next_year,
-                "{previous:?} -> {:?}",
-                (y, m, d)
-            );
-            assert!((28..=31).contains(&pd) || next_day, "{previous:?}");
-            previous = (y, m, d);
+    fn display_reads_back_as_the_same_instant_across_four_centuries() {
+        // One Gregorian cycle (146,097 days), a day and a millisecond apart.
+        for day in (0..146_097u64).step_by(7) {
+            let millis = day * 86_400_000 + day % 86_400_000;
+            let printed = Timestamp::from_unix_millis(millis).to_string();
+            let read = humantime::parse_rfc3339(&printed).map(Timestamp::from);
+            assert_eq!(read, Ok(Timestamp::from_unix_millis(millis)), "{printed}");
         }
     }
 
