@@ -88,10 +88,10 @@ fn canonical(hasher: &mut Sha256, value: &Value) {
 
 impl fmt::Display for ChangeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        let mut hex = [0u8; 64];
+        // 32 bytes always fit 64 digits.
+        let digits = base16ct::lower::encode_str(&self.0, &mut hex).unwrap_or_default();
+        f.write_str(digits)
     }
 }
 
@@ -115,11 +115,10 @@ impl FromStr for ChangeId {
             return Err(InvalidChangeId);
         }
         let mut bytes = [0u8; 32];
-        for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
-            let pair = std::str::from_utf8(pair).map_err(|_| InvalidChangeId)?;
-            *byte = u8::from_str_radix(pair, 16).map_err(|_| InvalidChangeId)?;
+        match base16ct::mixed::decode(digits, &mut bytes) {
+            Ok(decoded) if decoded.len() == 32 => Ok(Self(bytes)),
+            _ => Err(InvalidChangeId),
         }
-        Ok(Self(bytes))
     }
 }
 

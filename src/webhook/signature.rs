@@ -43,22 +43,12 @@ pub(crate) fn parse_header(value: &[u8]) -> Result<Tag, WebhookError> {
         return Err(malformed());
     }
     let mut tag = [0u8; TAG_LEN];
-    for (byte, pair) in tag.iter_mut().zip(hex.chunks_exact(2)) {
-        let [high, low] = pair else {
-            return Err(malformed());
-        };
-        *byte = (nibble(*high).ok_or_else(malformed)? << 4) | nibble(*low).ok_or_else(malformed)?;
+    // RustCrypto's constant-time codec, either case.
+    match base16ct::mixed::decode(hex, &mut tag) {
+        Ok(decoded) if decoded.len() == TAG_LEN => {}
+        _ => return Err(malformed()),
     }
     Ok(tag)
-}
-
-fn nibble(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Whether `tag` is the HMAC-SHA256 of `body` under `secret`, compared in
