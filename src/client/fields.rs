@@ -14,17 +14,9 @@ use serde_json::{Map, Value};
 use super::{wire, PortingClient};
 use crate::error::Error;
 use crate::operation::Operation;
+use crate::readiness::Refused;
 use crate::retry_policy::Deadline;
 use crate::transport::HttpResponse;
-
-/// A field Graph refused, with its message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Refused {
-    /// The field, as the client asked for it.
-    pub(crate) field: &'static str,
-    /// Graph's message (`(#100) Tried accessing nonexisting field …`).
-    pub(crate) message: String,
-}
 
 /// What a read that survives refusals got.
 #[derive(Debug)]

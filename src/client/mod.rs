@@ -7,9 +7,6 @@ mod routes;
 mod tokens;
 mod wire;
 
-pub(crate) use fields::Refused;
-pub(crate) use wire::{decode, At};
-
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::ControlFlow;
@@ -23,15 +20,14 @@ pub use builder::{
     PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_TIMEOUT,
 };
-pub use routes::MIGRATION_INTENT_RECHECK;
 
 use crate::cancel::CancelToken;
-use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
+use crate::checkpoint::{Checkpoint, CheckpointStage};
 use crate::credentials::TokenProvider;
 use crate::error::retry::{self, Delivery};
 use crate::error::{
-    ApiError, ApiErrorKind, ConfigError, Error, LocalStorageError, UndecodableReason,
-    UnexpectedResponse, WaitReason, WaitRequired,
+    ApiError, ApiErrorKind, CheckpointError, ConfigError, Error, LocalStorageError,
+    UndecodableReason, UnexpectedResponse, WaitReason, WaitRequired,
 };
 use crate::ids::{AppId, PhoneNumberId, WabaId};
 use crate::number::{self, CodeVerificationStatus, PhoneNumberRecord};

@@ -37,11 +37,6 @@ use crate::validation::ValidationError;
 /// The scope whose `target_ids` list the WABAs a business token manages.
 const MANAGEMENT_SCOPE: &str = "whatsapp_business_management";
 
-/// How long a fleet waits between two reads of a pending migration intent
-/// (the session's `not_before` after a read that found it pending; an
-/// explicit [`PortingClient::refresh_migration_intent`] reads at once).
-pub const MIGRATION_INTENT_RECHECK: std::time::Duration = std::time::Duration::from_secs(5 * 60);
-
 /// The fields of a migration intent read.
 const INTENT_FIELDS: &str = "id,status,destination_waba,solution";
 
