@@ -12,7 +12,7 @@
 use serde_json::{Map, Value};
 
 use super::{wire, PortingClient};
-use crate::error::Error;
+use crate::error::{decode, Error};
 use crate::operation::Operation;
 use crate::readiness::Refused;
 use crate::retry_policy::Deadline;
@@ -120,7 +120,7 @@ impl PortingClient {
     ) -> Result<(Value, HttpResponse), Error> {
         let query = [("fields", fields)];
         let response = self.send(operation, target, &query, None, deadline).await?;
-        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        let value = decode(operation, &response, self.inner.clock.as_ref())?;
         Ok((value, response))
     }
 }
@@ -178,7 +178,7 @@ mod tests {
 
     fn error(body: &str) -> Error {
         let response = HttpResponse::new(400, Default::default(), body);
-        wire::decode(
+        decode(
             Operation::ReadPhoneNumber,
             &response,
             &crate::time::SystemClock,

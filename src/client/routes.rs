@@ -20,10 +20,11 @@ use std::ops::ControlFlow;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{wire, Admission, PortingClient};
+use super::request::Admission;
+use super::{wire, PortingClient};
 use crate::checkpoint::CheckpointStage;
 use crate::credentials::{CredentialKey, TokenError, TokenErrorKind};
-use crate::error::{ApiError, ApiErrorKind, ConfigError, Error, GraphError};
+use crate::error::{decode, ApiError, ApiErrorKind, ConfigError, Error, GraphError};
 use crate::ids::{MigrationIntentId, WabaId};
 use crate::number::{id_text, CodeVerificationStatus};
 use crate::operation::Operation;
@@ -133,7 +134,8 @@ impl PortingClient {
             };
             session.apply(outcome, self.now())?;
         }
-        self.mark_and_save(session, operation, snapshot).await?;
+        self.mark_and_save(session, operation, None, self.now(), Some(snapshot))
+            .await?;
         let query = [
             ("client_id", app_id.as_str()),
             ("client_secret", app_secret.secret()),
@@ -144,7 +146,7 @@ impl PortingClient {
             .send_admitted(operation, "oauth", &query, None, Admission::Done)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 access_token_of(&value).ok_or_else(|| wire::shape_error(operation, &response))
             })
             .map_err(|error| without_body(error.redacting_sent(&sent)));
@@ -157,26 +159,6 @@ impl PortingClient {
         provider.store(&key, token).await?;
         self.record_success(session, operation, StepOutcome::SignupCodeExchanged)
             .await
-    }
-
-    /// Marks `operation` in flight and saves the session before the request
-    /// leaves; a failed save puts `snapshot` (the session as the caller
-    /// had it) back and sends nothing.
-    async fn mark_and_save(
-        &self,
-        session: &mut PortingSession,
-        operation: Operation,
-        snapshot: PortingSession,
-    ) -> Result<(), Error> {
-        session.begin(operation, self.now(), None);
-        if let Err(error) = self
-            .save(session, operation, CheckpointStage::BeforeSend)
-            .await
-        {
-            *session = snapshot;
-            return Err(error.into());
-        }
-        Ok(())
     }
 
     /// Settles a code exchange whose outcome is unknown: a token the
@@ -312,7 +294,7 @@ impl PortingClient {
             .send(operation, solution_id.as_str(), &query, None, &deadline)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 let listed = value
                     .get("data")
                     .and_then(Value::as_array)
@@ -353,7 +335,7 @@ impl PortingClient {
             .send(operation, "debug_token", &query, None, &deadline)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 let data = value
                     .get("data")
                     .ok_or_else(|| wire::shape_error(operation, &response))?;
@@ -432,7 +414,8 @@ impl PortingClient {
             self.admit(operation, &deadline).await?;
         }
         let snapshot = session.clone();
-        self.mark_and_save(session, operation, snapshot).await?;
+        self.mark_and_save(session, operation, None, self.now(), Some(snapshot))
+            .await?;
         #[derive(Serialize)]
         struct IntentBody<'a> {
             solution_id: &'a str,
@@ -446,7 +429,7 @@ impl PortingClient {
             .send_admitted(operation, &waba, &[], Some(body), Admission::Done)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 // Meta's guides answer `{"id"}`; its OpenAPI description
                 // `{"migration_intent_id"}`.
                 ["id", "migration_intent_id"]
@@ -509,7 +492,7 @@ impl PortingClient {
             .send(operation, intent.as_str(), &query, None, &deadline)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 intent_progress(&value, &intent)
                     .ok_or_else(|| wire::shape_error(operation, &response))
             });

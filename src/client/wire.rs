@@ -15,7 +15,7 @@ use crate::secret::{Pin, VerificationCode};
 use crate::time::Clock;
 use crate::transport::HttpResponse;
 
-pub(crate) use crate::error::{decode, header_wait, At};
+use crate::error::decode;
 
 // Bodies are serialized straight from borrowed structs (fields in the
 // order a JSON object map sorts them, as the reference shows them): no
@@ -226,10 +226,23 @@ pub(crate) fn shape_error(operation: Operation, response: &HttpResponse) -> Erro
     .into()
 }
 
+/// A number read that cannot decide what it was read for: undecodable, so
+/// the caller keeps the step in flight.
+pub(crate) fn undecided_read(reason: &'static str) -> Error {
+    UnexpectedResponse::new(
+        Operation::ReadPhoneNumber,
+        200,
+        UndecodableReason::UnexpectedShape,
+        reason.as_bytes(),
+        None,
+    )
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ApiErrorKind;
+    use crate::error::{ApiErrorKind, At};
     use crate::time::Timestamp;
     use crate::transport::Headers;
 
@@ -340,6 +353,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
+    use crate::error::At;
     use crate::time::Timestamp;
     use crate::transport::Headers;
 
