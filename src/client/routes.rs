@@ -5,6 +5,14 @@
 //! destination of a solution migration, the code, `register`) are the
 //! programmatic route's.
 //!
+//! The two requests here with a side effect, the code exchange and the
+//! intent, are sent once and never retried (a code is single-use; an
+//! intent cannot be read back): rather than the engine's `run_step`, each
+//! takes its admission and marker itself (`admit`, then `mark_and_save`)
+//! before `send_admitted`, and records through the engine's `record_*`.
+//! The engine's reconcile settles them by `reconcile_exchange` and
+//! `set_intent` below.
+//!
 //! Sources (cited per call below):
 //! - Embedded Signup, *Onboarding business customers as a Tech Provider*
 //!   (the code exchange, the subscription, registration):
