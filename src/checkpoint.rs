@@ -4,10 +4,9 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::operation::Operation;
 use crate::session::PortingSession;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Saves sessions for the client, at the moments a crash would otherwise
 /// lose or repeat a side effect: after marking a step in flight and before
@@ -65,72 +64,4 @@ pub enum CheckpointStage {
     /// After the outcome was recorded in the session in memory: the step
     /// happened (or failed) as the session says; save the session yourself.
     AfterOutcome,
-}
-
-/// The [`Checkpoint`] failed to save the session.
-#[derive(Debug)]
-pub struct CheckpointError {
-    operation: Operation,
-    stage: CheckpointStage,
-    source: BoxError,
-    step_error: Option<Box<crate::Error>>,
-}
-
-impl CheckpointError {
-    pub(crate) fn new(operation: Operation, stage: CheckpointStage, source: BoxError) -> Self {
-        Self {
-            operation,
-            stage,
-            source,
-            step_error: None,
-        }
-    }
-
-    pub(crate) fn with_step_error(mut self, error: crate::Error) -> Self {
-        self.step_error = Some(Box::new(error));
-        self
-    }
-
-    /// The step's own error, when the step failed and then the save failed
-    /// too (the session in memory records that failure).
-    pub fn step_error(&self) -> Option<&crate::Error> {
-        self.step_error.as_deref()
-    }
-
-    /// The step being performed.
-    pub fn operation(&self) -> Operation {
-        self.operation
-    }
-
-    /// Whether the save failed before sending or after the outcome.
-    pub fn stage(&self) -> CheckpointStage {
-        self.stage
-    }
-}
-
-impl fmt::Display for CheckpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.stage {
-            CheckpointStage::BeforeSend => write!(
-                f,
-                "the session could not be saved before {}; nothing was sent",
-                self.operation
-            )?,
-            CheckpointStage::AfterOutcome => write!(
-                f,
-                "the outcome of {} is in the session but could not be saved",
-                self.operation
-            )?,
-        }
-        if let Some(step_error) = &self.step_error {
-            write!(f, " (the step failed: {step_error})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for CheckpointError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.source as &(dyn std::error::Error + 'static))
-    }
 }

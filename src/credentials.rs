@@ -577,26 +577,6 @@ mod tests {
     }
 
     #[test]
-    fn as_the_crates_error_nothing_was_sent_and_we_act() {
-        use crate::{Actor, Error, Recovery, RetryAdvice};
-        let missing = Error::from(TokenError::missing(&key("1001", "2001")));
-        assert_eq!(missing.retry_advice(), RetryAdvice::DoNotRetry);
-        assert_eq!(missing.recovery(), Recovery::AfterAction);
-        assert_eq!(missing.who_must_act(), Actor::Us);
-        assert_eq!(missing.operation(), None);
-        assert_eq!(missing.retry_after(), None);
-        assert!(missing.remediation().contains("nothing was sent"));
-        assert_eq!(
-            crate::error::retry::delivery(&missing),
-            crate::error::retry::Delivery::NotSent
-        );
-        let down = Error::from(TokenError::backend("the vault", std::io::Error::other("x")));
-        assert_eq!(down.retry_advice(), RetryAdvice::Repeat);
-        assert_eq!(down.recovery(), Recovery::RetryLater);
-        assert!(std::error::Error::source(&down).is_some());
-    }
-
-    #[test]
     fn neither_errors_nor_debug_show_a_token() {
         let tokens = InMemoryTokens::new();
         tokens.insert(

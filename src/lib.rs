@@ -153,6 +153,7 @@ mod fleet;
 mod ids;
 mod kind;
 mod meaning;
+mod method;
 mod number;
 mod operation;
 mod params;
@@ -184,15 +185,15 @@ pub mod webhook;
 
 pub use actor::{Actor, Recovery};
 pub use cancel::{CancelToken, Cancelled};
-pub use checkpoint::{Checkpoint, CheckpointError, CheckpointStage};
+pub use checkpoint::{Checkpoint, CheckpointStage};
 pub use client::{
     PortingClient, PortingClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MIGRATION_INTENT_RECHECK,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use credentials::{CredentialKey, InMemoryTokens, TokenError, TokenErrorKind, TokenProvider};
 pub use error::{
-    ApiError, ApiErrorKind, ConfigError, Error, GraphError, LocalStorageError, RetryAdvice,
-    UndecodableReason, UnexpectedResponse, ValidationError, WaitReason, WaitRequired,
+    ApiError, ApiErrorKind, CheckpointError, ConfigError, Error, GraphError, LocalStorageError,
+    RetryAdvice, UndecodableReason, UnexpectedResponse, ValidationError, WaitReason, WaitRequired,
 };
 pub use fleet::{
     Fleet, FleetBuilder, FleetEvent, FleetInputs, FleetProgress, FleetReport, InputMap,
@@ -212,7 +213,8 @@ pub use route::Route;
 pub use secret::{AccessToken, AppSecret, Pin, VerificationCode};
 pub use session::{
     Counters, InFlight, LastFailure, NextAction, NextStep, PortingSession, Transition,
-    CODE_LIFETIME, HISTORY_LIMIT, REGISTER_BUDGET, REGISTER_WINDOW, SESSION_FORMAT_VERSION,
+    CODE_LIFETIME, HISTORY_LIMIT, MIGRATION_INTENT_RECHECK, REGISTER_BUDGET, REGISTER_WINDOW,
+    SESSION_FORMAT_VERSION,
 };
 pub use session_events::{EventMeaning, EventNote, EVENT_MEMORY, EVENT_NOTES_LIMIT};
 pub use signup::{SignupCode, SignupEvent, SignupEventError, SignupResult};

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::ids::PhoneNumberId;
 use crate::meaning::StatusMeaning;
-use crate::state::NumberGone;
+use crate::state::{NumberGone, Observed};
 
 /// The fields the client asks for when it reads or lists numbers.
 pub(crate) const FIELDS: &str =
@@ -108,6 +108,16 @@ impl PhoneNumberRecord {
     /// [`NumberStatus`]).
     pub fn gone(&self) -> Option<NumberGone> {
         self.status.as_ref().and_then(NumberStatus::gone)
+    }
+
+    /// What this read shows the state machine: connected, code verified,
+    /// code expired, gone.
+    pub(crate) fn observed(&self) -> Observed {
+        Observed::new(self.is_connected(), self.is_code_verified())
+            .with_code_expired(
+                self.code_verification_status == Some(CodeVerificationStatus::Expired),
+            )
+            .with_gone(self.gone())
     }
 }
 

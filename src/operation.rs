@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::transport::Method;
+use crate::method::Method;
 
 /// One request of the porting flow. The first four are the steps of a
 /// [`PortingSession`](crate::PortingSession); `ListPhoneNumbers` is the

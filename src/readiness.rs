@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use crate::client::Refused;
 use crate::kind::ApiErrorKind;
 use crate::meaning::StatusMeaning;
 use crate::number::{NameStatus, NumberStatus, PhoneNumberRecord};
@@ -138,6 +137,16 @@ pub struct ReadinessReport {
     /// by Graph or not granted to the token, a read that failed, a number
     /// not yet readable).
     pub not_checked: Vec<NotChecked>,
+}
+
+/// A field Graph refused, with its message: the checks that needed it are
+/// left out ([`ReadinessReport::not_checked`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Refused {
+    /// The field, as the client asked for it.
+    pub(crate) field: &'static str,
+    /// Graph's message (`(#100) Tried accessing nonexisting field …`).
+    pub(crate) message: String,
 }
 
 /// What the readiness check read: the pure input of

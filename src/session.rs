@@ -62,6 +62,12 @@ pub const REGISTER_WINDOW: Duration = Duration::from_secs(72 * 3600);
 /// outside this session).
 pub const REGISTER_BUDGET: usize = 9;
 
+/// How long a fleet waits between two reads of a pending migration intent
+/// (the session's `not_before` after a read that found it pending; an
+/// explicit [`PortingClient::refresh_migration_intent`](crate::PortingClient::refresh_migration_intent)
+/// reads at once).
+pub const MIGRATION_INTENT_RECHECK: Duration = Duration::from_secs(5 * 60);
+
 /// One number's port, from [`Draft`](PortingState::Draft) to
 /// [`Registered`](PortingState::Registered).
 ///
@@ -1241,7 +1247,7 @@ impl PortingSession {
             status: crate::state::IntentProgress::Pending,
         } = &outcome
         {
-            self.not_before = Some(at.saturating_add(crate::MIGRATION_INTENT_RECHECK));
+            self.not_before = Some(at.saturating_add(MIGRATION_INTENT_RECHECK));
             self.own_wait = true;
         }
         if let Some(destination) = next.destination_waba_id() {

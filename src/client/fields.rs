@@ -12,19 +12,11 @@
 use serde_json::{Map, Value};
 
 use super::{wire, PortingClient};
-use crate::error::Error;
+use crate::error::{decode, Error};
 use crate::operation::Operation;
+use crate::readiness::Refused;
 use crate::retry_policy::Deadline;
 use crate::transport::HttpResponse;
-
-/// A field Graph refused, with its message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Refused {
-    /// The field, as the client asked for it.
-    pub(crate) field: &'static str,
-    /// Graph's message (`(#100) Tried accessing nonexisting field …`).
-    pub(crate) message: String,
-}
 
 /// What a read that survives refusals got.
 #[derive(Debug)]
@@ -128,7 +120,7 @@ impl PortingClient {
     ) -> Result<(Value, HttpResponse), Error> {
         let query = [("fields", fields)];
         let response = self.send(operation, target, &query, None, deadline).await?;
-        let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+        let value = decode(operation, &response, self.inner.clock.as_ref())?;
         Ok((value, response))
     }
 }
@@ -186,7 +178,7 @@ mod tests {
 
     fn error(body: &str) -> Error {
         let response = HttpResponse::new(400, Default::default(), body);
-        wire::decode(
+        decode(
             Operation::ReadPhoneNumber,
             &response,
             &crate::time::SystemClock,

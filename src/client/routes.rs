@@ -5,6 +5,14 @@
 //! destination of a solution migration, the code, `register`) are the
 //! programmatic route's.
 //!
+//! The two requests here with a side effect, the code exchange and the
+//! intent, are sent once and never retried (a code is single-use; an
+//! intent cannot be read back): rather than the engine's `run_step`, each
+//! takes its admission and marker itself (`admit`, then `mark_and_save`)
+//! before `send_admitted`, and records through the engine's `record_*`.
+//! The engine's reconcile settles them by `reconcile_exchange` and
+//! `set_intent` below.
+//!
 //! Sources (cited per call below):
 //! - Embedded Signup, *Onboarding business customers as a Tech Provider*
 //!   (the code exchange, the subscription, registration):
@@ -20,10 +28,11 @@ use std::ops::ControlFlow;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{wire, Admission, PortingClient};
+use super::request::Admission;
+use super::{wire, PortingClient};
 use crate::checkpoint::CheckpointStage;
 use crate::credentials::{CredentialKey, TokenError, TokenErrorKind};
-use crate::error::{ApiError, ApiErrorKind, ConfigError, Error, GraphError};
+use crate::error::{decode, ApiError, ApiErrorKind, ConfigError, Error, GraphError};
 use crate::ids::{MigrationIntentId, WabaId};
 use crate::number::{id_text, CodeVerificationStatus};
 use crate::operation::Operation;
@@ -36,11 +45,6 @@ use crate::validation::ValidationError;
 
 /// The scope whose `target_ids` list the WABAs a business token manages.
 const MANAGEMENT_SCOPE: &str = "whatsapp_business_management";
-
-/// How long a fleet waits between two reads of a pending migration intent
-/// (the session's `not_before` after a read that found it pending; an
-/// explicit [`PortingClient::refresh_migration_intent`] reads at once).
-pub const MIGRATION_INTENT_RECHECK: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// The fields of a migration intent read.
 const INTENT_FIELDS: &str = "id,status,destination_waba,solution";
@@ -138,7 +142,8 @@ impl PortingClient {
             };
             session.apply(outcome, self.now())?;
         }
-        self.mark_and_save(session, operation, snapshot).await?;
+        self.mark_and_save(session, operation, None, self.now(), Some(snapshot))
+            .await?;
         let query = [
             ("client_id", app_id.as_str()),
             ("client_secret", app_secret.secret()),
@@ -149,7 +154,7 @@ impl PortingClient {
             .send_admitted(operation, "oauth", &query, None, Admission::Done)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 access_token_of(&value).ok_or_else(|| wire::shape_error(operation, &response))
             })
             .map_err(|error| without_body(error.redacting_sent(&sent)));
@@ -162,26 +167,6 @@ impl PortingClient {
         provider.store(&key, token).await?;
         self.record_success(session, operation, StepOutcome::SignupCodeExchanged)
             .await
-    }
-
-    /// Marks `operation` in flight and saves the session before the request
-    /// leaves; a failed save puts `snapshot` (the session as the caller
-    /// had it) back and sends nothing.
-    async fn mark_and_save(
-        &self,
-        session: &mut PortingSession,
-        operation: Operation,
-        snapshot: PortingSession,
-    ) -> Result<(), Error> {
-        session.begin(operation, self.now(), None);
-        if let Err(error) = self
-            .save(session, operation, CheckpointStage::BeforeSend)
-            .await
-        {
-            *session = snapshot;
-            return Err(error.into());
-        }
-        Ok(())
     }
 
     /// Settles a code exchange whose outcome is unknown: a token the
@@ -317,7 +302,7 @@ impl PortingClient {
             .send(operation, solution_id.as_str(), &query, None, &deadline)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 let listed = value
                     .get("data")
                     .and_then(Value::as_array)
@@ -358,7 +343,7 @@ impl PortingClient {
             .send(operation, "debug_token", &query, None, &deadline)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 let data = value
                     .get("data")
                     .ok_or_else(|| wire::shape_error(operation, &response))?;
@@ -437,7 +422,8 @@ impl PortingClient {
             self.admit(operation, &deadline).await?;
         }
         let snapshot = session.clone();
-        self.mark_and_save(session, operation, snapshot).await?;
+        self.mark_and_save(session, operation, None, self.now(), Some(snapshot))
+            .await?;
         #[derive(Serialize)]
         struct IntentBody<'a> {
             solution_id: &'a str,
@@ -451,7 +437,7 @@ impl PortingClient {
             .send_admitted(operation, &waba, &[], Some(body), Admission::Done)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 // Meta's guides answer `{"id"}`; its OpenAPI description
                 // `{"migration_intent_id"}`.
                 ["id", "migration_intent_id"]
@@ -514,7 +500,7 @@ impl PortingClient {
             .send(operation, intent.as_str(), &query, None, &deadline)
             .await
             .and_then(|response| {
-                let value = wire::decode(operation, &response, self.inner.clock.as_ref())?;
+                let value = decode(operation, &response, self.inner.clock.as_ref())?;
                 intent_progress(&value, &intent)
                     .ok_or_else(|| wire::shape_error(operation, &response))
             });

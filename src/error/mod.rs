@@ -8,7 +8,9 @@
 //! Whether and how to retry is decided in one place ([`retry`]), from the
 //! error and the operation it answered.
 
+mod answer;
 mod api;
+mod checkpoint;
 mod classify;
 mod graph;
 pub(crate) mod graph_fast;
@@ -20,7 +22,9 @@ mod wait;
 
 use std::time::Duration;
 
+pub(crate) use answer::{decode, header_wait, At};
 pub use api::ApiError;
+pub use checkpoint::CheckpointError;
 pub use graph::GraphError;
 pub use local_storage::LocalStorageError;
 pub use response::{UndecodableReason, UnexpectedResponse};
@@ -31,7 +35,6 @@ pub use crate::kind::ApiErrorKind;
 pub use crate::validation::ValidationError;
 
 use crate::actor::{Actor, Recovery};
-use crate::checkpoint::CheckpointError;
 use crate::credentials::TokenError;
 use crate::operation::Operation;
 use crate::state::IllegalTransition;
@@ -126,7 +129,7 @@ impl Error {
         response: &crate::transport::HttpResponse,
         now: crate::time::Timestamp,
     ) -> Option<Self> {
-        crate::client::decode(operation, response, &crate::client::At(now)).err()
+        decode(operation, response, &At(now)).err()
     }
 
     /// This error with what the request carried (`secrets`: the PIN, the

@@ -232,4 +232,29 @@ mod tests {
         let elsewhere = api(133008, VerifyCode, 400);
         assert_eq!(advise(&elsewhere), Repeat);
     }
+
+    /// A token error (from the provider, or none for the call) is the
+    /// crate's error like any other: nothing was sent, and we act.
+    #[test]
+    fn a_token_error_sent_nothing_and_we_act() {
+        use crate::actor::{Actor, Recovery};
+        use crate::credentials::{CredentialKey, TokenError};
+        use crate::ids::{BusinessId, WabaId};
+        let key = CredentialKey::new(
+            BusinessId::new("1001").unwrap(),
+            WabaId::new("2001").unwrap(),
+        );
+        let missing = Error::from(TokenError::missing(&key));
+        assert_eq!(missing.retry_advice(), RetryAdvice::DoNotRetry);
+        assert_eq!(missing.recovery(), Recovery::AfterAction);
+        assert_eq!(missing.who_must_act(), Actor::Us);
+        assert_eq!(missing.operation(), None);
+        assert_eq!(missing.retry_after(), None);
+        assert!(missing.remediation().contains("nothing was sent"));
+        assert_eq!(delivery(&missing), Delivery::NotSent);
+        let down = Error::from(TokenError::backend("the vault", std::io::Error::other("x")));
+        assert_eq!(down.retry_advice(), RetryAdvice::Repeat);
+        assert_eq!(down.recovery(), Recovery::RetryLater);
+        assert!(std::error::Error::source(&down).is_some());
+    }
 }

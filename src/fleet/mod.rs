@@ -1,9 +1,9 @@
 //! Many ports at once: bounded concurrency, one throttle, one store.
 
 mod inputs;
-mod progress;
-
 mod leases;
+mod progress;
+mod trace;
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
@@ -541,7 +541,7 @@ impl Fleet {
             Feed::List(sessions) => Some(sessions.len()),
             Feed::Claims { .. } => None,
         };
-        crate::telemetry::fleet_started(
+        trace::fleet_started(
             listed.unwrap_or(0),
             self.settings.concurrency,
             listed.is_none(),
@@ -625,7 +625,7 @@ impl Fleet {
             }
         }
         let progress = *run.progress.lock().unwrap_or_else(PoisonError::into_inner);
-        crate::telemetry::fleet_finished(&progress, self.settings.cancel.is_cancelled());
+        trace::fleet_finished(&progress, self.settings.cancel.is_cancelled());
         let report = FleetReport {
             progress,
             sessions: results,
@@ -1152,7 +1152,7 @@ fn finish(
         outcome: &outcome,
     };
     run.report(&finished, |p| p.shift(from, outcome.column()));
-    crate::telemetry::fleet_session_finished(&key, state, &outcome);
+    trace::fleet_session_finished(&key, state, &outcome);
     SessionResult {
         key,
         state,

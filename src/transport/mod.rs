@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use url::Url;
 
+pub use crate::method::Method;
 use crate::operation::Operation;
 
 #[cfg(feature = "reqwest")]
@@ -42,32 +43,6 @@ pub trait Transport: Send + Sync + fmt::Debug {
 impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         (**self).send(request).await
-    }
-}
-
-/// An HTTP method used by the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Method {
-    /// `GET`.
-    Get,
-    /// `POST`.
-    Post,
-}
-
-impl Method {
-    /// `"GET"` / `"POST"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
