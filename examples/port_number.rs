@@ -6,7 +6,7 @@
 //! cargo run --example port_number -- --scenario two_step_enabled
 //! cargo run --example port_number -- --route embedded-signup
 //! cargo run --example port_number -- --route solution-migration
-//! cargo run --example port_number -- --live                # the real Graph API
+//! cargo run --features rustls --example port_number -- --live  # the real Graph API
 //! ```
 //!
 //! Against the simulator, the example also plays the people in the loop (the

@@ -120,7 +120,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `reqwest` | yes | `ReqwestTransport`, the default transport (HTTP/1 and HTTP/2). Without it, pass your own [`Transport`]. |
-//! | `rustls` | yes | TLS for `ReqwestTransport` by rustls (the `ring` provider, installed as the process default only when none is). |
+//! | `rustls` | no | TLS for `ReqwestTransport` by rustls (aws-lc-rs). Turn it on (or `native-tls`) to reach Graph: without TLS, [`PortingClientBuilder::build`] refuses an https base URL with [`ConfigError::TlsUnavailable`]. |
 //! | `native-tls` | no | TLS by the platform's library instead (its backend when on). |
 //! | `simulator` | yes | the `simulator` module: an in-process Graph API for the examples and your tests (no extra dependencies). |
 //! | `sim-server` | no | `Simulator::serve`: the simulator over loopback HTTP, so separate processes share one world, and `RemoteSimulator`, its control API's client (hyper and tokio, already in the tree through reqwest). |

@@ -256,7 +256,15 @@ impl PortingClientBuilder {
         let api_root = api_root(&self.base_url, &self.api_version)?;
         let transport = match self.transport {
             Some(transport) => transport,
-            None => default_transport(self.connect_timeout)?,
+            None => {
+                if cfg!(feature = "reqwest")
+                    && api_root.scheme() == "https"
+                    && !DEFAULT_TRANSPORT_HAS_TLS
+                {
+                    return Err(ConfigError::TlsUnavailable);
+                }
+                default_transport(self.connect_timeout)?
+            }
         };
         let local_storage_by_settings = major_version(&self.api_version)
             .is_some_and(|major| major >= LOCAL_STORAGE_SETTINGS_SINCE);
@@ -281,6 +289,10 @@ impl PortingClientBuilder {
         })
     }
 }
+
+/// Whether the default transport speaks https: TLS is not a default
+/// feature (the simulator and loopback servers need none).
+const DEFAULT_TRANSPORT_HAS_TLS: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
 #[cfg(feature = "reqwest")]
 fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>, ConfigError> {
@@ -349,6 +361,30 @@ fn api_root(base: &str, version: &str) -> Result<Url, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Graph is https: without a TLS feature the default transport could
+    /// never reach it, so the client is refused when built, not at its first
+    /// request; loopback http (the simulator served, a test server) works.
+    #[cfg(feature = "reqwest")]
+    #[test]
+    fn an_https_base_url_needs_a_tls_feature_for_the_default_transport() {
+        let graph = PortingClient::builder().access_token("token").build();
+        if DEFAULT_TRANSPORT_HAS_TLS {
+            assert!(graph.is_ok(), "{graph:?}");
+        } else {
+            assert!(
+                matches!(graph, Err(ConfigError::TlsUnavailable)),
+                "{graph:?}"
+            );
+            let text = graph.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.contains("`rustls`"), "{text}");
+        }
+        let loopback = PortingClient::builder()
+            .access_token("token")
+            .base_url("http://127.0.0.1:9")
+            .build();
+        assert!(loopback.is_ok(), "{loopback:?}");
+    }
 
     #[test]
     fn api_root_appends_the_version() {

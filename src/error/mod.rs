@@ -333,6 +333,14 @@ pub enum ConfigError {
         /// The longest a step can take.
         step: Duration,
     },
+    /// The base URL is https (Graph's is) and the default transport was
+    /// built without TLS: TLS is not a default feature. Enable `rustls` (or
+    /// `native-tls`), or pass a transport of your own with `transport()`.
+    #[error(
+        "the base URL is https but the default transport has no TLS: enable the `rustls` \
+         (or `native-tls`) feature of waba-porting, or pass a transport with `transport()`"
+    )]
+    TlsUnavailable,
 }
 
 /// A transport that could not be built is a configuration error, so `?`

@@ -12,14 +12,46 @@ pub(crate) const MAX_WAIT: Duration = Duration::from_secs(72 * 3600);
 /// forms RFC 9110 §5.6.7 asks recipients to accept), the latter relative to
 /// `now`. A date in the past means "now" (zero). Anything else is `None`.
 ///
-/// The date is read by the `httpdate` crate (hyper's), not by hand.
+/// The date is read by the `httpdate` crate (hyper's), which is stricter
+/// than the grammar in three ways a server's clock can trip; each is
+/// normalized first, as the hand-written parser before it accepted them: a
+/// leap second (`:60`, which RFC 9110's grammar allows) is read as `:59`, a
+/// one-digit day is padded, and a day name that does not match the date is
+/// ignored (the date decides).
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let at = httpdate::parse_http_date(value).ok()?;
+    let at = parse_http_date(value)?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// An HTTP-date, by `httpdate`, after the normalizations above.
+fn parse_http_date(value: &str) -> Option<SystemTime> {
+    if let Ok(at) = httpdate::parse_http_date(value) {
+        return Some(at);
+    }
+    // Only the IMF-fixdate form (`Sun, 06 Nov 1994 08:49:37 GMT`) is
+    // normalized: the obsolete forms are read as httpdate reads them.
+    let (_day_name, rest) = value.split_once(", ")?;
+    let mut parts: Vec<String> = rest.split(' ').map(str::to_owned).collect();
+    if let Some(day) = parts.first_mut() {
+        if day.len() == 1 {
+            day.insert(0, '0');
+        }
+    }
+    if let Some(clock) = parts.get_mut(3) {
+        if let Some(minutes) = clock.strip_suffix(":60") {
+            *clock = format!("{minutes}:59");
+        }
+    }
+    let rest = parts.join(" ");
+    // The day name is checked against the date by httpdate: try each; at
+    // most one matches a valid date.
+    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        .iter()
+        .find_map(|name| httpdate::parse_http_date(&format!("{name}, {rest}")).ok())
 }
 
 /// Finds a wait written in words, such as "Please wait 30 minutes" or
@@ -89,6 +121,31 @@ mod tests {
                 "{obsolete}"
             );
         }
+    }
+
+    /// What a server's clock can send and the RFC allows or asks to be
+    /// robust about, which `httpdate` alone refuses: the wait is still
+    /// honoured (the hand-written parser before it honoured these).
+    #[test]
+    fn a_leap_second_a_one_digit_day_and_a_wrong_day_name_still_set_the_wait() {
+        let now = at(784_111_700); // 1994-11-06T08:48:20Z
+        for (value, wait) in [
+            ("Sun, 06 Nov 1994 08:49:60 GMT", 99),
+            ("Sun, 6 Nov 1994 08:49:37 GMT", 77),
+            ("Mon, 06 Nov 1994 08:49:37 GMT", 77),
+            ("Fri, 6 Nov 1994 08:49:60 GMT", 99),
+        ] {
+            assert_eq!(
+                parse_retry_after(value, now),
+                Some(Duration::from_secs(wait)),
+                "{value}"
+            );
+        }
+        // A day that does not exist stays refused, whatever its name.
+        assert_eq!(
+            parse_retry_after("Sun, 31 Nov 1994 08:49:37 GMT", now),
+            None
+        );
     }
 
     #[test]

@@ -18,11 +18,11 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// Sends requests with [`reqwest`](https://docs.rs/reqwest) (HTTP/1 and
 /// HTTP/2; TLS by the `rustls` feature, the default, or `native-tls`).
 ///
-/// With the `rustls` feature, TLS uses rustls's `ring` crypto provider and
-/// the platform's certificate verifier. Building a transport installs `ring`
-/// as the process's default rustls provider **only when none is installed**:
-/// to use another (aws-lc-rs, a FIPS-validated one), install it with
-/// `CryptoProvider::install_default` before building the first transport.
+/// TLS is not a default feature: without `rustls` or `native-tls` this
+/// transport speaks plain HTTP (loopback) only, and
+/// [`PortingClientBuilder::build`](crate::PortingClientBuilder::build)
+/// refuses an https base URL with
+/// [`ConfigError::TlsUnavailable`](crate::ConfigError::TlsUnavailable).
 ///
 /// Hardened for what these requests carry:
 /// - it follows **no redirect**: a 3xx is returned to the client, which
@@ -105,7 +105,6 @@ impl ReqwestTransport {
     /// When reqwest cannot build the client.
     pub fn from_reqwest_builder(builder: ::reqwest::ClientBuilder) -> Result<Self, TransportError> {
         let config = |e| TransportError::new(TransportErrorKind::Other, e);
-        install_crypto_provider();
         Ok(Self {
             client: builder
                 .redirect(::reqwest::redirect::Policy::none())
@@ -264,7 +263,6 @@ impl ReqwestTransportBuilder {
                 ));
             }
         }
-        install_crypto_provider();
         let client = builder.build().map_err(config)?;
         Ok(ReqwestTransport {
             client,
@@ -286,28 +284,10 @@ fn direct_client(connect_timeout: Option<Duration>) -> Result<::reqwest::Client,
     if let Some(timeout) = connect_timeout {
         builder = builder.connect_timeout(timeout);
     }
-    install_crypto_provider();
     builder
         .build()
         .map_err(|e| TransportError::new(TransportErrorKind::Other, e))
 }
-
-/// With the `rustls` feature, installs rustls's `ring` provider as the
-/// process default when none is installed yet. reqwest is built without a
-/// provider of its own (its default, aws-lc-rs, is a long C build) and would
-/// panic on building a client with none installed; a provider the
-/// application installed first (aws-lc-rs, a FIPS one) is kept and used.
-#[cfg(feature = "rustls")]
-fn install_crypto_provider() {
-    if ::rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may install one between the check and here: its
-        // provider is then the default, and this error says only that.
-        let _ = ::rustls::crypto::ring::default_provider().install_default();
-    }
-}
-
-#[cfg(not(feature = "rustls"))]
-fn install_crypto_provider() {}
 
 fn classify(mut error: ::reqwest::Error) -> TransportError {
     // reqwest's messages include the URL: its query may carry credentials
@@ -394,29 +374,5 @@ impl Transport for ReqwestTransport {
             body.extend_from_slice(&chunk);
         }
         Ok(HttpResponse::new(status, headers, body))
-    }
-}
-
-#[cfg(all(test, feature = "rustls"))]
-mod tests {
-    use super::*;
-
-    /// reqwest is built without a crypto provider of its own: building a
-    /// client with none installed would panic inside reqwest. Building the
-    /// transport installs one, through every constructor.
-    #[test]
-    fn every_constructor_builds_with_a_crypto_provider_installed() {
-        let built = [
-            ReqwestTransport::new(None).map(drop),
-            ReqwestTransport::builder()
-                .add_root_certificate_pem(Vec::new())
-                .build()
-                .map(drop),
-            ReqwestTransport::from_reqwest_builder(::reqwest::Client::builder()).map(drop),
-        ];
-        for result in built {
-            assert!(result.is_ok(), "{result:?}");
-        }
-        assert!(::rustls::crypto::CryptoProvider::get_default().is_some());
     }
 }
