@@ -158,6 +158,40 @@ pub fn rate_limited(retry_after: &str) -> ResponseTemplate {
         .insert_header("Retry-After", retry_after)
 }
 
+/// Set in the child process [`run_alone`] starts.
+const ALONE: &str = "WABA_TEST_ALONE";
+
+/// Whether this process is the child [`run_alone`] started for one test.
+pub fn is_alone() -> bool {
+    std::env::var_os(ALONE).is_some()
+}
+
+/// Runs the test `name` of the module whose `module_path!()` is `module`
+/// again, alone in a child process of this test binary, and fails when it
+/// fails there (or is not found): for a test that measures the whole
+/// process (its threads), which the other tests of its binary would disturb.
+/// The test runs its body when [`is_alone`], and calls this otherwise.
+pub fn run_alone(module: &str, name: &str) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            test_name(module, name).as_str(),
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(ALONE, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{name}, run alone: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    print!("{stdout}");
+}
+
 #[cfg(feature = "simulator")]
 pub mod crash;
 #[cfg(feature = "simulator")]

@@ -39,8 +39,25 @@ fn threads() -> usize {
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn ten_thousand_sessions_wait_in_a_pause_on_few_threads_and_a_cancel_ends_the_run_at_once() {
+/// Counts the process's threads: run alone in a child process, away from
+/// the other tests of this binary.
+#[test]
+fn ten_thousand_sessions_wait_in_a_pause_on_few_threads_and_a_cancel_ends_the_run_at_once() {
+    if !common::is_alone() {
+        return common::run_alone(
+            module_path!(),
+            "ten_thousand_sessions_wait_in_a_pause_on_few_threads_and_a_cancel_ends_the_run_at_once",
+        );
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(ten_thousand_sessions_waiting());
+}
+
+async fn ten_thousand_sessions_waiting() {
     const SESSIONS: usize = 10_000;
     let (sim, sessions) = world(SESSIONS as u32);
     let limited = with_retry_after(

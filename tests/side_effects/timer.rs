@@ -54,8 +54,26 @@ fn threads() -> usize {
 /// run — the docs' own way to stop a run mid-step) keeps its thread asleep
 /// for the whole wait: here 400 callers that gave up after 50 ms leave 400
 /// threads parked for an hour (a 72-hour `Retry-After` keeps them 72 h).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thread_sleep_keeps_a_parked_thread_for_every_abandoned_wait() {
+///
+/// Counts the process's threads: run alone in a child process, away from
+/// the other tests of this binary.
+#[test]
+fn thread_sleep_keeps_a_parked_thread_for_every_abandoned_wait() {
+    if !crate::common::is_alone() {
+        return crate::common::run_alone(
+            module_path!(),
+            "thread_sleep_keeps_a_parked_thread_for_every_abandoned_wait",
+        );
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(abandoned_waits());
+}
+
+async fn abandoned_waits() {
     let client = PortingClient::builder()
         .access_token("EAAG-test")
         .transport(FirstLimited::default())
