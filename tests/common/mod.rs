@@ -1,4 +1,6 @@
-//! Shared helpers for the wiremock integration tests.
+//! Helpers shared by the integration test binaries (each `tests/<area>/main.rs`
+//! includes this module): the wiremock fixtures at the root, the other kinds
+//! of helper in submodules by purpose.
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::time::Duration;
@@ -56,6 +58,7 @@ pub fn number_path(edge: &str) -> String {
 
 /// A Graph error envelope with the reference's field set (the simulator's
 /// own bodies, so both kinds of test see the same bytes).
+#[cfg(feature = "simulator")]
 pub fn graph_error(code: i64, subcode: Option<i64>, title: &str) -> Value {
     let answer =
         waba_porting::simulator::reference::graph_error(400, code, subcode, title, "AZ8or2-trace");
@@ -124,5 +127,96 @@ pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The name the test harness gives the test `name` of the module whose
+/// `module_path!()` is `module` (the path without the binary's own name), as
+/// `--exact` wants it: a test that runs itself again in a child process
+/// names itself with it, whatever binary and module it is in.
+pub fn test_name(module: &str, name: &str) -> String {
+    match module.split_once("::") {
+        Some((_, path)) => format!("{path}::{name}"),
+        None => name.to_owned(),
+    }
+}
+
+/// Graph's 2388012: the number is already in the destination's list.
+#[cfg(feature = "simulator")]
+pub fn already_in_list() -> ResponseTemplate {
+    error_response(
+        400,
+        graph_error(
+            2388012,
+            None,
+            "This phone number already exists in your list of phone numbers",
+        ),
+    )
+}
+
+/// HTTP 429, Graph code 80007, with this `Retry-After` header.
+#[cfg(feature = "simulator")]
+pub fn rate_limited(retry_after: &str) -> ResponseTemplate {
+    error_response(429, graph_error(80007, None, "Rate limit hit"))
+        .insert_header("Retry-After", retry_after)
+}
+
+/// Set in the child process [`run_alone`] starts.
+const ALONE: &str = "WABA_TEST_ALONE";
+
+/// Whether this process is the child [`run_alone`] started for one test.
+pub fn is_alone() -> bool {
+    std::env::var_os(ALONE).is_some()
+}
+
+/// Runs the test `name` of the module whose `module_path!()` is `module`
+/// again, alone in a child process of this test binary, and fails when it
+/// fails there (or is not found): for a test that measures the whole
+/// process (its threads), which the other tests of its binary would disturb.
+/// The test runs its body when [`is_alone`], and calls this otherwise.
+pub fn run_alone(module: &str, name: &str) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            test_name(module, name).as_str(),
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(ALONE, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{name}, run alone: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    print!("{stdout}");
+}
+
+#[cfg(feature = "simulator")]
+pub mod crash;
+#[cfg(feature = "simulator")]
+pub mod hooked;
+#[cfg(feature = "tracing")]
+pub mod logs;
+pub mod routes;
+#[cfg(feature = "test-util")]
+pub mod scripted;
+pub mod stores;
+#[cfg(feature = "webhooks")]
+pub mod webhooks;
 #[cfg(feature = "simulator")]
 pub mod wire;
+
+/// proptest's settings for `cases` cases, its failures saved beside the
+/// source file (`<file>.proptest-regressions`): proptest's default looks for
+/// the nearest `main.rs`, which in a test binary's directory would put them
+/// in a `tests/proptest-regressions/` folder of its own.
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}
