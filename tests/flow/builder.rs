@@ -80,7 +80,12 @@ fn bad_version_base_url_and_timeouts_are_config_errors() {
 #[cfg(feature = "reqwest")]
 #[test]
 fn default_transport_is_reqwest() {
-    let client = PortingClient::builder().access_token("t").build().unwrap();
+    // Loopback: the default transport needs no TLS feature for it.
+    let client = PortingClient::builder()
+        .access_token("t")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
     assert!(format!("{client:?}").contains("ReqwestTransport"));
 }
 

@@ -19,6 +19,10 @@ use waba_porting::{
 use wiremock::matchers::{header as with_header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// A base URL the default transport serves without a TLS feature: these
+/// tests look at tokens, not at TLS.
+const LOOPBACK: &str = "http://127.0.0.1:9";
+
 const BUSINESS_B: &str = "106540352242999";
 const WABA_B: &str = "102290129340999";
 const PHONE_B: &str = "+1 (415) 555-0199";
@@ -106,11 +110,13 @@ fn a_provider_stands_in_for_the_static_token_and_nothing_stands_in_for_both() {
         .unwrap_err();
     assert!(matches!(missing, ConfigError::MissingAccessToken));
     let client = PortingClient::builder()
+        .base_url(LOOPBACK)
         .token_provider(InMemoryTokens::new())
         .build()
         .unwrap();
     assert!(client.token_provider().is_some());
     let fixed = PortingClient::builder()
+        .base_url(LOOPBACK)
         .access_token(TOKEN)
         .build()
         .unwrap();
@@ -596,6 +602,7 @@ fn the_client_debug_shows_the_provider_never_a_token() {
     let tokens = InMemoryTokens::new();
     tokens.insert(BusinessId::new(BUSINESS).unwrap(), TOKEN_A);
     let client = PortingClient::builder()
+        .base_url(LOOPBACK)
         .access_token(TOKEN)
         .token_provider(tokens)
         .build()
@@ -615,6 +622,7 @@ fn the_client_debug_shows_the_provider_never_a_token() {
 fn session_calls_are_send() {
     fn send<T: Send>(_: T) {}
     let client = PortingClient::builder()
+        .base_url(LOOPBACK)
         .token_provider(InMemoryTokens::new())
         .build()
         .unwrap();

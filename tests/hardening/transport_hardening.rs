@@ -17,7 +17,7 @@ use waba_porting::{
     ConfigError, Error, Pin, PortingClient, PortingSession, ReqwestTransport, RetryPolicy,
     StateName, StepOutcome, TransportErrorKind, UndecodableReason, DEFAULT_MAX_RESPONSE_BYTES,
 };
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn verified_session() -> PortingSession {
@@ -114,8 +114,17 @@ fn plain_http_is_refused_except_to_loopback() {
             "{url}"
         );
     }
+    // https needs a TLS feature for the default transport (not a default).
+    let https = build("https://graph.facebook.com");
+    if cfg!(any(feature = "rustls", feature = "native-tls")) {
+        assert!(https.is_ok(), "{https:?}");
+    } else {
+        assert!(
+            matches!(https, Err(ConfigError::TlsUnavailable)),
+            "{https:?}"
+        );
+    }
     for url in [
-        "https://graph.facebook.com",
         "http://localhost:8080",
         "http://LOCALHOST",
         "http://127.0.0.1:9",
@@ -238,7 +247,8 @@ async fn a_token_a_header_cannot_carry_is_a_config_error() {
 /// the user agent suffix on every request, the proxy for https (seen as a
 /// CONNECT by a local stand-in proxy; nothing leaves this machine), and
 /// never a proxy for plain http to loopback (the token would cross it in
-/// clear text).
+/// clear text). An https request needs a TLS feature (not a default).
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 #[tokio::test]
 async fn the_transport_builder_proxies_https_and_tags_the_user_agent() {
     // A stand-in proxy: records the first request line, then hangs up.
@@ -278,7 +288,7 @@ async fn the_transport_builder_proxies_https_and_tags_the_user_agent() {
     // Plain http to loopback goes direct, with the tagged user agent.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(header(
+        .and(wiremock::matchers::header(
             "user-agent",
             concat!("waba-porting/", env!("CARGO_PKG_VERSION"), " acme-bsp/2.1"),
         ))
