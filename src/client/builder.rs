@@ -256,15 +256,7 @@ impl PortingClientBuilder {
         let api_root = api_root(&self.base_url, &self.api_version)?;
         let transport = match self.transport {
             Some(transport) => transport,
-            None => {
-                if cfg!(feature = "reqwest")
-                    && api_root.scheme() == "https"
-                    && !DEFAULT_TRANSPORT_HAS_TLS
-                {
-                    return Err(ConfigError::TlsUnavailable);
-                }
-                default_transport(self.connect_timeout)?
-            }
+            None => default_transport(self.connect_timeout, &api_root)?,
         };
         let local_storage_by_settings = major_version(&self.api_version)
             .is_some_and(|major| major >= LOCAL_STORAGE_SETTINGS_SINCE);
@@ -292,17 +284,29 @@ impl PortingClientBuilder {
 
 /// Whether the default transport speaks https: TLS is not a default
 /// feature (the simulator and loopback servers need none).
+#[cfg(feature = "reqwest")]
 const DEFAULT_TRANSPORT_HAS_TLS: bool = cfg!(any(feature = "rustls", feature = "native-tls"));
 
+/// The default transport for `api_root`: refused for an https root when
+/// built without TLS (it could never reach it).
 #[cfg(feature = "reqwest")]
-fn default_transport(connect_timeout: Duration) -> Result<Arc<dyn Transport>, ConfigError> {
+fn default_transport(
+    connect_timeout: Duration,
+    api_root: &Url,
+) -> Result<Arc<dyn Transport>, ConfigError> {
+    if api_root.scheme() == "https" && !DEFAULT_TRANSPORT_HAS_TLS {
+        return Err(ConfigError::TlsUnavailable);
+    }
     crate::transport::ReqwestTransport::new(Some(connect_timeout))
         .map(|t| Arc::new(t) as Arc<dyn Transport>)
         .map_err(ConfigError::TransportInit)
 }
 
 #[cfg(not(feature = "reqwest"))]
-fn default_transport(_connect_timeout: Duration) -> Result<Arc<dyn Transport>, ConfigError> {
+fn default_transport(
+    _connect_timeout: Duration,
+    _api_root: &Url,
+) -> Result<Arc<dyn Transport>, ConfigError> {
     Err(ConfigError::MissingTransport)
 }
 
